@@ -1,0 +1,113 @@
+//! Events: every state change in Liaison, as data.
+//!
+//! An event says what happened; the ledger's envelope around it says when it happened (valid
+//! time), when it was recorded, who recorded it, and which earlier event it corrects. Events
+//! are never edited: a correction is a new event whose envelope names the corrected one.
+
+use crate::agency::{Agency, Facility};
+use crate::agreement::{Agreement, AgreementStatus};
+use crate::custody::Handoff;
+use crate::detainer::{Detainer, LiftCode};
+use crate::encounter::Encounter;
+use crate::ids::*;
+use crate::officer::{Designation, Officer, TrainingRecord};
+use crate::operation::{Operation, OperationStatus};
+use crate::subject::{CitizenshipClaim, Subject};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of state change. The JSON form (`{"type": "...", ...}`) is the ledger's payload
+/// and the import/export format, so variants and fields are only ever added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    AgencyRegistered { agency: Agency },
+    FacilityRegistered { facility: Facility },
+    OfficerRegistered { officer: Officer },
+    DesignationGranted { officer: OfficerId, designation: Designation },
+    TrainingRecorded { officer: OfficerId, training: TrainingRecord },
+    SubjectRegistered { subject: Subject },
+    /// A correction of a subject's identifying details; the envelope names the corrected event.
+    SubjectDetailsCorrected {
+        subject: SubjectId,
+        names: Vec<String>,
+        #[serde(default)]
+        date_of_birth: Option<jiff::civil::Date>,
+    },
+    CitizenshipClaimed { subject: SubjectId, claim: CitizenshipClaim },
+    AgreementRecorded { agreement: Agreement },
+    AgreementStatusChanged { agreement: AgreementId, status: AgreementStatus },
+    /// An encounter; when `encounter.arrest` is true the subject enters the agency's custody.
+    EncounterRecorded { encounter: Encounter },
+    /// A state or local agency booked the subject into its jail on a criminal arrest.
+    JailBooked { subject: SubjectId, agency: AgencyId, facility: FacilityId, charge: String },
+    HandoffOffered { handoff: Handoff },
+    HandoffAccepted {
+        handoff: HandoffId,
+        official: OfficerId,
+        #[serde(default)]
+        facility: Option<FacilityId>,
+    },
+    HandoffRejected { handoff: HandoffId, official: OfficerId, reason: String },
+    HandoffExpired { handoff: HandoffId },
+    /// The custodian released the subject. `reason` is a NIEM `im:ReleaseReasonCode` or a
+    /// plain description for state and local releases.
+    CustodyReleased { subject: SubjectId, agency: AgencyId, reason: String },
+    DetainerIssued { detainer: Detainer },
+    /// A copy of the detainer was served on the subject (the I-247A "takes effect" on service).
+    DetainerServed { detainer: DetainerId },
+    DetainerAnswered { detainer: DetainerId, accepted: bool, official: OfficerId },
+    /// The subject would otherwise be released now: the hold clock starts (valid time).
+    SubjectReleaseEligible { detainer: DetainerId },
+    DetainerCustodyAssumed {
+        detainer: DetainerId,
+        official: OfficerId,
+        #[serde(default)]
+        facility: Option<FacilityId>,
+    },
+    DetainerLifted { detainer: DetainerId, code: LiftCode },
+    DetainerExpired { detainer: DetainerId },
+    OperationPlanned { operation: Operation },
+    OperationStatusChanged { operation: OperationId, status: OperationStatus },
+    /// The corrected event (named in the envelope) happened at this event's valid time instead.
+    ValidTimeCorrected { note: String },
+}
+
+impl Event {
+    /// The event's type name as it appears in JSON.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::AgencyRegistered { .. } => "agency_registered",
+            Event::FacilityRegistered { .. } => "facility_registered",
+            Event::OfficerRegistered { .. } => "officer_registered",
+            Event::DesignationGranted { .. } => "designation_granted",
+            Event::TrainingRecorded { .. } => "training_recorded",
+            Event::SubjectRegistered { .. } => "subject_registered",
+            Event::SubjectDetailsCorrected { .. } => "subject_details_corrected",
+            Event::CitizenshipClaimed { .. } => "citizenship_claimed",
+            Event::AgreementRecorded { .. } => "agreement_recorded",
+            Event::AgreementStatusChanged { .. } => "agreement_status_changed",
+            Event::EncounterRecorded { .. } => "encounter_recorded",
+            Event::JailBooked { .. } => "jail_booked",
+            Event::HandoffOffered { .. } => "handoff_offered",
+            Event::HandoffAccepted { .. } => "handoff_accepted",
+            Event::HandoffRejected { .. } => "handoff_rejected",
+            Event::HandoffExpired { .. } => "handoff_expired",
+            Event::CustodyReleased { .. } => "custody_released",
+            Event::DetainerIssued { .. } => "detainer_issued",
+            Event::DetainerServed { .. } => "detainer_served",
+            Event::DetainerAnswered { .. } => "detainer_answered",
+            Event::SubjectReleaseEligible { .. } => "subject_release_eligible",
+            Event::DetainerCustodyAssumed { .. } => "detainer_custody_assumed",
+            Event::DetainerLifted { .. } => "detainer_lifted",
+            Event::DetainerExpired { .. } => "detainer_expired",
+            Event::OperationPlanned { .. } => "operation_planned",
+            Event::OperationStatusChanged { .. } => "operation_status_changed",
+            Event::ValidTimeCorrected { .. } => "valid_time_corrected",
+        }
+    }
+
+    /// Whether this event is a correction and so must name the event it corrects.
+    pub fn is_correction(&self) -> bool {
+        matches!(self, Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. })
+    }
+}

@@ -1,0 +1,276 @@
+//! Identifiers, parsed at the edge and trusted afterwards.
+//!
+//! Each identifier type has a private field and a `parse` constructor that says what was
+//! wrong with a bad input. Nothing here looks anything up: whether an id names a known
+//! record is the state's question, not the parser's.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an identifier could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} {input:?}: {reason}")]
+pub struct IdError {
+    pub kind: &'static str,
+    pub input: String,
+    pub reason: &'static str,
+}
+
+fn err(kind: &'static str, input: &str, reason: &'static str) -> IdError {
+    IdError { kind, input: input.to_string(), reason }
+}
+
+/// Longest id Liaison accepts for its own record ids (`ID_BYTES_MAX`).
+pub const ID_BYTES_MAX: usize = 96;
+
+macro_rules! record_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses a record id: 1..=96 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
+            pub fn parse(s: &str) -> Result<Self, IdError> {
+                parse_record_id($kind, s).map(|()| $name(s.to_string()))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+fn parse_record_id(kind: &'static str, s: &str) -> Result<(), IdError> {
+    if s.is_empty() {
+        return Err(err(kind, s, "must not be empty"));
+    }
+    if s.len() > ID_BYTES_MAX {
+        return Err(err(kind, s, "longer than 96 bytes"));
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if !s.chars().all(ok) {
+        return Err(err(kind, s, "only ASCII letters, digits, '-', '_', '.' and ':' are allowed"));
+    }
+    Ok(())
+}
+
+record_id!(/// An agency's Liaison id (e.g. `ICE-ERO`, `TX-HARRIS-COUNTY-SHERIFFS-OFFICE`).
+    AgencyId, "agency id");
+record_id!(/// A facility's Liaison id (a jail, an ICE processing center, a Border Patrol station hold room).
+    FacilityId, "facility id");
+record_id!(/// An officer's Liaison id.
+    OfficerId, "officer id");
+record_id!(/// A subject's Liaison id. Synthetic in all demo and test data.
+    SubjectId, "subject id");
+record_id!(/// An agreement's Liaison id (287(g) MOA, task-force MOU, detention contract).
+    AgreementId, "agreement id");
+record_id!(/// An encounter's Liaison id (one I-213-style record of an encounter or arrest).
+    EncounterId, "encounter id");
+record_id!(/// A custody handoff's Liaison id.
+    HandoffId, "handoff id");
+record_id!(/// A detainer's Liaison id (one I-247A).
+    DetainerId, "detainer id");
+record_id!(/// An operation's or deployment's Liaison id.
+    OperationId, "operation id");
+
+macro_rules! code_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, IdError> {
+                let check: fn(&str) -> Result<(), &'static str> = $check;
+                check(s).map_err(|reason| err($kind, s, reason))?;
+                Ok($name(s.to_string()))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+code_id!(
+    /// Alien Registration Number (NIEM `im:AlienNumberIdentification`): `A` followed by 8 or 9
+    /// digits, as printed on DHS forms (e.g. `A012345678`). Source: reference.md §9.
+    ANumber,
+    "A-number",
+    |s| {
+        let digits = s.strip_prefix('A').ok_or("must start with 'A'")?;
+        if !(8..=9).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be 'A' followed by 8 or 9 digits");
+        }
+        Ok(())
+    }
+);
+
+code_id!(
+    /// FBI Universal Control Number (UCN): 1 to 9 ASCII letters or digits.
+    FbiNumber,
+    "FBI number",
+    |s| {
+        if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err("must be 1 to 9 ASCII letters or digits");
+        }
+        Ok(())
+    }
+);
+
+code_id!(
+    /// NCIC Originating Agency Identifier: 9 characters, the first two the state's postal code
+    /// (e.g. `VTICE0900`, the LESC's ORI; reference.md §1).
+    Ori,
+    "ORI",
+    |s| {
+        let b = s.as_bytes();
+        if b.len() != 9 {
+            return Err("must be exactly 9 characters");
+        }
+        if !b[..2].iter().all(u8::is_ascii_uppercase) {
+            return Err("must start with a two-letter state code");
+        }
+        if !b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            return Err("must be uppercase letters and digits");
+        }
+        Ok(())
+    }
+);
+
+code_id!(
+    /// FIPS code: 2 digits (state) or 5 digits (county).
+    Fips,
+    "FIPS code",
+    |s| {
+        if !(s.len() == 2 || s.len() == 5) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be 2 (state) or 5 (county) digits");
+        }
+        Ok(())
+    }
+);
+
+code_id!(
+    /// ICE ERO Area of Responsibility code: three uppercase letters as in ICE's facility sheets
+    /// (e.g. `ATL`, `SND`; reference/ice_aor_field_offices.csv).
+    AorCode,
+    "ICE AOR code",
+    |s| {
+        if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err("must be three uppercase letters");
+        }
+        Ok(())
+    }
+);
+
+code_id!(
+    /// US state or territory postal code (`CA`, `TX`, `PR`).
+    StateCode,
+    "state code",
+    |s| {
+        if s.len() != 2 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err("must be a two-letter uppercase postal code");
+        }
+        Ok(())
+    }
+);
+
+/// A point on the Earth (WGS84 degrees). Liaison records where an encounter happened; it
+/// never tracks where a person is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LatLonRaw")]
+pub struct LatLon {
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Deserialize)]
+struct LatLonRaw {
+    lat: f64,
+    lon: f64,
+}
+
+impl TryFrom<LatLonRaw> for LatLon {
+    type Error = IdError;
+    fn try_from(r: LatLonRaw) -> Result<Self, IdError> {
+        LatLon::new(r.lat, r.lon)
+    }
+}
+
+impl LatLon {
+    pub fn new(lat: f64, lon: f64) -> Result<Self, IdError> {
+        let text = format!("{lat},{lon}");
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(err("latitude", &text, "must be between -90 and 90"));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(err("longitude", &text, "must be between -180 and 180"));
+        }
+        Ok(LatLon { lat, lon })
+    }
+    pub fn lat(&self) -> f64 {
+        self.lat
+    }
+    pub fn lon(&self) -> f64 {
+        self.lon
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsers_name_what_was_wrong() {
+        assert!(ANumber::parse("A012345678").is_ok());
+        assert_eq!(
+            ANumber::parse("012345678").unwrap_err().to_string(),
+            "invalid A-number \"012345678\": must start with 'A'"
+        );
+        assert!(Ori::parse("VTICE0900").is_ok());
+        assert!(Ori::parse("vtice0900").is_err());
+        assert!(Fips::parse("06037").is_ok());
+        assert!(Fips::parse("6037").is_err());
+        assert!(AgencyId::parse("ICE-ERO").is_ok());
+        assert!(AgencyId::parse("ICE ERO").is_err());
+        assert!(AgencyId::parse("").is_err());
+        assert!(LatLon::new(91.0, 0.0).is_err());
+        assert!(serde_json::from_str::<LatLon>(r#"{"lat":32.7,"lon":-117.1}"#).is_ok());
+        assert!(serde_json::from_str::<LatLon>(r#"{"lat":132.7,"lon":-117.1}"#).is_err());
+    }
+}
