@@ -30,7 +30,10 @@ pub enum AgencyKind {
 impl AgencyKind {
     /// Whether this kind is a federal immigration agency (ICE or CBP).
     pub fn is_federal_immigration(self) -> bool {
-        matches!(self, Self::IceEro | Self::IceHsi | Self::CbpBorderPatrol | Self::CbpOfo)
+        matches!(
+            self,
+            Self::IceEro | Self::IceHsi | Self::CbpBorderPatrol | Self::CbpOfo
+        )
     }
 }
 
@@ -55,6 +58,10 @@ pub struct Agency {
     /// citable public source; reference/PROVENANCE.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usbp_sector: Option<String>,
+    /// Where the agency operates, for field offices: states (`TX`) or counties
+    /// (`TX/Harris County`), as ICE's area-of-responsibility table lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<String>,
 }
 
 /// What a facility is for.

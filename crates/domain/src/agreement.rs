@@ -97,7 +97,11 @@ pub enum AgreementStatus {
 
 impl AgreementStatus {
     /// The one transition function for agreement status.
-    pub fn transition(self, id: &AgreementId, to: AgreementStatus) -> Result<Self, TransitionError> {
+    pub fn transition(
+        self,
+        id: &AgreementId,
+        to: AgreementStatus,
+    ) -> Result<Self, TransitionError> {
         let refuse = |attempted, reason| TransitionError {
             entity: "agreement",
             id: id.to_string(),
@@ -108,7 +112,10 @@ impl AgreementStatus {
         match (self, to) {
             (Self::Active, Self::Active) => Err(refuse("activate", "it is already active")),
             (Self::Active, next) => Ok(next),
-            (_, Self::Active) => Err(refuse("reactivate", "an ended agreement is never revived; record a new one")),
+            (_, Self::Active) => Err(refuse(
+                "reactivate",
+                "an ended agreement is never revived; record a new one",
+            )),
             (_, _) => Err(refuse("end", "it has already ended")),
         }
     }
@@ -136,7 +143,9 @@ mod tests {
     #[test]
     fn ended_agreements_stay_ended() {
         let id = AgreementId::parse("A1").unwrap();
-        let s = AgreementStatus::Active.transition(&id, AgreementStatus::Terminated).unwrap();
+        let s = AgreementStatus::Active
+            .transition(&id, AgreementStatus::Terminated)
+            .unwrap();
         let e = s.transition(&id, AgreementStatus::Active).unwrap_err();
         assert_eq!(
             e.to_string(),

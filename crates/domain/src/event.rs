@@ -20,12 +20,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
-    AgencyRegistered { agency: Agency },
-    FacilityRegistered { facility: Facility },
-    OfficerRegistered { officer: Officer },
-    DesignationGranted { officer: OfficerId, designation: Designation },
-    TrainingRecorded { officer: OfficerId, training: TrainingRecord },
-    SubjectRegistered { subject: Subject },
+    AgencyRegistered {
+        agency: Agency,
+    },
+    FacilityRegistered {
+        facility: Facility,
+    },
+    OfficerRegistered {
+        officer: Officer,
+    },
+    DesignationGranted {
+        officer: OfficerId,
+        designation: Designation,
+    },
+    TrainingRecorded {
+        officer: OfficerId,
+        training: TrainingRecord,
+    },
+    SubjectRegistered {
+        subject: Subject,
+    },
     /// A correction of a subject's identifying details; the envelope names the corrected event.
     SubjectDetailsCorrected {
         subject: SubjectId,
@@ -33,43 +47,92 @@ pub enum Event {
         #[serde(default)]
         date_of_birth: Option<jiff::civil::Date>,
     },
-    CitizenshipClaimed { subject: SubjectId, claim: CitizenshipClaim },
-    AgreementRecorded { agreement: Agreement },
-    AgreementStatusChanged { agreement: AgreementId, status: AgreementStatus },
+    CitizenshipClaimed {
+        subject: SubjectId,
+        claim: CitizenshipClaim,
+    },
+    AgreementRecorded {
+        agreement: Agreement,
+    },
+    AgreementStatusChanged {
+        agreement: AgreementId,
+        status: AgreementStatus,
+    },
     /// An encounter; when `encounter.arrest` is true the subject enters the agency's custody.
-    EncounterRecorded { encounter: Encounter },
+    EncounterRecorded {
+        encounter: Encounter,
+    },
     /// A state or local agency booked the subject into its jail on a criminal arrest.
-    JailBooked { subject: SubjectId, agency: AgencyId, facility: FacilityId, charge: String },
-    HandoffOffered { handoff: Handoff },
+    JailBooked {
+        subject: SubjectId,
+        agency: AgencyId,
+        facility: FacilityId,
+        charge: String,
+    },
+    HandoffOffered {
+        handoff: Handoff,
+    },
     HandoffAccepted {
         handoff: HandoffId,
         official: OfficerId,
         #[serde(default)]
         facility: Option<FacilityId>,
     },
-    HandoffRejected { handoff: HandoffId, official: OfficerId, reason: String },
-    HandoffExpired { handoff: HandoffId },
+    HandoffRejected {
+        handoff: HandoffId,
+        official: OfficerId,
+        reason: String,
+    },
+    HandoffExpired {
+        handoff: HandoffId,
+    },
     /// The custodian released the subject. `reason` is a NIEM `im:ReleaseReasonCode` or a
     /// plain description for state and local releases.
-    CustodyReleased { subject: SubjectId, agency: AgencyId, reason: String },
-    DetainerIssued { detainer: Detainer },
+    CustodyReleased {
+        subject: SubjectId,
+        agency: AgencyId,
+        reason: String,
+    },
+    DetainerIssued {
+        detainer: Detainer,
+    },
     /// A copy of the detainer was served on the subject (the I-247A "takes effect" on service).
-    DetainerServed { detainer: DetainerId },
-    DetainerAnswered { detainer: DetainerId, accepted: bool, official: OfficerId },
+    DetainerServed {
+        detainer: DetainerId,
+    },
+    DetainerAnswered {
+        detainer: DetainerId,
+        accepted: bool,
+        official: OfficerId,
+    },
     /// The subject would otherwise be released now: the hold clock starts (valid time).
-    SubjectReleaseEligible { detainer: DetainerId },
+    SubjectReleaseEligible {
+        detainer: DetainerId,
+    },
     DetainerCustodyAssumed {
         detainer: DetainerId,
         official: OfficerId,
         #[serde(default)]
         facility: Option<FacilityId>,
     },
-    DetainerLifted { detainer: DetainerId, code: LiftCode },
-    DetainerExpired { detainer: DetainerId },
-    OperationPlanned { operation: Operation },
-    OperationStatusChanged { operation: OperationId, status: OperationStatus },
+    DetainerLifted {
+        detainer: DetainerId,
+        code: LiftCode,
+    },
+    DetainerExpired {
+        detainer: DetainerId,
+    },
+    OperationPlanned {
+        operation: Operation,
+    },
+    OperationStatusChanged {
+        operation: OperationId,
+        status: OperationStatus,
+    },
     /// The corrected event (named in the envelope) happened at this event's valid time instead.
-    ValidTimeCorrected { note: String },
+    ValidTimeCorrected {
+        note: String,
+    },
 }
 
 impl Event {
@@ -108,6 +171,9 @@ impl Event {
 
     /// Whether this event is a correction and so must name the event it corrects.
     pub fn is_correction(&self) -> bool {
-        matches!(self, Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. })
+        matches!(
+            self,
+            Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. }
+        )
     }
 }

@@ -17,11 +17,15 @@ pub struct IdError {
 }
 
 fn err(kind: &'static str, input: &str, reason: &'static str) -> IdError {
-    IdError { kind, input: input.to_string(), reason }
+    IdError {
+        kind,
+        input: input.to_string(),
+        reason,
+    }
 }
 
 /// Longest id Liaison accepts for its own record ids (`ID_BYTES_MAX`).
-pub const ID_BYTES_MAX: usize = 96;
+pub const ID_BYTES_MAX: usize = 128;
 
 macro_rules! record_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
@@ -31,7 +35,7 @@ macro_rules! record_id {
         pub struct $name(String);
 
         impl $name {
-            /// Parses a record id: 1..=96 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
+            /// Parses a record id: 1..=128 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
             pub fn parse(s: &str) -> Result<Self, IdError> {
                 parse_record_id($kind, s).map(|()| $name(s.to_string()))
             }
@@ -63,11 +67,15 @@ fn parse_record_id(kind: &'static str, s: &str) -> Result<(), IdError> {
         return Err(err(kind, s, "must not be empty"));
     }
     if s.len() > ID_BYTES_MAX {
-        return Err(err(kind, s, "longer than 96 bytes"));
+        return Err(err(kind, s, "longer than 128 bytes"));
     }
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
     if !s.chars().all(ok) {
-        return Err(err(kind, s, "only ASCII letters, digits, '-', '_', '.' and ':' are allowed"));
+        return Err(err(
+            kind,
+            s,
+            "only ASCII letters, digits, '-', '_', '.' and ':' are allowed",
+        ));
     }
     Ok(())
 }

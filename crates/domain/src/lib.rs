@@ -9,6 +9,7 @@
 
 pub mod agency;
 pub mod agreement;
+pub mod chain;
 pub mod custody;
 pub mod detainer;
 pub mod encounter;
@@ -22,7 +23,9 @@ pub mod subject;
 pub use event::Event;
 pub use ids::*;
 pub use jiff::Timestamp;
-pub use state::{Applied, ApplyError, EventTime, MemoryRecords, Record, RecordKey, RecordKind, Records, apply};
+pub use state::{
+    Applied, ApplyError, EventTime, MemoryRecords, Record, RecordKey, RecordKind, Records, apply,
+};
 
 /// An attempted lifecycle transition that the lifecycle does not allow.
 ///

@@ -81,7 +81,8 @@ mod hex_hash {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
         let s = String::deserialize(d)?;
         let mut h = [0u8; 32];
-        hex::decode_to_slice(&s, &mut h).map_err(|_| serde::de::Error::custom("prev must be 64 lowercase hex digits"))?;
+        hex::decode_to_slice(&s, &mut h)
+            .map_err(|_| serde::de::Error::custom("prev must be 64 lowercase hex digits"))?;
         Ok(h)
     }
 }
@@ -105,7 +106,10 @@ mod tests {
         };
         let b = e.to_bytes();
         assert_eq!(read_prefix(&b), Some((42, [7; 32])));
-        assert_eq!(serde_json::from_slice::<Entry<serde_json::Value>>(&b).unwrap(), e);
+        assert_eq!(
+            serde_json::from_slice::<Entry<serde_json::Value>>(&b).unwrap(),
+            e
+        );
         assert_eq!(read_prefix(b"{\"v\":1,\"seq\":x"), None);
     }
 }

@@ -21,5 +21,5 @@ pub type Hash = [u8; 32];
 pub const GENESIS_PREV: Hash = [0u8; 32];
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, Signer};
-pub use entry::{Entry, ENTRY_VERSION, leaf_hash};
+pub use entry::{ENTRY_VERSION, Entry, leaf_hash};
 pub use verify::{Tamper, Verifier};

@@ -1,14 +1,147 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Storage for Liaison's ledger and its projections, behind the [`Store`] trait.
+//!
+//! A store keeps the log (entry bytes, leaf hashes, stored Merkle nodes, signed checkpoints,
+//! idempotency keys) and the projection of current state, and changes both in one
+//! transaction per command: after a crash it holds every acknowledged command and no partial
+//! one. SQLite ([`SqliteStore`]) is the embedded default; the trait is synchronous and
+//! backend-neutral so that a PostgreSQL store can follow without changing callers.
+//!
+//! Whole-log operations that work the same on every backend (verify, rebuild, export,
+//! import) live in [`ops`]. This crate does not decide legality: the law engine does that
+//! before a command reaches the store.
+
+pub mod ops;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use domain::{Event, Record, RecordKey, Timestamp};
+pub use ledger::checkpoint::VerifyingKey;
+use ledger::{Entry, Hash, SignedCheckpoint};
+
+/// Most events one command or import batch may append (`BATCH_EVENTS_MAX`).
+pub const BATCH_EVENTS_MAX: usize = 10_000;
+/// Longest idempotency key accepted.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
+
+/// An event to append; the store assigns its sequence number and recorded time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NewEvent {
+    pub valid_at: Timestamp,
+    pub actor: String,
+    pub corrects: Option<u64>,
+    pub event: Event,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What the store says after a command: where its events landed, and the checkpoint that
+/// covers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub checkpoint: SignedCheckpoint,
+    /// True when the idempotency key had been seen and nothing new was appended.
+    pub replayed: bool,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// One stored row of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub leaf: Hash,
+}
+
+impl StoredEntry {
+    pub fn decode(&self) -> Result<Entry<Event>, StoreError> {
+        serde_json::from_slice(&self.bytes)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))
     }
+}
+
+/// Errors from a store. Domain refusals keep their own type so callers can show them as the
+/// user's mistake rather than the system's.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Rejected(#[from] domain::ApplyError),
+    #[error("event {index} of the batch: {source}")]
+    RejectedAt {
+        index: usize,
+        source: domain::ApplyError,
+    },
+    #[error("idempotency key {key:?} was already used for a different request")]
+    IdempotencyConflict { key: String },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("the store is not initialized: run `liaison init --db PATH` first")]
+    NotInitialized,
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// The operations every storage backend provides.
+pub trait Store {
+    /// Appends one command's events atomically, with a signed checkpoint. With an
+    /// idempotency key, a retry of the same request returns the first receipt and appends
+    /// nothing; a different request under the same key is refused.
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        idempotency_key: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Receipt, StoreError>;
+
+    /// Appends already-sequenced entries from another copy of this log (restore, replicate).
+    /// They must continue this log exactly; entries already present (same bytes) are skipped.
+    fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError>;
+
+    /// Runs [`Store::append_entries`] over `entries` (any number) and rolls it back: a dry run
+    /// that finds the first entry the store would refuse.
+    fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
+
+    /// Number of events in the log.
+    fn size(&mut self) -> Result<u64, StoreError>;
+
+    /// Entries `from..from+limit`, in order.
+    fn entries(&mut self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError>;
+
+    /// Every entry concerning a subject (and corrections of them) recorded at or before
+    /// `as_of` (all when `None`), in sequence order.
+    fn subject_entries(
+        &mut self,
+        subject: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<Entry<Event>>, StoreError>;
+
+    /// All signed checkpoints, by size.
+    fn checkpoints(&mut self) -> Result<Vec<SignedCheckpoint>, StoreError>;
+
+    /// The log's public key.
+    fn verifying_key(&mut self) -> Result<VerifyingKey, StoreError>;
+
+    /// One record of current state.
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+
+    /// Every stored projection row as `(kind, id, canonical bytes)`, sorted.
+    fn projection_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
+
+    /// Replaces the whole projection (used by `rebuild --repair`), atomically.
+    fn replace_projection(&mut self, rows: &[(String, String, Vec<u8>)]) -> Result<(), StoreError>;
+
+    /// Hashes of the proof that entry `seq` is in the tree of `size` entries.
+    fn inclusion_proof(&mut self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// Hashes of the proof that the tree of `old` entries is a prefix of the tree of `new`.
+    fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The Merkle root of the first `size` entries, from stored nodes.
+    fn root_at(&mut self, size: u64) -> Result<Hash, StoreError>;
 }

@@ -1,0 +1,126 @@
+//! A subject's custody chain, read from logged events as they were known at some time.
+//!
+//! Input is the subject's logged events with both time axes; output is one step per event
+//! that moved or concerned custody, ordered by valid time, with valid-time corrections
+//! applied when the correction itself is among the inputs. Callers choose "as known at T" by
+//! passing only events recorded by T.
+
+use crate::event::Event;
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// One logged event, as the chain view needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Logged<'a> {
+    pub seq: u64,
+    pub valid_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub corrects: Option<u64>,
+    pub event: &'a Event,
+}
+
+/// One step of a custody chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainStep {
+    pub seq: u64,
+    pub valid_at: Timestamp,
+    pub recorded_at: Timestamp,
+    /// Set when a later event corrected this step's valid time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_by: Option<u64>,
+    pub what: String,
+}
+
+/// Builds the chain. Events that say nothing about custody or detainers are left out.
+pub fn custody_chain(events: &[Logged<'_>]) -> Vec<ChainStep> {
+    let mut steps: Vec<ChainStep> = events
+        .iter()
+        .filter_map(|l| {
+            describe(l.event).map(|what| ChainStep {
+                seq: l.seq,
+                valid_at: l.valid_at,
+                recorded_at: l.recorded_at,
+                corrected_by: None,
+                what,
+            })
+        })
+        .collect();
+    for l in events {
+        if let (Event::ValidTimeCorrected { .. }, Some(target)) = (l.event, l.corrects) {
+            if let Some(step) = steps.iter_mut().find(|s| s.seq == target) {
+                step.valid_at = l.valid_at;
+                step.corrected_by = Some(l.seq);
+            }
+        }
+    }
+    steps.sort_by_key(|s| (s.valid_at, s.seq));
+    steps
+}
+
+fn describe(e: &Event) -> Option<String> {
+    Some(match e {
+        Event::EncounterRecorded { encounter: x } if x.arrest => {
+            format!(
+                "arrested by {} (officer {}, {:?}, method {:?})",
+                x.agency, x.officer, x.authority, x.method
+            )
+        }
+        Event::EncounterRecorded { encounter: x } => {
+            format!("encountered by {} without arrest", x.agency)
+        }
+        Event::JailBooked {
+            agency,
+            facility,
+            charge,
+            ..
+        } => format!("booked into {facility} by {agency} on {charge}"),
+        Event::HandoffOffered { handoff: h } => {
+            format!(
+                "handoff {} offered by {} to {}",
+                h.id, h.releasing.agency, h.receiving.agency
+            )
+        }
+        Event::HandoffAccepted {
+            handoff, official, ..
+        } => format!("handoff {handoff} accepted by {official}: custody moved"),
+        Event::HandoffRejected {
+            handoff, reason, ..
+        } => format!("handoff {handoff} rejected: {reason}"),
+        Event::HandoffExpired { handoff } => format!("handoff {handoff} expired unanswered"),
+        Event::CustodyReleased { agency, reason, .. } => format!("released by {agency} ({reason})"),
+        Event::DetainerIssued { detainer: d } => {
+            format!(
+                "detainer {} ({:?}) issued by {} to {}",
+                d.id, d.form, d.issuing_agency, d.recipient_agency
+            )
+        }
+        Event::DetainerServed { detainer } => format!("detainer {detainer} served on the subject"),
+        Event::DetainerAnswered {
+            detainer, accepted, ..
+        } => {
+            format!(
+                "detainer {detainer} {} by the recipient agency",
+                if *accepted { "accepted" } else { "declined" }
+            )
+        }
+        Event::SubjectReleaseEligible { detainer } => {
+            format!("release-eligible; hold clock starts on detainer {detainer}")
+        }
+        Event::DetainerCustodyAssumed {
+            detainer, official, ..
+        } => {
+            format!("custody assumed on detainer {detainer} by {official}")
+        }
+        Event::DetainerLifted { detainer, code } => {
+            format!("detainer {detainer} lifted (code {code:?})")
+        }
+        Event::DetainerExpired { detainer } => {
+            format!("detainer {detainer} expired: hold window over")
+        }
+        Event::CitizenshipClaimed { claim, .. } => format!(
+            "claimed {} citizenship ({:?})",
+            claim.country, claim.evidence
+        ),
+        _ => return None,
+    })
+}

@@ -1,0 +1,760 @@
+//! The embedded SQLite store (WAL, `synchronous=FULL`).
+//!
+//! One writer at a time (`BEGIN IMMEDIATE`); every command is one transaction that appends
+//! its entries, the Merkle nodes they complete, the projection rows they change, the command's
+//! idempotency key and a signed checkpoint. The Merkle frontier and the last leaf hash are
+//! cached in memory and re-read when another process has appended since.
+//!
+//! The signing key lives beside the database in `PATH.key` (hex seed, mode 0600), not in the
+//! database, so that whoever can edit the database file cannot re-sign a rewritten log.
+
+use crate::{
+    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Receipt, Store, StoreError, StoredEntry,
+    VerifyingKey,
+};
+use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
+use ledger::merkle::{Frontier, NodeStore};
+use ledger::{Checkpoint, Entry, GENESIS_PREV, Hash, SignedCheckpoint, Signer, leaf_hash};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE event (
+    seq INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL,
+    leaf BLOB NOT NULL,
+    recorded_us INTEGER NOT NULL,
+    valid_us INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    subject TEXT,
+    corrects INTEGER
+);
+CREATE INDEX event_subject ON event(subject, seq) WHERE subject IS NOT NULL;
+CREATE TABLE merkle_node (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoint (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE command (
+    idempotency_key TEXT PRIMARY KEY,
+    request_hash BLOB NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    checkpoint_size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE projection (kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE TRIGGER event_no_update BEFORE UPDATE ON event BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
+CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
+CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+"#;
+
+/// The right edge of the log, cached between commands.
+#[derive(Clone)]
+struct Head {
+    frontier: Frontier,
+    last_leaf: Hash,
+    last_recorded_us: i64,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    origin: String,
+    signer: Option<Signer>,
+    head: Option<Head>,
+}
+
+fn key_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".key");
+    PathBuf::from(p)
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |source| StoreError::Io { context, source }
+}
+
+fn us(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Creates a new, empty store at `path` with a fresh signing key in `PATH.key`.
+    /// Refuses to touch an existing database.
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} already exists; choose a new path",
+                path.display()
+            )));
+        }
+        let mut seed = [0u8; 32];
+        let mut log_id = [0u8; 8];
+        getrandom::fill(&mut seed)
+            .and_then(|()| getrandom::fill(&mut log_id))
+            .map_err(|e| StoreError::Invalid(format!("no randomness for the signing key: {e}")))?;
+        let kp = key_path(path);
+        write_secret(&kp, &hex::encode(seed))
+            .map_err(io(format!("writing signing key {}", kp.display())))?;
+        let origin = format!("liaison/{}", hex::encode(log_id));
+        let signer = Signer::from_seed(&origin, &seed);
+        let mut conn = connect(path)?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        for (k, v) in [
+            ("schema_version", "1".to_string()),
+            ("origin", origin.clone()),
+            ("public_key", hex::encode(signer.verifying_key().as_bytes())),
+            ("verifier_key", signer.verifier_key()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            signer: Some(signer),
+            head: None,
+        })
+    }
+
+    /// Opens an existing store.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotInitialized);
+        }
+        let conn = connect(path)?;
+        let origin: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|_| StoreError::NotInitialized)?;
+        let origin = origin.ok_or(StoreError::NotInitialized)?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            signer: None,
+            head: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The signed-note verifier key, for agencies that keep checkpoints.
+    pub fn verifier_key(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'verifier_key'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn signer(&mut self) -> Result<&Signer, StoreError> {
+        if self.signer.is_none() {
+            let kp = key_path(&self.path);
+            let text = std::fs::read_to_string(&kp)
+                .map_err(io(format!("reading signing key {}", kp.display())))?;
+            let mut seed = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| {
+                StoreError::Corrupt(format!("signing key {} is not 64 hex digits", kp.display()))
+            })?;
+            let signer = Signer::from_seed(&self.origin, &seed);
+            let stored = hex::encode(self.verifying_key()?.as_bytes());
+            if hex::encode(signer.verifying_key().as_bytes()) != stored {
+                return Err(StoreError::Corrupt(format!(
+                    "signing key {} does not belong to this store",
+                    kp.display()
+                )));
+            }
+            self.signer = Some(signer);
+        }
+        Ok(self.signer.as_ref().expect("set above"))
+    }
+
+    /// Runs `f` in one write transaction with an up-to-date head; on error nothing persists
+    /// and the cached head is left as it was.
+    fn write<T>(
+        &mut self,
+        commit: bool,
+        f: impl FnOnce(&Transaction, &mut Head, &Signer, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.signer()?;
+        let signer = self.signer.take().expect("loaded");
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut head = load_head(&tx, self.head.clone())?;
+            let out = f(&tx, &mut head, &signer, &self.origin)?;
+            if commit {
+                tx.commit()?;
+                self.head = Some(head);
+            }
+            Ok(out)
+        })();
+        self.signer = Some(signer);
+        result
+    }
+}
+
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Re-reads the head when the cache is missing or stale (another writer appended).
+fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<Head, StoreError> {
+    let size: u64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| {
+        r.get(0)
+    })?;
+    if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
+        return Ok(h);
+    }
+    let frontier = Frontier::load(&mut TxNodes(tx), size)?;
+    let (last_leaf, last_recorded_us) = if size == 0 {
+        (GENESIS_PREV, i64::MIN)
+    } else {
+        tx.query_row(
+            "SELECT leaf, recorded_us FROM event WHERE seq = ?1",
+            [size - 1],
+            |r| Ok((blob_hash(r.get_ref(0)?.as_blob()?), r.get(1)?)),
+        )?
+    };
+    Ok(Head {
+        frontier,
+        last_leaf,
+        last_recorded_us,
+    })
+}
+
+fn blob_hash(b: &[u8]) -> Hash {
+    b.try_into().unwrap_or([0u8; 32])
+}
+
+/// Stored Merkle nodes as seen inside a transaction (level 0 = the event table's leaves).
+struct TxNodes<'a>(&'a Connection);
+
+impl NodeStore for TxNodes<'_> {
+    type Error = StoreError;
+    fn stored_node(&mut self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        let row = if level == 0 {
+            self.0
+                .prepare_cached("SELECT leaf FROM event WHERE seq = ?1")?
+                .query_row([index], |r| Ok(blob_hash(r.get_ref(0)?.as_blob()?)))
+                .optional()?
+        } else {
+            self.0
+                .prepare_cached("SELECT hash FROM merkle_node WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![level, index], |r| {
+                    Ok(blob_hash(r.get_ref(0)?.as_blob()?))
+                })
+                .optional()?
+        };
+        row.ok_or_else(|| StoreError::Corrupt(format!("Merkle node ({level}, {index}) is missing")))
+    }
+}
+
+/// Current state read through a transaction, with this command's writes in an overlay.
+struct TxRecords<'a> {
+    tx: &'a Connection,
+    overlay: BTreeMap<RecordKey, Record>,
+}
+
+impl Records for TxRecords<'_> {
+    fn get(&mut self, key: &RecordKey) -> Result<Option<Record>, domain::ApplyError> {
+        if let Some(r) = self.overlay.get(key) {
+            return Ok(Some(r.clone()));
+        }
+        read_record(self.tx, key).map_err(|e| domain::ApplyError::Storage(e.to_string()))
+    }
+    fn put(&mut self, record: Record) {
+        self.overlay.insert(record.key(), record);
+    }
+}
+
+fn read_record(conn: &Connection, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+    let body: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT body FROM projection WHERE kind = ?1 AND id = ?2")?
+        .query_row(params![key.kind.as_str(), key.id], |r| r.get(0))
+        .optional()?;
+    body.map(|b| {
+        Record::from_bytes(key.kind, &b).map_err(|e| {
+            StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id))
+        })
+    })
+    .transpose()
+}
+
+impl TxRecords<'_> {
+    fn flush(self) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO projection (kind, id, body) VALUES (?1, ?2, ?3)",
+        )?;
+        for (key, record) in self.overlay {
+            stmt.execute(params![key.kind.as_str(), key.id, record.to_bytes()])?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends one entry's row and the Merkle nodes it completes.
+fn insert_entry(
+    tx: &Transaction,
+    head: &mut Head,
+    bytes: &[u8],
+    meta: &EntryMeta,
+) -> Result<Hash, StoreError> {
+    let seq = head.frontier.size();
+    let leaf = leaf_hash(bytes);
+    tx.prepare_cached("INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+        .execute(params![seq, bytes, &leaf[..], meta.recorded_us, meta.valid_us, meta.kind, meta.subject, meta.corrects])?;
+    let mut node =
+        tx.prepare_cached("INSERT INTO merkle_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for n in head.frontier.push(leaf) {
+        node.execute(params![n.level, n.index, &n.hash[..]])?;
+    }
+    head.last_leaf = leaf;
+    head.last_recorded_us = meta.recorded_us;
+    Ok(leaf)
+}
+
+struct EntryMeta {
+    recorded_us: i64,
+    valid_us: i64,
+    kind: &'static str,
+    subject: Option<String>,
+    corrects: Option<u64>,
+}
+
+/// Applies an event to the overlay and works out which subject the entry concerns.
+fn apply_event(
+    tx: &Transaction,
+    recs: &mut TxRecords,
+    seq: u64,
+    e: &Entry<Event>,
+) -> Result<Option<String>, StoreError> {
+    check_correction(tx, seq, e)?;
+    let applied = domain::apply(
+        recs,
+        &e.event,
+        domain::EventTime {
+            valid_at: e.valid_at,
+        },
+    )?;
+    let subject = match (applied.subject, e.corrects) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(c)) => tx.query_row("SELECT subject FROM event WHERE seq = ?1", [c], |r| {
+            r.get(0)
+        })?,
+        (None, None) => None,
+    };
+    Ok(subject)
+}
+
+fn check_correction(tx: &Transaction, seq: u64, e: &Entry<Event>) -> Result<(), StoreError> {
+    match (e.event.is_correction(), e.corrects) {
+        (true, None) => Err(StoreError::Invalid(format!(
+            "{} must name the event it corrects",
+            e.event.type_name()
+        ))),
+        (false, Some(_)) => Err(StoreError::Invalid(format!(
+            "{} is not a correction and cannot name an event it corrects",
+            e.event.type_name()
+        ))),
+        (true, Some(c)) if c >= seq => Err(StoreError::Invalid(format!(
+            "event {seq} cannot correct event {c}, which is not earlier"
+        ))),
+        (true, Some(c)) => {
+            let found: Option<i64> = tx
+                .query_row("SELECT seq FROM event WHERE seq = ?1", [c], |r| r.get(0))
+                .optional()?;
+            found
+                .map(|_| ())
+                .ok_or_else(|| StoreError::Invalid(format!("corrected event {c} does not exist")))
+        }
+        (false, None) => Ok(()),
+    }
+}
+
+fn sign_checkpoint(
+    tx: &Transaction,
+    head: &Head,
+    signer: &Signer,
+    origin: &str,
+) -> Result<SignedCheckpoint, StoreError> {
+    let cp = signer.sign(Checkpoint {
+        origin: origin.to_string(),
+        size: head.frontier.size(),
+        root: head.frontier.root(),
+    });
+    tx.prepare_cached("INSERT INTO checkpoint (size, note) VALUES (?1, ?2)")?
+        .execute(params![cp.checkpoint.size, cp.to_note()])?;
+    Ok(cp)
+}
+
+fn checkpoint_at(conn: &Connection, size: u64) -> Result<SignedCheckpoint, StoreError> {
+    let note: String =
+        conn.query_row("SELECT note FROM checkpoint WHERE size = ?1", [size], |r| {
+            r.get(0)
+        })?;
+    SignedCheckpoint::parse(&note)
+        .map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+}
+
+fn append_events(
+    tx: &Transaction,
+    head: &mut Head,
+    events: &[NewEvent],
+    key: Option<&str>,
+    now: Timestamp,
+) -> Result<(u64, u64), StoreError> {
+    let first = head.frontier.size();
+    let recorded_us = us(now).max(head.last_recorded_us);
+    let recorded_at =
+        Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut recs = TxRecords {
+        tx,
+        overlay: BTreeMap::new(),
+    };
+    for (index, ne) in events.iter().enumerate() {
+        let seq = head.frontier.size();
+        let entry = Entry {
+            v: ledger::ENTRY_VERSION,
+            seq,
+            prev: head.last_leaf,
+            recorded_at,
+            valid_at: ne.valid_at,
+            actor: ne.actor.clone(),
+            idempotency_key: key.map(str::to_string),
+            corrects: ne.corrects,
+            event: ne.event.clone(),
+        };
+        let subject = match apply_event(tx, &mut recs, seq, &entry) {
+            Ok(s) => s,
+            Err(StoreError::Rejected(source)) => {
+                return Err(StoreError::RejectedAt { index, source });
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = EntryMeta {
+            recorded_us,
+            valid_us: us(ne.valid_at),
+            kind: ne.event.type_name(),
+            subject,
+            corrects: ne.corrects,
+        };
+        insert_entry(tx, head, &entry.to_bytes(), &meta)?;
+    }
+    recs.flush()?;
+    Ok((first, head.frontier.size() - 1))
+}
+
+fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::Invalid(
+            "a command must carry at least one event".into(),
+        ));
+    }
+    if events.len() > BATCH_EVENTS_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a command may carry at most {BATCH_EVENTS_MAX} events"
+        )));
+    }
+    if let Some(k) = key {
+        if k.is_empty() || k.len() > IDEMPOTENCY_KEY_BYTES_MAX || k.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(format!(
+                "idempotency key must be 1..={IDEMPOTENCY_KEY_BYTES_MAX} bytes without control characters"
+            )));
+        }
+    }
+    if let Some(e) = events.iter().find(|e| e.actor.trim().is_empty()) {
+        return Err(StoreError::Invalid(format!(
+            "{} has no actor",
+            e.event.type_name()
+        )));
+    }
+    Ok(())
+}
+
+fn append_entries_tx(
+    tx: &Transaction,
+    head: &mut Head,
+    signer: &Signer,
+    origin: &str,
+    entries: &[StoredEntry],
+) -> Result<Option<Receipt>, StoreError> {
+    let mut recs = TxRecords {
+        tx,
+        overlay: BTreeMap::new(),
+    };
+    let mut first = None;
+    for se in entries {
+        let size = head.frontier.size();
+        if se.seq < size {
+            let stored: Vec<u8> =
+                tx.query_row("SELECT leaf FROM event WHERE seq = ?1", [se.seq], |r| {
+                    r.get(0)
+                })?;
+            if stored != leaf_hash(&se.bytes) {
+                return Err(StoreError::Invalid(format!(
+                    "event {} differs from the event already stored at {}",
+                    se.seq, se.seq
+                )));
+            }
+            continue;
+        }
+        if se.seq > size {
+            return Err(StoreError::Invalid(format!(
+                "event {} does not continue the log, which has {size} events",
+                se.seq
+            )));
+        }
+        let entry = se.decode()?;
+        if entry.prev != head.last_leaf {
+            return Err(StoreError::Invalid(format!(
+                "event {}: its prev hash does not match event {}",
+                se.seq,
+                se.seq.wrapping_sub(1)
+            )));
+        }
+        if entry.to_bytes() != se.bytes {
+            return Err(StoreError::Invalid(format!(
+                "event {} is not in canonical form",
+                se.seq
+            )));
+        }
+        let subject = apply_event(tx, &mut recs, se.seq, &entry)?;
+        let meta = EntryMeta {
+            recorded_us: us(entry.recorded_at),
+            valid_us: us(entry.valid_at),
+            kind: entry.event.type_name(),
+            subject,
+            corrects: entry.corrects,
+        };
+        insert_entry(tx, head, &se.bytes, &meta)?;
+        if let Some(k) = &entry.idempotency_key {
+            tx.execute(
+                "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, zeroblob(32), ?2, ?2, ?3)
+                 ON CONFLICT (idempotency_key) DO UPDATE SET last_seq = excluded.last_seq, checkpoint_size = excluded.checkpoint_size",
+                params![k, se.seq, se.seq + 1],
+            )?;
+        }
+        first.get_or_insert(se.seq);
+    }
+    let Some(first_seq) = first else {
+        return Ok(None);
+    };
+    recs.flush()?;
+    let checkpoint = sign_checkpoint(tx, head, signer, origin)?;
+    tx.execute(
+        "UPDATE command SET checkpoint_size = ?1 WHERE last_seq >= ?2",
+        params![checkpoint.checkpoint.size, first_seq],
+    )?;
+    Ok(Some(Receipt {
+        first_seq,
+        last_seq: head.frontier.size() - 1,
+        checkpoint,
+        replayed: false,
+    }))
+}
+
+impl Store for SqliteStore {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        key: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Receipt, StoreError> {
+        validate_request(events, key)?;
+        let request_hash = leaf_hash(&serde_json::to_vec(events).expect("events serialize"));
+        self.write(true, |tx, head, signer, origin| {
+            if let Some(k) = key {
+                let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
+                    .query_row("SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1", [k], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .optional()?;
+                if let Some((hash, first_seq, last_seq, size)) = seen {
+                    if hash != request_hash {
+                        return Err(StoreError::IdempotencyConflict { key: k.to_string() });
+                    }
+                    return Ok(Receipt { first_seq, last_seq, checkpoint: checkpoint_at(tx, size)?, replayed: true });
+                }
+            }
+            let (first_seq, last_seq) = append_events(tx, head, events, key, now)?;
+            let checkpoint = sign_checkpoint(tx, head, signer, origin)?;
+            if let Some(k) = key {
+                tx.execute(
+                    "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![k, &request_hash[..], first_seq, last_seq, checkpoint.checkpoint.size],
+                )?;
+            }
+            Ok(Receipt { first_seq, last_seq, checkpoint, replayed: false })
+        })
+    }
+
+    fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+        if entries.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::Invalid(format!(
+                "a batch may carry at most {BATCH_EVENTS_MAX} events"
+            )));
+        }
+        self.write(true, |tx, head, signer, origin| {
+            append_entries_tx(tx, head, signer, origin, entries)
+        })
+    }
+
+    fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        self.write(false, |tx, head, signer, origin| {
+            append_entries_tx(tx, head, signer, origin, entries).map(|_| ())
+        })
+    }
+
+    fn size(&mut self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn entries(&mut self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes, leaf FROM event WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![from, limit as i64], |r| {
+            Ok(StoredEntry {
+                seq: r.get(0)?,
+                bytes: r.get(1)?,
+                leaf: blob_hash(r.get_ref(2)?.as_blob()?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn subject_entries(
+        &mut self,
+        subject: &str,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<Entry<Event>>, StoreError> {
+        let limit = as_of.map_or(i64::MAX, us);
+        let mut stmt = self.conn.prepare_cached("SELECT seq, bytes, leaf FROM event WHERE subject = ?1 AND recorded_us <= ?2 ORDER BY seq")?;
+        let rows = stmt.query_map(params![subject, limit], |r| {
+            Ok(StoredEntry {
+                seq: r.get(0)?,
+                bytes: r.get(1)?,
+                leaf: blob_hash(r.get_ref(2)?.as_blob()?),
+            })
+        })?;
+        rows.map(|r| r.map_err(StoreError::from).and_then(|se| se.decode()))
+            .collect()
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, note FROM checkpoint ORDER BY size")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|r| {
+            let (size, note) = r?;
+            SignedCheckpoint::parse(&note)
+                .map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+        })
+        .collect()
+    }
+
+    fn verifying_key(&mut self) -> Result<VerifyingKey, StoreError> {
+        let hex_key: String =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'public_key'", [], |r| {
+                    r.get(0)
+                })?;
+        let mut b = [0u8; 32];
+        hex::decode_to_slice(&hex_key, &mut b)
+            .map_err(|_| StoreError::Corrupt("public key is not 64 hex digits".into()))?;
+        VerifyingKey::from_bytes(&b)
+            .map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))
+    }
+
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        read_record(&self.conn, key)
+    }
+
+    fn projection_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, id, body FROM projection ORDER BY kind, id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn replace_projection(&mut self, rows: &[(String, String, Vec<u8>)]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM projection", [])?;
+        {
+            let mut stmt =
+                tx.prepare("INSERT INTO projection (kind, id, body) VALUES (?1, ?2, ?3)")?;
+            for (kind, id, body) in rows {
+                if RecordKind::parse(kind).is_none() {
+                    return Err(StoreError::Invalid(format!("unknown record kind {kind:?}")));
+                }
+                stmt.execute(params![kind, id, body])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn inclusion_proof(&mut self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let have = self.size()?;
+        if size == 0 || seq >= size || size > have {
+            return Err(StoreError::Invalid(format!(
+                "no event {seq} in a tree of {size} (the log has {have})"
+            )));
+        }
+        ledger::merkle::inclusion_proof(&mut TxNodes(&self.conn), size, seq)
+    }
+
+    fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let have = self.size()?;
+        if old == 0 || old > new || new > have {
+            return Err(StoreError::Invalid(format!(
+                "no consistency proof from {old} to {new} (the log has {have})"
+            )));
+        }
+        ledger::merkle::consistency_proof(&mut TxNodes(&self.conn), old, new)
+    }
+
+    fn root_at(&mut self, size: u64) -> Result<Hash, StoreError> {
+        ledger::merkle::root(&mut TxNodes(&self.conn), size)
+    }
+}
