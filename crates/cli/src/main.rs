@@ -1,3 +1,171 @@
-fn main() {
-    println!("Hello, world!");
+//! `liaison`: the command line over Liaison's store, ledger and reference data.
+//!
+//! Each subcommand parses its arguments, calls one function, and prints through the one
+//! [`printer::Printer`] (`--json` on every command). Exit codes:
+//! 0 success; 1 an error (bad input, missing file, refused command); 2 bad usage;
+//! 3 verification found tampering; 4 rebuilt projections differ from the stored ones.
+
+mod bench;
+mod commands;
+mod printer;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "liaison",
+    version,
+    about = "Liaison: interagency immigration-enforcement coordination with the law and a tamper-evident record built in"
+)]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a store and load the reference data (agencies, AORs, sectors, 287(g) agreements).
+    Init {
+        #[arg(long)]
+        db: PathBuf,
+        /// Create the store without reference data (e.g. to import another store's log).
+        #[arg(long)]
+        empty: bool,
+    },
+    /// Recompute the hash chain and Merkle root and check every signed checkpoint.
+    Verify {
+        #[arg(long)]
+        db: PathBuf,
+        /// A checkpoint note an agency kept earlier; the log must still extend it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Rebuild current state from the log and compare it with the stored projection.
+    Rebuild {
+        #[arg(long)]
+        db: PathBuf,
+        /// Replace the stored projection with the rebuilt one when they differ.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Show a subject's custody chain (as known at --as-of), or the log itself.
+    Log {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        subject: Option<String>,
+        /// RFC 3339 time, e.g. 2026-03-06T17:00:00Z: show what the ledger knew then.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// First sequence number to list (log listing only).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most events to list (log listing only).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Print the latest signed checkpoint (keep it to verify the log later).
+    Checkpoint {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Produce and check a Merkle proof.
+    Proof {
+        #[command(subcommand)]
+        kind: ProofKind,
+    },
+    /// Write every event as NDJSON (to --out, or standard output).
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Append the events of an NDJSON export; the whole file is checked first.
+    Import {
+        #[arg(long)]
+        db: PathBuf,
+        file: PathBuf,
+    },
+    /// Create a demo store with a synthetic scenario and print the custody chains.
+    Demo {
+        /// Where to create the demo store (default: a new file in the temp directory).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Measure the ledger against baselines in the same process (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: bench::Which,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProofKind {
+    /// Prove that event SEQ is in the tree of SIZE events (default: the whole log).
+    Inclusion {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Prove that the tree of OLD events is a prefix of the tree of NEW events.
+    Consistency {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        old: u64,
+        #[arg(long)]
+        new: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let p = printer::Printer { json: cli.json };
+    let result = match cli.command {
+        Command::Init { db, empty } => commands::init(&p, &db, empty),
+        Command::Verify { db, checkpoint } => commands::verify(&p, &db, checkpoint.as_deref()),
+        Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
+        Command::Log {
+            db,
+            subject,
+            as_of,
+            from,
+            limit,
+        } => commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), from, limit),
+        Command::Checkpoint { db } => commands::checkpoint(&p, &db),
+        Command::Proof {
+            kind: ProofKind::Inclusion { db, seq, size },
+        } => commands::prove_inclusion(&p, &db, seq, size),
+        Command::Proof {
+            kind: ProofKind::Consistency { db, old, new },
+        } => commands::prove_consistency(&p, &db, old, new),
+        Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
+        Command::Import { db, file } => commands::import(&p, &db, &file),
+        Command::Demo { db } => commands::demo(&p, db),
+        Command::Bench { which } => bench::run(&p, which),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let code = commands::exit_code(&e);
+            if p.json {
+                p.emit(
+                    "",
+                    serde_json::json!({ "error": format!("{e:#}"), "exit_code": code }),
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
 }

@@ -124,3 +124,11 @@ fn describe(e: &Event) -> Option<String> {
         _ => return None,
     })
 }
+
+/// The wire name of an enum value (its serde name), for messages.
+fn code<T: Serialize>(x: &T) -> String {
+    match serde_json::to_value(x) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}

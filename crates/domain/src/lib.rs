@@ -11,6 +11,7 @@ pub mod agency;
 pub mod agreement;
 pub mod chain;
 pub mod custody;
+pub mod demo;
 pub mod detainer;
 pub mod encounter;
 pub mod event;
@@ -19,6 +20,7 @@ pub mod officer;
 pub mod operation;
 pub mod state;
 pub mod subject;
+pub mod workload;
 
 pub use event::Event;
 pub use ids::*;

@@ -1,0 +1,447 @@
+//! The subcommands: each opens the store, calls one operation, and prints the result.
+
+use crate::printer::Printer;
+use anyhow::{Context, Result, anyhow, bail};
+use domain::chain::{Logged, custody_chain};
+use domain::demo::{DEMO_SUBJECTS, scenario};
+use domain::{RecordKey, RecordKind, Timestamp};
+use ledger::SignedCheckpoint;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use store::ops::{self, VerifyError};
+use store::{NewEvent, SqliteStore, Store};
+
+/// Exit code 4: rebuilt projections differ from the stored ones.
+#[derive(Debug)]
+pub struct ProjectionMismatch(pub String);
+
+impl std::fmt::Display for ProjectionMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ProjectionMismatch {}
+
+/// Maps an error to the documented exit code.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(v) = e.downcast_ref::<VerifyError>() {
+        return match v {
+            VerifyError::Store(_) => 1,
+            _ => 3,
+        };
+    }
+    if e.downcast_ref::<ProjectionMismatch>().is_some() {
+        return 4;
+    }
+    1
+}
+
+fn open(db: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))
+}
+
+/// Removes a store's files (after a failed create, before anything was acknowledged).
+fn remove_store_files(db: &Path) {
+    for suffix in ["", "-wal", "-shm", ".key"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Creates a store and records the reference data in one command, so that a failure leaves
+/// no half-initialized store behind.
+fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
+    let facts = if empty {
+        Vec::new()
+    } else {
+        reference::load(&reference::Sources::bundled()).context("loading reference data")?
+    };
+    let mut store =
+        SqliteStore::create(db).with_context(|| format!("creating store {}", db.display()))?;
+    if facts.is_empty() {
+        return Ok((store, 0));
+    }
+    let events: Vec<NewEvent> = facts
+        .into_iter()
+        .map(|f| NewEvent {
+            valid_at: f.valid_at,
+            actor: "system:reference".into(),
+            corrects: None,
+            event: f.event,
+        })
+        .collect();
+    let key = format!("reference-{}", reference::AGREEMENTS_287G_SNAPSHOT);
+    match store.append(&events, Some(&key), Timestamp::now()) {
+        Ok(r) => Ok((store, r.last_seq + 1)),
+        Err(e) => {
+            drop(store);
+            remove_store_files(db);
+            Err(e).context("recording reference data")
+        }
+    }
+}
+
+pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
+    let (store, events) = create_with_reference(db, empty)?;
+    let vk = store.verifier_key()?;
+    p.emit(
+        &format!(
+            "initialized {} with {events} reference events\nlog origin: {}\nverifier key: {vk}",
+            db.display(),
+            store.origin()
+        ),
+        json!({ "db": db, "events": events, "origin": store.origin(), "verifier_key": vk }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitCode> {
+    let external = checkpoint
+        .map(|f| -> Result<SignedCheckpoint> {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading checkpoint {}", f.display()))?;
+            SignedCheckpoint::parse(&text)
+                .with_context(|| format!("reading checkpoint {}", f.display()))
+        })
+        .transpose()?;
+    let mut store = open(db)?;
+    let bar = p.progress(store.size()?, "verifying");
+    let result = ops::verify(&mut store, external.as_ref(), &mut |n| bar.set_position(n));
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => {
+            let root = hex::encode(r.root);
+            p.emit(
+                &format!("intact: {} events, root {root}, {} signed checkpoints checked", r.count, r.checkpoints_checked),
+                json!({ "intact": true, "events": r.count, "root": root, "checkpoints_checked": r.checkpoints_checked }),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(VerifyError::Store(e)) => Err(e).context("reading the log"),
+        Err(e) => {
+            let first = e.first_bad_seq();
+            if p.json {
+                p.emit(
+                    "",
+                    json!({ "intact": false, "first_bad_seq": first, "error": e.to_string() }),
+                );
+            } else {
+                eprintln!("TAMPERED: {e}");
+                if let Some(s) = first {
+                    eprintln!("first bad sequence number: {s}");
+                }
+            }
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
+pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
+    let mut store = open(db)?;
+    let bar = p.progress(store.size()?, "rebuilding");
+    let report = ops::rebuild(&mut store, &mut |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    let json = json!({ "events": report.events, "rows": report.rows, "identical": report.difference_count == 0,
+                       "difference_count": report.difference_count, "differences": report.differences });
+    if report.difference_count == 0 {
+        p.emit(
+            &format!(
+                "rebuilt {} rows from {} events: identical to the stored projection",
+                report.rows, report.events
+            ),
+            json,
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if repair {
+        let (_, rows) = ops::replay(&mut store, &mut |_| {})?;
+        store.replace_projection(&rows)?;
+        p.emit(
+            &format!(
+                "repaired: {} rows differed and were replaced from the log",
+                report.difference_count
+            ),
+            json,
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(ProjectionMismatch(format!(
+        "rebuilt projection differs from the stored one in {} rows (first: {}); run with --repair to replace it from the log",
+        report.difference_count,
+        report.differences.join(", ")
+    ))
+    .into())
+}
+
+fn parse_time(s: &str) -> Result<Timestamp> {
+    s.parse::<Timestamp>().with_context(|| {
+        format!("--as-of {s:?} is not an RFC 3339 time such as 2026-03-06T17:00:00Z")
+    })
+}
+
+pub fn log(
+    p: &Printer,
+    db: &Path,
+    subject: Option<&str>,
+    as_of: Option<&str>,
+    from: u64,
+    limit: usize,
+) -> Result<ExitCode> {
+    let as_of = as_of.map(parse_time).transpose()?;
+    let mut store = open(db)?;
+    let Some(subject) = subject else {
+        if as_of.is_some() {
+            bail!("--as-of needs --subject");
+        }
+        return list(p, &mut store, from, limit.min(10_000));
+    };
+    if store
+        .record(&RecordKey::new(RecordKind::Subject, subject))?
+        .is_none()
+    {
+        bail!("unknown subject {subject:?}");
+    }
+    let entries = store.subject_entries(subject, as_of)?;
+    let logged: Vec<Logged> = entries
+        .iter()
+        .map(|e| Logged {
+            seq: e.seq,
+            valid_at: e.valid_at,
+            recorded_at: e.recorded_at,
+            corrects: e.corrects,
+            event: &e.event,
+        })
+        .collect();
+    let chain = custody_chain(&logged);
+    let when = as_of.map_or("now".to_string(), |t| format!("at {t}"));
+    let mut text = format!("custody chain of {subject} as known {when}:\n");
+    if chain.is_empty() {
+        text.push_str("  (nothing recorded yet)\n");
+    }
+    for s in &chain {
+        let fix = s.corrected_by.map_or(String::new(), |c| {
+            format!("  [valid time corrected by event {c}]")
+        });
+        text.push_str(&format!(
+            "  #{:<6} {}  {}{fix}\n",
+            s.seq, s.valid_at, s.what
+        ));
+    }
+    p.emit(
+        &text,
+        json!({ "subject": subject, "as_of": as_of, "chain": chain }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result<ExitCode> {
+    let mut text = String::new();
+    let mut rows = Vec::new();
+    for se in store.entries(from, limit)? {
+        let e = se.decode()?;
+        text.push_str(&format!(
+            "#{:<6} {}  {:<26} {}\n",
+            e.seq,
+            e.recorded_at,
+            e.event.type_name(),
+            e.actor
+        ));
+        rows.push(json!({ "seq": e.seq, "recorded_at": e.recorded_at, "valid_at": e.valid_at, "type": e.event.type_name(), "actor": e.actor }));
+    }
+    p.emit(&text, json!({ "from": from, "events": rows }));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn checkpoint(p: &Printer, db: &Path) -> Result<ExitCode> {
+    let mut store = open(db)?;
+    let latest = store
+        .checkpoints()?
+        .pop()
+        .ok_or_else(|| anyhow!("the log has no checkpoint yet"))?;
+    let note = latest.to_note();
+    p.emit(&note, json!({ "size": latest.checkpoint.size, "root": hex::encode(latest.checkpoint.root), "note": note }));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prove_inclusion(p: &Printer, db: &Path, seq: u64, size: Option<u64>) -> Result<ExitCode> {
+    let mut store = open(db)?;
+    let size = match size {
+        Some(s) => s,
+        None => store.size()?,
+    };
+    let proof = store.inclusion_proof(seq, size)?;
+    let root = store.root_at(size)?;
+    let entry = store
+        .entries(seq, 1)?
+        .pop()
+        .ok_or_else(|| anyhow!("no event {seq}"))?;
+    let ok = ledger::merkle::verify_inclusion(&root, size, seq, &entry.bytes, &proof);
+    let hexes: Vec<String> = proof.iter().map(hex::encode).collect();
+    p.emit(
+        &format!("event {seq} is in the tree of {size} events (root {}): proof of {} hashes {}", hex::encode(root), proof.len(), if ok { "verifies" } else { "DOES NOT VERIFY" }),
+        json!({ "seq": seq, "size": size, "root": hex::encode(root), "leaf_hash": hex::encode(entry.leaf), "proof": hexes, "verified": ok }),
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+pub fn prove_consistency(p: &Printer, db: &Path, old: u64, new: Option<u64>) -> Result<ExitCode> {
+    let mut store = open(db)?;
+    let new = match new {
+        Some(n) => n,
+        None => store.size()?,
+    };
+    let proof = store.consistency_proof(old, new)?;
+    let (old_root, new_root) = (store.root_at(old)?, store.root_at(new)?);
+    let ok = ledger::merkle::verify_consistency(&old_root, old, &new_root, new, &proof);
+    let hexes: Vec<String> = proof.iter().map(hex::encode).collect();
+    p.emit(
+        &format!("the tree of {old} events is a prefix of the tree of {new}: proof of {} hashes {}", proof.len(), if ok { "verifies" } else { "DOES NOT VERIFY" }),
+        json!({ "old_size": old, "new_size": new, "old_root": hex::encode(old_root), "new_root": hex::encode(new_root), "proof": hexes, "verified": ok }),
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+pub fn export(p: &Printer, db: &Path, out: Option<&Path>) -> Result<ExitCode> {
+    let mut store = open(db)?;
+    let bar = p.progress(store.size()?, "exporting");
+    let Some(path) = out else {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        ops::export(&mut store, &mut w, &mut |n| bar.set_position(n))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    // Write beside the target and rename, so a failure never leaves a partial export.
+    let tmp = path.with_extension("partial");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let n = ops::export(&mut store, &mut w, &mut |n| bar.set_position(n))?;
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    bar.finish_and_clear();
+    p.emit(
+        &format!("exported {n} events to {}", path.display()),
+        json!({ "events": n, "out": path }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let entries = ops::read_import(&mut std::io::BufReader::new(f))
+        .with_context(|| format!("rejected {}: nothing was imported", file.display()))?;
+    let created = !db.exists();
+    let mut store = if created {
+        SqliteStore::create(db)?
+    } else {
+        open(db)?
+    };
+    let bar = p.progress(entries.len() as u64, "importing");
+    let result = ops::import(&mut store, &entries, &mut |last| {
+        bar.set_position(last + 1);
+        p.line(
+            &format!("committed through event {last}"),
+            json!({ "committed_through": last }),
+        );
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(n) => {
+            p.emit(
+                &format!(
+                    "imported {n} new events ({} already present)",
+                    entries.len() as u64 - n
+                ),
+                json!({ "imported": n, "already_present": entries.len() as u64 - n }),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if created && store.size().unwrap_or(1) == 0 {
+                drop(store);
+                remove_store_files(db);
+            }
+            Err(e).with_context(|| format!("rejected {}: nothing was imported", file.display()))
+        }
+    }
+}
+
+pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
+    let db = db.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id()))
+    });
+    let (mut store, reference_events) = create_with_reference(&db, false)?;
+    let t0: Timestamp = "2026-03-02T08:00:00Z".parse().expect("valid");
+    let mut first_seq: BTreeMap<String, u64> = BTreeMap::new();
+    for c in scenario(t0) {
+        let corrects = c.corrects_command.as_ref().map(|k| first_seq[k]);
+        let events: Vec<NewEvent> = c
+            .events
+            .into_iter()
+            .map(|(valid_at, event)| NewEvent {
+                valid_at,
+                actor: c.actor.clone(),
+                corrects,
+                event,
+            })
+            .collect();
+        let r = store
+            .append(&events, Some(&c.idempotency_key), Timestamp::now())
+            .with_context(|| format!("demo command {}", c.idempotency_key))?;
+        first_seq.insert(c.idempotency_key, r.first_seq);
+    }
+    let report = ops::verify(&mut store, None, &mut |_| {})?;
+    let mut text = format!(
+        "Liaison demo store: {}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n",
+        db.display()
+    );
+    let mut chains = Vec::new();
+    for s in DEMO_SUBJECTS {
+        let entries = store.subject_entries(s, None)?;
+        let logged: Vec<Logged> = entries
+            .iter()
+            .map(|e| Logged {
+                seq: e.seq,
+                valid_at: e.valid_at,
+                recorded_at: e.recorded_at,
+                corrects: e.corrects,
+                event: &e.event,
+            })
+            .collect();
+        let chain = custody_chain(&logged);
+        text.push_str(&format!("{s}\n"));
+        for step in &chain {
+            let fix = step
+                .corrected_by
+                .map_or(String::new(), |c| format!("  [corrected by event {c}]"));
+            text.push_str(&format!(
+                "  #{:<6} {}  {}{fix}\n",
+                step.seq, step.valid_at, step.what
+            ));
+        }
+        chains.push(json!({ "subject": s, "chain": chain }));
+    }
+    let path = db.display();
+    text.push_str(&format!(
+        "\nledger intact: {} events, root {}\ntry: liaison verify --db {path}\n     liaison log --db {path} --subject S-DEMO-0003\n",
+        report.count,
+        hex::encode(report.root),
+    ));
+    p.emit(&text, json!({ "db": db, "events": report.count, "root": hex::encode(report.root), "chains": chains }));
+    Ok(ExitCode::SUCCESS)
+}
