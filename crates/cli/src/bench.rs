@@ -55,11 +55,7 @@ pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
 
 fn parse_list(s: &str) -> Result<Vec<u64>> {
     s.split(',')
-        .map(|x| {
-            x.trim()
-                .parse::<u64>()
-                .with_context(|| format!("{x:?} is not a positive whole number"))
-        })
+        .map(|x| x.trim().parse::<u64>().with_context(|| format!("{x:?} is not a positive whole number")))
         .collect()
 }
 
@@ -69,11 +65,7 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new(parent: Option<PathBuf>) -> Result<Self> {
         let base = parent.unwrap_or_else(std::env::temp_dir);
-        let dir = base.join(format!(
-            "liaison-bench-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos()
-        ));
+        let dir = base.join(format!("liaison-bench-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(Scratch(dir))
     }
@@ -94,12 +86,7 @@ fn workload(from_event: u64, count: u64, t0: Timestamp) -> Vec<NewEvent> {
         for (i, (valid_at, event)) in subject_events(subject, t0).into_iter().enumerate() {
             let n = subject * per + i as u64;
             if n >= from_event && (out.len() as u64) < count {
-                out.push(NewEvent {
-                    valid_at,
-                    actor: "bench".into(),
-                    corrects: None,
-                    event,
-                });
+                out.push(NewEvent { valid_at, actor: "bench".into(), corrects: None, event });
             }
         }
         subject += 1;
@@ -115,12 +102,7 @@ fn new_store(dir: &Path, name: &str) -> Result<SqliteStore> {
     let mut s = SqliteStore::create(&dir.join(name))?;
     let events: Vec<NewEvent> = setup()
         .into_iter()
-        .map(|event| NewEvent {
-            valid_at: t0(),
-            actor: "bench".into(),
-            corrects: None,
-            event,
-        })
+        .map(|event| NewEvent { valid_at: t0(), actor: "bench".into(), corrects: None, event })
         .collect();
     s.append(&events, None, Timestamp::now())?;
     Ok(s)
@@ -170,26 +152,13 @@ fn append(p: &Printer, events: u64, batches: &[u64]) -> Result<ExitCode> {
     for &b in batches {
         let mut store = new_store(&scratch.0, &format!("ours-{b}.db"))?;
         let ours = append_all(&mut store, &stream, b.max(1) as usize)?;
-        let bytes: Vec<Vec<u8>> = store
-            .entries(4, usize::MAX)?
-            .into_iter()
-            .map(|e| e.bytes)
-            .collect();
-        let raw = raw_insert(
-            &scratch.0.join(format!("raw-{b}.db")),
-            &bytes,
-            b.max(1) as usize,
-        )?;
+        let bytes: Vec<Vec<u8>> = store.entries(4, usize::MAX)?.into_iter().map(|e| e.bytes).collect();
+        let raw = raw_insert(&scratch.0.join(format!("raw-{b}.db")), &bytes, b.max(1) as usize)?;
         let (o, r) = (per_sec(events, ours), per_sec(events, raw));
         text.push_str(&format!("{b:>6} {o:>14.0} {r:>14.0} {:>7.2}\n", o / r));
-        rows.push(
-            json!({ "batch": b, "liaison_events_per_s": o, "raw_events_per_s": r, "ratio": o / r }),
-        );
+        rows.push(json!({ "batch": b, "liaison_events_per_s": o, "raw_events_per_s": r, "ratio": o / r }));
     }
-    p.emit(
-        &text,
-        json!({ "bench": "append", "events": events, "results": rows }),
-    );
+    p.emit(&text, json!({ "bench": "append", "events": events, "results": rows }));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -289,10 +258,7 @@ fn verify(p: &Printer, events: u64) -> Result<ExitCode> {
 
 fn sha256sum(file: &Path) -> Result<Duration> {
     let start = Instant::now();
-    let out = std::process::Command::new("sha256sum")
-        .arg(file)
-        .output()
-        .context("running sha256sum")?;
+    let out = std::process::Command::new("sha256sum").arg(file).output().context("running sha256sum")?;
     anyhow::ensure!(out.status.success(), "sha256sum failed");
     Ok(start.elapsed())
 }

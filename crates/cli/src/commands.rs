@@ -59,19 +59,13 @@ fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
     } else {
         reference::load(&reference::Sources::bundled()).context("loading reference data")?
     };
-    let mut store =
-        SqliteStore::create(db).with_context(|| format!("creating store {}", db.display()))?;
+    let mut store = SqliteStore::create(db).with_context(|| format!("creating store {}", db.display()))?;
     if facts.is_empty() {
         return Ok((store, 0));
     }
     let events: Vec<NewEvent> = facts
         .into_iter()
-        .map(|f| NewEvent {
-            valid_at: f.valid_at,
-            actor: "system:reference".into(),
-            corrects: None,
-            event: f.event,
-        })
+        .map(|f| NewEvent { valid_at: f.valid_at, actor: "system:reference".into(), corrects: None, event: f.event })
         .collect();
     let key = format!("reference-{}", reference::AGREEMENTS_287G_SNAPSHOT);
     match store.append(&events, Some(&key), Timestamp::now()) {
@@ -101,10 +95,8 @@ pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
 pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitCode> {
     let external = checkpoint
         .map(|f| -> Result<SignedCheckpoint> {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("reading checkpoint {}", f.display()))?;
-            SignedCheckpoint::parse(&text)
-                .with_context(|| format!("reading checkpoint {}", f.display()))
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading checkpoint {}", f.display()))?;
+            SignedCheckpoint::parse(&text).with_context(|| format!("reading checkpoint {}", f.display()))
         })
         .transpose()?;
     let mut store = open(db)?;
@@ -124,10 +116,7 @@ pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitC
         Err(e) => {
             let first = e.first_bad_seq();
             if p.json {
-                p.emit(
-                    "",
-                    json!({ "intact": false, "first_bad_seq": first, "error": e.to_string() }),
-                );
+                p.emit("", json!({ "intact": false, "first_bad_seq": first, "error": e.to_string() }));
             } else {
                 eprintln!("TAMPERED: {e}");
                 if let Some(s) = first {
@@ -148,10 +137,7 @@ pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
                        "difference_count": report.difference_count, "differences": report.differences });
     if report.difference_count == 0 {
         p.emit(
-            &format!(
-                "rebuilt {} rows from {} events: identical to the stored projection",
-                report.rows, report.events
-            ),
+            &format!("rebuilt {} rows from {} events: identical to the stored projection", report.rows, report.events),
             json,
         );
         return Ok(ExitCode::SUCCESS);
@@ -159,13 +145,7 @@ pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
     if repair {
         let (_, rows) = ops::replay(&mut store, &mut |_| {})?;
         store.replace_projection(&rows)?;
-        p.emit(
-            &format!(
-                "repaired: {} rows differed and were replaced from the log",
-                report.difference_count
-            ),
-            json,
-        );
+        p.emit(&format!("repaired: {} rows differed and were replaced from the log", report.difference_count), json);
         return Ok(ExitCode::SUCCESS);
     }
     Err(ProjectionMismatch(format!(
@@ -177,9 +157,8 @@ pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
 }
 
 fn parse_time(s: &str) -> Result<Timestamp> {
-    s.parse::<Timestamp>().with_context(|| {
-        format!("--as-of {s:?} is not an RFC 3339 time such as 2026-03-06T17:00:00Z")
-    })
+    s.parse::<Timestamp>()
+        .with_context(|| format!("--as-of {s:?} is not an RFC 3339 time such as 2026-03-06T17:00:00Z"))
 }
 
 pub fn log(
@@ -198,10 +177,7 @@ pub fn log(
         }
         return list(p, &mut store, from, limit.min(10_000));
     };
-    if store
-        .record(&RecordKey::new(RecordKind::Subject, subject))?
-        .is_none()
-    {
+    if store.record(&RecordKey::new(RecordKind::Subject, subject))?.is_none() {
         bail!("unknown subject {subject:?}");
     }
     let entries = store.subject_entries(subject, as_of)?;
@@ -222,18 +198,10 @@ pub fn log(
         text.push_str("  (nothing recorded yet)\n");
     }
     for s in &chain {
-        let fix = s.corrected_by.map_or(String::new(), |c| {
-            format!("  [valid time corrected by event {c}]")
-        });
-        text.push_str(&format!(
-            "  #{:<6} {}  {}{fix}\n",
-            s.seq, s.valid_at, s.what
-        ));
+        let fix = s.corrected_by.map_or(String::new(), |c| format!("  [valid time corrected by event {c}]"));
+        text.push_str(&format!("  #{:<6} {}  {}{fix}\n", s.seq, s.valid_at, s.what));
     }
-    p.emit(
-        &text,
-        json!({ "subject": subject, "as_of": as_of, "chain": chain }),
-    );
+    p.emit(&text, json!({ "subject": subject, "as_of": as_of, "chain": chain }));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,13 +210,7 @@ fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result
     let mut rows = Vec::new();
     for se in store.entries(from, limit)? {
         let e = se.decode()?;
-        text.push_str(&format!(
-            "#{:<6} {}  {:<26} {}\n",
-            e.seq,
-            e.recorded_at,
-            e.event.type_name(),
-            e.actor
-        ));
+        text.push_str(&format!("#{:<6} {}  {:<26} {}\n", e.seq, e.recorded_at, e.event.type_name(), e.actor));
         rows.push(json!({ "seq": e.seq, "recorded_at": e.recorded_at, "valid_at": e.valid_at, "type": e.event.type_name(), "actor": e.actor }));
     }
     p.emit(&text, json!({ "from": from, "events": rows }));
@@ -257,10 +219,7 @@ fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result
 
 pub fn checkpoint(p: &Printer, db: &Path) -> Result<ExitCode> {
     let mut store = open(db)?;
-    let latest = store
-        .checkpoints()?
-        .pop()
-        .ok_or_else(|| anyhow!("the log has no checkpoint yet"))?;
+    let latest = store.checkpoints()?.pop().ok_or_else(|| anyhow!("the log has no checkpoint yet"))?;
     let note = latest.to_note();
     p.emit(&note, json!({ "size": latest.checkpoint.size, "root": hex::encode(latest.checkpoint.root), "note": note }));
     Ok(ExitCode::SUCCESS)
@@ -274,21 +233,14 @@ pub fn prove_inclusion(p: &Printer, db: &Path, seq: u64, size: Option<u64>) -> R
     };
     let proof = store.inclusion_proof(seq, size)?;
     let root = store.root_at(size)?;
-    let entry = store
-        .entries(seq, 1)?
-        .pop()
-        .ok_or_else(|| anyhow!("no event {seq}"))?;
+    let entry = store.entries(seq, 1)?.pop().ok_or_else(|| anyhow!("no event {seq}"))?;
     let ok = ledger::merkle::verify_inclusion(&root, size, seq, &entry.bytes, &proof);
     let hexes: Vec<String> = proof.iter().map(hex::encode).collect();
     p.emit(
         &format!("event {seq} is in the tree of {size} events (root {}): proof of {} hashes {}", hex::encode(root), proof.len(), if ok { "verifies" } else { "DOES NOT VERIFY" }),
         json!({ "seq": seq, "size": size, "root": hex::encode(root), "leaf_hash": hex::encode(entry.leaf), "proof": hexes, "verified": ok }),
     );
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 pub fn prove_consistency(p: &Printer, db: &Path, old: u64, new: Option<u64>) -> Result<ExitCode> {
@@ -305,11 +257,7 @@ pub fn prove_consistency(p: &Printer, db: &Path, old: u64, new: Option<u64>) -> 
         &format!("the tree of {old} events is a prefix of the tree of {new}: proof of {} hashes {}", proof.len(), if ok { "verifies" } else { "DOES NOT VERIFY" }),
         json!({ "old_size": old, "new_size": new, "old_root": hex::encode(old_root), "new_root": hex::encode(new_root), "proof": hexes, "verified": ok }),
     );
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 pub fn export(p: &Printer, db: &Path, out: Option<&Path>) -> Result<ExitCode> {
@@ -323,21 +271,16 @@ pub fn export(p: &Printer, db: &Path, out: Option<&Path>) -> Result<ExitCode> {
     };
     // Write beside the target and rename, so a failure never leaves a partial export.
     let tmp = path.with_extension("partial");
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let n = ops::export(&mut store, &mut w, &mut |n| bar.set_position(n))?;
     w.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     bar.finish_and_clear();
-    p.emit(
-        &format!("exported {n} events to {}", path.display()),
-        json!({ "events": n, "out": path }),
-    );
+    p.emit(&format!("exported {n} events to {}", path.display()), json!({ "events": n, "out": path }));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -346,27 +289,17 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
     let entries = ops::read_import(&mut std::io::BufReader::new(f))
         .with_context(|| format!("rejected {}: nothing was imported", file.display()))?;
     let created = !db.exists();
-    let mut store = if created {
-        SqliteStore::create(db)?
-    } else {
-        open(db)?
-    };
+    let mut store = if created { SqliteStore::create(db)? } else { open(db)? };
     let bar = p.progress(entries.len() as u64, "importing");
     let result = ops::import(&mut store, &entries, &mut |last| {
         bar.set_position(last + 1);
-        p.line(
-            &format!("committed through event {last}"),
-            json!({ "committed_through": last }),
-        );
+        p.line(&format!("committed through event {last}"), json!({ "committed_through": last }));
     });
     bar.finish_and_clear();
     match result {
         Ok(n) => {
             p.emit(
-                &format!(
-                    "imported {n} new events ({} already present)",
-                    entries.len() as u64 - n
-                ),
+                &format!("imported {n} new events ({} already present)", entries.len() as u64 - n),
                 json!({ "imported": n, "already_present": entries.len() as u64 - n }),
             );
             Ok(ExitCode::SUCCESS)
@@ -382,9 +315,7 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
 }
 
 pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
-    let db = db.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id()))
-    });
+    let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
     let (mut store, reference_events) = create_with_reference(&db, false)?;
     let t0: Timestamp = "2026-03-02T08:00:00Z".parse().expect("valid");
     let mut first_seq: BTreeMap<String, u64> = BTreeMap::new();
@@ -393,12 +324,7 @@ pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
         let events: Vec<NewEvent> = c
             .events
             .into_iter()
-            .map(|(valid_at, event)| NewEvent {
-                valid_at,
-                actor: c.actor.clone(),
-                corrects,
-                event,
-            })
+            .map(|(valid_at, event)| NewEvent { valid_at, actor: c.actor.clone(), corrects, event })
             .collect();
         let r = store
             .append(&events, Some(&c.idempotency_key), Timestamp::now())
@@ -426,13 +352,8 @@ pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
         let chain = custody_chain(&logged);
         text.push_str(&format!("{s}\n"));
         for step in &chain {
-            let fix = step
-                .corrected_by
-                .map_or(String::new(), |c| format!("  [corrected by event {c}]"));
-            text.push_str(&format!(
-                "  #{:<6} {}  {}{fix}\n",
-                step.seq, step.valid_at, step.what
-            ));
+            let fix = step.corrected_by.map_or(String::new(), |c| format!("  [corrected by event {c}]"));
+            text.push_str(&format!("  #{:<6} {}  {}{fix}\n", step.seq, step.valid_at, step.what));
         }
         chains.push(json!({ "subject": s, "chain": chain }));
     }

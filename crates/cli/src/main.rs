@@ -134,20 +134,16 @@ fn main() -> ExitCode {
         Command::Init { db, empty } => commands::init(&p, &db, empty),
         Command::Verify { db, checkpoint } => commands::verify(&p, &db, checkpoint.as_deref()),
         Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
-        Command::Log {
-            db,
-            subject,
-            as_of,
-            from,
-            limit,
-        } => commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), from, limit),
+        Command::Log { db, subject, as_of, from, limit } => {
+            commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), from, limit)
+        }
         Command::Checkpoint { db } => commands::checkpoint(&p, &db),
-        Command::Proof {
-            kind: ProofKind::Inclusion { db, seq, size },
-        } => commands::prove_inclusion(&p, &db, seq, size),
-        Command::Proof {
-            kind: ProofKind::Consistency { db, old, new },
-        } => commands::prove_consistency(&p, &db, old, new),
+        Command::Proof { kind: ProofKind::Inclusion { db, seq, size } } => {
+            commands::prove_inclusion(&p, &db, seq, size)
+        }
+        Command::Proof { kind: ProofKind::Consistency { db, old, new } } => {
+            commands::prove_consistency(&p, &db, old, new)
+        }
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
         Command::Demo { db } => commands::demo(&p, db),
@@ -158,10 +154,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = commands::exit_code(&e);
             if p.json {
-                p.emit(
-                    "",
-                    serde_json::json!({ "error": format!("{e:#}"), "exit_code": code }),
-                );
+                p.emit("", serde_json::json!({ "error": format!("{e:#}"), "exit_code": code }));
             } else {
                 eprintln!("error: {e:#}");
             }

@@ -13,11 +13,7 @@ impl Printer {
     /// Prints the result of a command.
     pub fn emit(&self, human: &str, json: Value) {
         let mut out = std::io::stdout().lock();
-        let text = if self.json {
-            serde_json::to_string_pretty(&json).expect("json")
-        } else {
-            human.to_string()
-        };
+        let text = if self.json { serde_json::to_string_pretty(&json).expect("json") } else { human.to_string() };
         // A closed pipe (e.g. `| head`) is not an error worth a panic.
         let _ = writeln!(out, "{}", text.trim_end());
     }
@@ -25,11 +21,7 @@ impl Printer {
     /// A line printed as soon as it is true (e.g. an acknowledged import batch), flushed.
     pub fn line(&self, human: &str, json: Value) {
         let mut out = std::io::stdout().lock();
-        let text = if self.json {
-            json.to_string()
-        } else {
-            human.to_string()
-        };
+        let text = if self.json { json.to_string() } else { human.to_string() };
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
@@ -40,8 +32,7 @@ impl Printer {
         }
         let bar = ProgressBar::new(len);
         bar.set_style(
-            ProgressStyle::with_template("{msg:12} {bar:40} {pos}/{len} ({per_sec}, {eta})")
-                .expect("template"),
+            ProgressStyle::with_template("{msg:12} {bar:40} {pos}/{len} ({per_sec}, {eta})").expect("template"),
         );
         bar.set_message(what.to_string());
         bar

@@ -30,10 +30,7 @@ pub enum AgencyKind {
 impl AgencyKind {
     /// Whether this kind is a federal immigration agency (ICE or CBP).
     pub fn is_federal_immigration(self) -> bool {
-        matches!(
-            self,
-            Self::IceEro | Self::IceHsi | Self::CbpBorderPatrol | Self::CbpOfo
-        )
+        matches!(self, Self::IceEro | Self::IceHsi | Self::CbpBorderPatrol | Self::CbpOfo)
     }
 }
 

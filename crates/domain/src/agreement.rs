@@ -43,13 +43,9 @@ impl Model287g {
     pub fn delegated_functions(self) -> &'static [DelegatedFunction] {
         use DelegatedFunction::*;
         match self {
-            Self::JailEnforcementModel => &[
-                InterviewInJail,
-                DatabaseCheck,
-                IssueDetainer,
-                ServeWarrantInJail,
-                ProcessForRemoval,
-            ],
+            Self::JailEnforcementModel => {
+                &[InterviewInJail, DatabaseCheck, IssueDetainer, ServeWarrantInJail, ProcessForRemoval]
+            }
             Self::WarrantServiceOfficer => &[ServeWarrantInJail],
             Self::TaskForceModel => &[FieldStopAndQuestion, FieldArrest, DatabaseCheck],
         }
@@ -97,11 +93,7 @@ pub enum AgreementStatus {
 
 impl AgreementStatus {
     /// The one transition function for agreement status.
-    pub fn transition(
-        self,
-        id: &AgreementId,
-        to: AgreementStatus,
-    ) -> Result<Self, TransitionError> {
+    pub fn transition(self, id: &AgreementId, to: AgreementStatus) -> Result<Self, TransitionError> {
         let refuse = |attempted, reason| TransitionError {
             entity: "agreement",
             id: id.to_string(),
@@ -112,10 +104,7 @@ impl AgreementStatus {
         match (self, to) {
             (Self::Active, Self::Active) => Err(refuse("activate", "it is already active")),
             (Self::Active, next) => Ok(next),
-            (_, Self::Active) => Err(refuse(
-                "reactivate",
-                "an ended agreement is never revived; record a new one",
-            )),
+            (_, Self::Active) => Err(refuse("reactivate", "an ended agreement is never revived; record a new one")),
             (_, _) => Err(refuse("end", "it has already ended")),
         }
     }
@@ -143,9 +132,7 @@ mod tests {
     #[test]
     fn ended_agreements_stay_ended() {
         let id = AgreementId::parse("A1").unwrap();
-        let s = AgreementStatus::Active
-            .transition(&id, AgreementStatus::Terminated)
-            .unwrap();
+        let s = AgreementStatus::Active.transition(&id, AgreementStatus::Terminated).unwrap();
         let e = s.transition(&id, AgreementStatus::Active).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -59,68 +59,45 @@ pub fn custody_chain(events: &[Logged<'_>]) -> Vec<ChainStep> {
 
 fn describe(e: &Event) -> Option<String> {
     Some(match e {
-        Event::EncounterRecorded { encounter: x } if x.arrest => {
-            format!(
-                "arrested by {} (officer {}, {:?}, method {:?})",
-                x.agency, x.officer, x.authority, x.method
-            )
-        }
-        Event::EncounterRecorded { encounter: x } => {
-            format!("encountered by {} without arrest", x.agency)
-        }
-        Event::JailBooked {
-            agency,
-            facility,
-            charge,
-            ..
-        } => format!("booked into {facility} by {agency} on {charge}"),
+        Event::EncounterRecorded { encounter: x } => format!(
+            "{} by {} (officer {}, authority {}, method {})",
+            if x.arrest { "arrested" } else { "encounter without new arrest" },
+            x.agency,
+            x.officer,
+            code(&x.authority),
+            code(&x.method)
+        ),
+        Event::JailBooked { agency, facility, charge, .. } => format!("booked into {facility} by {agency} on {charge}"),
         Event::HandoffOffered { handoff: h } => {
-            format!(
-                "handoff {} offered by {} to {}",
-                h.id, h.releasing.agency, h.receiving.agency
-            )
+            format!("handoff {} offered by {} to {}", h.id, h.releasing.agency, h.receiving.agency)
         }
-        Event::HandoffAccepted {
-            handoff, official, ..
-        } => format!("handoff {handoff} accepted by {official}: custody moved"),
-        Event::HandoffRejected {
-            handoff, reason, ..
-        } => format!("handoff {handoff} rejected: {reason}"),
+        Event::HandoffAccepted { handoff, official, .. } => {
+            format!("handoff {handoff} accepted by {official}: custody moved")
+        }
+        Event::HandoffRejected { handoff, reason, .. } => format!("handoff {handoff} rejected: {reason}"),
         Event::HandoffExpired { handoff } => format!("handoff {handoff} expired unanswered"),
         Event::CustodyReleased { agency, reason, .. } => format!("released by {agency} ({reason})"),
         Event::DetainerIssued { detainer: d } => {
-            format!(
-                "detainer {} ({:?}) issued by {} to {}",
-                d.id, d.form, d.issuing_agency, d.recipient_agency
-            )
+            format!("detainer {} ({}) issued by {} to {}", d.id, code(&d.form), d.issuing_agency, d.recipient_agency)
         }
         Event::DetainerServed { detainer } => format!("detainer {detainer} served on the subject"),
-        Event::DetainerAnswered {
-            detainer, accepted, ..
-        } => {
-            format!(
-                "detainer {detainer} {} by the recipient agency",
-                if *accepted { "accepted" } else { "declined" }
-            )
+        Event::DetainerAnswered { detainer, accepted, .. } => {
+            format!("detainer {detainer} {} by the recipient agency", if *accepted { "accepted" } else { "declined" })
         }
         Event::SubjectReleaseEligible { detainer } => {
             format!("release-eligible; hold clock starts on detainer {detainer}")
         }
-        Event::DetainerCustodyAssumed {
-            detainer, official, ..
-        } => {
+        Event::DetainerCustodyAssumed { detainer, official, .. } => {
             format!("custody assumed on detainer {detainer} by {official}")
         }
-        Event::DetainerLifted { detainer, code } => {
-            format!("detainer {detainer} lifted (code {code:?})")
+        Event::DetainerLifted { detainer, code: c } => {
+            format!("detainer {detainer} lifted (NIEM lift code {})", code(c))
         }
-        Event::DetainerExpired { detainer } => {
-            format!("detainer {detainer} expired: hold window over")
+        Event::DetainerExpired { detainer } => format!("detainer {detainer} expired: hold window over"),
+        Event::CitizenshipClaimed { claim, .. } => {
+            let evidence: Vec<String> = claim.evidence.iter().map(code).collect();
+            format!("claimed {} citizenship (evidence: {})", claim.country, evidence.join(", "))
         }
-        Event::CitizenshipClaimed { claim, .. } => format!(
-            "claimed {} citizenship ({:?})",
-            claim.country, claim.evidence
-        ),
         _ => return None,
     })
 }

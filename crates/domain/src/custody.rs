@@ -54,21 +54,14 @@ pub enum CustodyStep {
     /// An offer ended without a transfer (rejected or expired).
     OfferClosed(HandoffId),
     /// Custody moves to `custodian` (handoff accepted, or detainer custody assumed).
-    Transfer {
-        handoff: Option<HandoffId>,
-        custodian: Custodian,
-    },
+    Transfer { handoff: Option<HandoffId>, custodian: Custodian },
     /// The custodian releases the subject.
     Release { agency: AgencyId },
 }
 
 impl Custody {
     pub fn none(subject: SubjectId) -> Self {
-        Custody {
-            subject,
-            custodian: None,
-            pending_handoff: None,
-        }
+        Custody { subject, custodian: None, pending_handoff: None }
     }
 
     /// The one transition function for custody. It never leaves two custodians and never
@@ -97,19 +90,13 @@ impl Custody {
                     return Err(refuse("offer a handoff", "nobody holds the subject"));
                 }
                 if self.pending_handoff.is_some() {
-                    return Err(refuse(
-                        "offer a handoff",
-                        "another handoff offer is still open",
-                    ));
+                    return Err(refuse("offer a handoff", "another handoff offer is still open"));
                 }
                 next.pending_handoff = Some(h);
             }
             CustodyStep::OfferClosed(h) => {
                 if self.pending_handoff.as_ref() != Some(&h) {
-                    return Err(refuse(
-                        "close a handoff offer",
-                        "that offer is not the open one",
-                    ));
+                    return Err(refuse("close a handoff offer", "that offer is not the open one"));
                 }
                 next.pending_handoff = None;
             }
@@ -127,18 +114,12 @@ impl Custody {
                 match &self.custodian {
                     None => return Err(refuse("release", "nobody holds the subject")),
                     Some(c) if c.agency != agency => {
-                        return Err(refuse(
-                            "release",
-                            "only the custodian can release the subject",
-                        ));
+                        return Err(refuse("release", "only the custodian can release the subject"));
                     }
                     Some(_) => {}
                 }
                 if self.pending_handoff.is_some() {
-                    return Err(refuse(
-                        "release",
-                        "a handoff offer is open; let it be rejected or expire first",
-                    ));
+                    return Err(refuse("release", "a handoff offer is open; let it be rejected or expire first"));
                 }
                 next.custodian = None;
             }
@@ -233,9 +214,7 @@ mod tests {
     fn second_take_is_refused_with_a_reason() {
         let c = Custody::none(SubjectId::parse("S1").unwrap());
         let c = c.transition(CustodyStep::Take(custodian("USBP"))).unwrap();
-        let e = c
-            .transition(CustodyStep::Take(custodian("ICE-ERO")))
-            .unwrap_err();
+        let e = c.transition(CustodyStep::Take(custodian("ICE-ERO"))).unwrap_err();
         assert_eq!(
             e.to_string(),
             "custody of subject S1: cannot take into custody while in custody of USBP: the subject is already in custody; custody moves only by handoff"
@@ -245,9 +224,7 @@ mod tests {
     #[test]
     fn answered_handoff_cannot_be_answered_again() {
         let id = HandoffId::parse("H1").unwrap();
-        let s = HandoffStatus::Offered
-            .transition(&id, HandoffStatus::Rejected)
-            .unwrap();
+        let s = HandoffStatus::Offered.transition(&id, HandoffStatus::Rejected).unwrap();
         assert!(s.transition(&id, HandoffStatus::Accepted).is_err());
     }
 }

@@ -13,9 +13,7 @@
 
 use crate::agency::{Facility, FacilityKind};
 use crate::custody::{Handoff, HandoffParty, HandoffStatus};
-use crate::detainer::{
-    Detainer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm,
-};
+use crate::detainer::{Detainer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm};
 use crate::encounter::{AuthorityClaimed, Encounter, MethodCode, SuspicionFactor};
 use crate::event::Event;
 use crate::ids::*;
@@ -42,12 +40,7 @@ fn p<T: TryFrom<String, Error = IdError>>(s: &str) -> T {
 }
 
 fn cmd(actor: &str, key: &str, events: Vec<(Timestamp, Event)>) -> DemoCommand {
-    DemoCommand {
-        actor: actor.into(),
-        idempotency_key: key.into(),
-        events,
-        corrects_command: None,
-    }
+    DemoCommand { actor: actor.into(), idempotency_key: key.into(), events, corrects_command: None }
 }
 
 fn officer(id: &str, agency: &str, name: &str, role: Role) -> Event {
@@ -63,23 +56,9 @@ fn officer(id: &str, agency: &str, name: &str, role: Role) -> Event {
     }
 }
 
-fn facility(
-    id: &str,
-    agency: &str,
-    name: &str,
-    kind: FacilityKind,
-    state: &str,
-    beds: u32,
-) -> Event {
+fn facility(id: &str, agency: &str, name: &str, kind: FacilityKind, state: &str, beds: u32) -> Event {
     Event::FacilityRegistered {
-        facility: Facility {
-            id: p(id),
-            agency: p(agency),
-            name: name.into(),
-            kind,
-            state: Some(p(state)),
-            beds,
-        },
+        facility: Facility { id: p(id), agency: p(agency), name: name.into(), kind, state: Some(p(state)), beds },
     }
 }
 
@@ -96,27 +75,13 @@ fn subject(id: &str, name: &str, dob: &str, a_number: Option<&str>) -> Event {
     }
 }
 
-fn offer(
-    id: &str,
-    subject: &str,
-    from: (&str, &str, &str),
-    to: (&str, &str),
-    at: Timestamp,
-) -> Event {
+fn offer(id: &str, subject: &str, from: (&str, &str, &str), to: (&str, &str), at: Timestamp) -> Event {
     Event::HandoffOffered {
         handoff: Handoff {
             id: p(id),
             subject: p(subject),
-            releasing: HandoffParty {
-                agency: p(from.0),
-                facility: Some(p(from.1)),
-                official: Some(p(from.2)),
-            },
-            receiving: HandoffParty {
-                agency: p(to.0),
-                facility: Some(p(to.1)),
-                official: None,
-            },
+            releasing: HandoffParty { agency: p(from.0), facility: Some(p(from.1)), official: Some(p(from.2)) },
+            receiving: HandoffParty { agency: p(to.0), facility: Some(p(to.1)), official: None },
             offered_at: at,
             expires_at: at + SignedDuration::from_hours(12),
             status: HandoffStatus::Offered,
@@ -133,59 +98,17 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
         "system:demo",
         "demo-setup",
         vec![
+            (h(0), officer("O-USBP-0001", "USBP-SAN-DIEGO", "Agent Demo Alvarez", Role::BorderPatrolAgent)),
+            (h(0), officer("O-ERO-SND-0001", "ICE-ERO-SND", "Officer Demo Brooks", Role::DeportationOfficer)),
+            (h(0), officer("O-ERO-HOU-0001", "ICE-ERO-HOU", "Officer Demo Chen", Role::DeportationOfficer)),
+            (h(0), officer("O-ERO-MIA-0001", "ICE-ERO-MIA", "Officer Demo Diaz", Role::DeportationOfficer)),
             (
                 h(0),
-                officer(
-                    "O-USBP-0001",
-                    "USBP-SAN-DIEGO",
-                    "Agent Demo Alvarez",
-                    Role::BorderPatrolAgent,
-                ),
+                officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", "Deputy Demo Evans", Role::JailStaff),
             ),
             (
                 h(0),
-                officer(
-                    "O-ERO-SND-0001",
-                    "ICE-ERO-SND",
-                    "Officer Demo Brooks",
-                    Role::DeportationOfficer,
-                ),
-            ),
-            (
-                h(0),
-                officer(
-                    "O-ERO-HOU-0001",
-                    "ICE-ERO-HOU",
-                    "Officer Demo Chen",
-                    Role::DeportationOfficer,
-                ),
-            ),
-            (
-                h(0),
-                officer(
-                    "O-ERO-MIA-0001",
-                    "ICE-ERO-MIA",
-                    "Officer Demo Diaz",
-                    Role::DeportationOfficer,
-                ),
-            ),
-            (
-                h(0),
-                officer(
-                    "O-TX-ANG-0001",
-                    "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
-                    "Deputy Demo Evans",
-                    Role::JailStaff,
-                ),
-            ),
-            (
-                h(0),
-                officer(
-                    "O-FL-COL-0001",
-                    "FL-COLLIER-COUNTY-SHERIFFS-OFFICE",
-                    "Deputy Demo Foster",
-                    Role::LocalOfficer,
-                ),
+                officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", "Deputy Demo Foster", Role::LocalOfficer),
             ),
             (
                 h(0),
@@ -211,25 +134,11 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
             ),
             (
                 h(0),
-                facility(
-                    "F-ERO-HOU-HOLD",
-                    "ICE-ERO-HOU",
-                    "Houston hold room (demo)",
-                    FacilityKind::HoldRoom,
-                    "TX",
-                    40,
-                ),
+                facility("F-ERO-HOU-HOLD", "ICE-ERO-HOU", "Houston hold room (demo)", FacilityKind::HoldRoom, "TX", 40),
             ),
             (
                 h(0),
-                facility(
-                    "F-ERO-MIA-HOLD",
-                    "ICE-ERO-MIA",
-                    "Miramar hold room (demo)",
-                    FacilityKind::HoldRoom,
-                    "FL",
-                    40,
-                ),
+                facility("F-ERO-MIA-HOLD", "ICE-ERO-MIA", "Miramar hold room (demo)", FacilityKind::HoldRoom, "FL", 40),
             ),
             (
                 h(0),
@@ -278,28 +187,9 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     },
                 },
             ),
-            (
-                h(0),
-                subject("S-DEMO-0001", "Demo Person One", "1990-01-01", None),
-            ),
-            (
-                h(0),
-                subject(
-                    "S-DEMO-0002",
-                    "Demo Person Two",
-                    "1985-06-15",
-                    Some("A000000002"),
-                ),
-            ),
-            (
-                h(0),
-                subject(
-                    "S-DEMO-0003",
-                    "Demo Person Three",
-                    "1979-11-30",
-                    Some("A000000003"),
-                ),
-            ),
+            (h(0), subject("S-DEMO-0001", "Demo Person One", "1990-01-01", None)),
+            (h(0), subject("S-DEMO-0002", "Demo Person Two", "1985-06-15", Some("A000000002"))),
+            (h(0), subject("S-DEMO-0003", "Demo Person Three", "1979-11-30", Some("A000000003"))),
         ],
     )];
 
@@ -347,11 +237,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
         "demo-1-accept",
         vec![(
             h(9),
-            Event::HandoffAccepted {
-                handoff: p("H-DEMO-0001"),
-                official: p("O-ERO-SND-0001"),
-                facility: None,
-            },
+            Event::HandoffAccepted { handoff: p("H-DEMO-0001"), official: p("O-ERO-SND-0001"), facility: None },
         )],
     ));
 
@@ -382,11 +268,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     issuing_agency: p("ICE-ERO-HOU"),
                     issuing_officer: p("O-ERO-HOU-0001"),
                     recipient_agency: p("TX-ANGELINA-COUNTY-SHERIFFS-OFFICE"),
-                    warrant: Some(Warrant {
-                        form: WarrantForm::I200,
-                        signed_by: p("O-ERO-HOU-0001"),
-                        signed_at: h(3),
-                    }),
+                    warrant: Some(Warrant { form: WarrantForm::I200, signed_by: p("O-ERO-HOU-0001"), signed_at: h(3) }),
                     probable_cause: vec![
                         ProbableCauseBasis::PendingRemovalProceedings,
                         ProbableCauseBasis::BiometricAndRecordsCheck,
@@ -406,31 +288,17 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
         "O-TX-ANG-0001",
         "demo-2-jail-answers",
         vec![
+            (h(5), Event::DetainerServed { detainer: p("D-DEMO-0001") }),
             (
                 h(5),
-                Event::DetainerServed {
-                    detainer: p("D-DEMO-0001"),
-                },
-            ),
-            (
-                h(5),
-                Event::DetainerAnswered {
-                    detainer: p("D-DEMO-0001"),
-                    accepted: true,
-                    official: p("O-TX-ANG-0001"),
-                },
+                Event::DetainerAnswered { detainer: p("D-DEMO-0001"), accepted: true, official: p("O-TX-ANG-0001") },
             ),
         ],
     ));
     out.push(cmd(
         "O-TX-ANG-0001",
         "demo-2-release-eligible",
-        vec![(
-            h(30),
-            Event::SubjectReleaseEligible {
-                detainer: p("D-DEMO-0001"),
-            },
-        )],
+        vec![(h(30), Event::SubjectReleaseEligible { detainer: p("D-DEMO-0001") })],
     ));
     out.push(cmd(
         "O-ERO-HOU-0001",
@@ -488,11 +356,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
             offer(
                 "H-DEMO-0003",
                 "S-DEMO-0003",
-                (
-                    "FL-COLLIER-COUNTY-SHERIFFS-OFFICE",
-                    "F-FL-COL-JAIL",
-                    "O-FL-COL-0001",
-                ),
+                ("FL-COLLIER-COUNTY-SHERIFFS-OFFICE", "F-FL-COL-JAIL", "O-FL-COL-0001"),
                 ("ICE-ERO-MIA", "F-ERO-MIA-HOLD"),
                 h(20),
             ),
@@ -503,11 +367,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
         "demo-3-accept",
         vec![(
             h(23),
-            Event::HandoffAccepted {
-                handoff: p("H-DEMO-0003"),
-                official: p("O-ERO-MIA-0001"),
-                facility: None,
-            },
+            Event::HandoffAccepted { handoff: p("H-DEMO-0003"), official: p("O-ERO-MIA-0001"), facility: None },
         )],
     ));
     let mut fix = cmd(

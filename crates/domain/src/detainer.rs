@@ -126,31 +126,16 @@ impl DetainerStatus {
             reason,
         };
         match (self, step) {
-            (S::CustodyAssumed | S::Lifted | S::Expired, _) => {
-                Err(refuse(step.verb(), "the detainer has ended"))
-            }
+            (S::CustodyAssumed | S::Lifted | S::Expired, _) => Err(refuse(step.verb(), "the detainer has ended")),
             (S::Issued, E::Answer { accepted: true }) => Ok(S::Accepted),
             (S::Issued, E::Answer { accepted: false }) => Ok(S::Declined),
-            (_, E::Answer { .. }) => Err(refuse(
-                "answer",
-                "the recipient agency has already answered",
-            )),
+            (_, E::Answer { .. }) => Err(refuse("answer", "the recipient agency has already answered")),
             (S::Accepted, E::ReleaseEligible) => Ok(S::Holding),
-            (S::Issued, E::ReleaseEligible) => Err(refuse(
-                "hold",
-                "the recipient agency has not answered the request",
-            )),
-            (S::Declined, E::ReleaseEligible) => {
-                Err(refuse("hold", "the recipient agency declined the request"))
-            }
-            (S::Holding, E::ReleaseEligible) => {
-                Err(refuse("hold", "the subject is already held on it"))
-            }
+            (S::Issued, E::ReleaseEligible) => Err(refuse("hold", "the recipient agency has not answered the request")),
+            (S::Declined, E::ReleaseEligible) => Err(refuse("hold", "the recipient agency declined the request")),
+            (S::Holding, E::ReleaseEligible) => Err(refuse("hold", "the subject is already held on it")),
             (S::Holding, E::AssumeCustody) => Ok(S::CustodyAssumed),
-            (_, E::AssumeCustody) => Err(refuse(
-                "assume custody",
-                "the subject is not being held on this detainer",
-            )),
+            (_, E::AssumeCustody) => Err(refuse("assume custody", "the subject is not being held on this detainer")),
             (S::Holding, E::Expire) => Ok(S::Expired),
             (_, E::Expire) => Err(refuse("expire", "no hold clock is running")),
             (_, E::Lift) => Ok(S::Lifted),
@@ -206,19 +191,9 @@ mod tests {
     #[test]
     fn a_declined_detainer_cannot_hold() {
         let id = DetainerId::parse("D1").unwrap();
-        let s = DetainerStatus::Issued
-            .transition(&id, DetainerStep::Answer { accepted: false })
-            .unwrap();
-        let e = s
-            .transition(&id, DetainerStep::ReleaseEligible)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "detainer D1: cannot hold while declined: the recipient agency declined the request"
-        );
-        assert_eq!(
-            s.transition(&id, DetainerStep::Lift).unwrap(),
-            DetainerStatus::Lifted
-        );
+        let s = DetainerStatus::Issued.transition(&id, DetainerStep::Answer { accepted: false }).unwrap();
+        let e = s.transition(&id, DetainerStep::ReleaseEligible).unwrap_err();
+        assert_eq!(e.to_string(), "detainer D1: cannot hold while declined: the recipient agency declined the request");
+        assert_eq!(s.transition(&id, DetainerStep::Lift).unwrap(), DetainerStatus::Lifted);
     }
 }

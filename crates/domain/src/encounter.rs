@@ -55,10 +55,13 @@ pub enum MethodCode {
 #[serde(rename_all = "snake_case")]
 pub enum AuthorityClaimed {
     /// 8 U.S.C. 1357(a)(1): interrogate a person believed to be an alien.
+    #[serde(rename = "interrogation_1357a1")]
     Interrogation1357a1,
     /// 8 U.S.C. 1357(a)(2): warrantless arrest with reason to believe and likelihood of escape.
+    #[serde(rename = "warrantless_arrest_1357a2")]
     WarrantlessArrest1357a2,
     /// 8 U.S.C. 1357(a)(3): board and search vehicles within a reasonable distance of the border.
+    #[serde(rename = "border_search_1357a3")]
     BorderSearch1357a3,
     /// Arrest on an administrative warrant (I-200 or I-205).
     AdministrativeWarrant,
@@ -67,6 +70,7 @@ pub enum AuthorityClaimed {
     /// Fixed checkpoint (United States v. Martinez-Fuerte, 428 U.S. 543 (1976)).
     FixedCheckpoint,
     /// Authority delegated by a 287(g) agreement.
+    #[serde(rename = "delegated_287g")]
     Delegated287g,
     /// A state criminal arrest by state or local officers.
     StateCriminalArrest,

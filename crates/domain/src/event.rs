@@ -171,9 +171,6 @@ impl Event {
 
     /// Whether this event is a correction and so must name the event it corrects.
     pub fn is_correction(&self) -> bool {
-        matches!(
-            self,
-            Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. }
-        )
+        matches!(self, Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. })
     }
 }

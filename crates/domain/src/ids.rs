@@ -17,11 +17,7 @@ pub struct IdError {
 }
 
 fn err(kind: &'static str, input: &str, reason: &'static str) -> IdError {
-    IdError {
-        kind,
-        input: input.to_string(),
-        reason,
-    }
+    IdError { kind, input: input.to_string(), reason }
 }
 
 /// Longest id Liaison accepts for its own record ids (`ID_BYTES_MAX`).
@@ -71,11 +67,7 @@ fn parse_record_id(kind: &'static str, s: &str) -> Result<(), IdError> {
     }
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
     if !s.chars().all(ok) {
-        return Err(err(
-            kind,
-            s,
-            "only ASCII letters, digits, '-', '_', '.' and ':' are allowed",
-        ));
+        return Err(err(kind, s, "only ASCII letters, digits, '-', '_', '.' and ':' are allowed"));
     }
     Ok(())
 }

@@ -25,9 +25,7 @@ pub mod workload;
 pub use event::Event;
 pub use ids::*;
 pub use jiff::Timestamp;
-pub use state::{
-    Applied, ApplyError, EventTime, MemoryRecords, Record, RecordKey, RecordKind, Records, apply,
-};
+pub use state::{Applied, ApplyError, EventTime, MemoryRecords, Record, RecordKey, RecordKind, Records, apply};
 
 /// An attempted lifecycle transition that the lifecycle does not allow.
 ///

@@ -17,15 +17,11 @@ pub enum OperationStatus {
 
 impl OperationStatus {
     /// The one transition function for operations.
-    pub fn transition(
-        self,
-        id: &OperationId,
-        to: OperationStatus,
-    ) -> Result<Self, TransitionError> {
+    pub fn transition(self, id: &OperationId, to: OperationStatus) -> Result<Self, TransitionError> {
         match (self, to) {
-            (Self::Planned, Self::Active)
-            | (Self::Active, Self::Concluded)
-            | (Self::Planned, Self::Concluded) => Ok(to),
+            (Self::Planned, Self::Active) | (Self::Active, Self::Concluded) | (Self::Planned, Self::Concluded) => {
+                Ok(to)
+            }
             _ => Err(TransitionError {
                 entity: "operation",
                 id: id.to_string(),

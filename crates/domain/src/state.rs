@@ -79,10 +79,7 @@ pub struct RecordKey {
 
 impl RecordKey {
     pub fn new(kind: RecordKind, id: impl std::fmt::Display) -> Self {
-        RecordKey {
-            kind,
-            id: id.to_string(),
-        }
+        RecordKey { kind, id: id.to_string() }
     }
 }
 
@@ -208,10 +205,7 @@ macro_rules! getter {
         fn $fn(r: &mut dyn Records, id: &$id) -> Result<$ty, ApplyError> {
             match r.get(&RecordKey::new(RecordKind::$kind, id))? {
                 Some(Record::$kind(x)) => Ok(x),
-                _ => Err(ApplyError::Unknown {
-                    kind: $name,
-                    id: id.to_string(),
-                }),
+                _ => Err(ApplyError::Unknown { kind: $name, id: id.to_string() }),
             }
         }
     };
@@ -266,19 +260,13 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             insert_new(r, Record::Officer(o.clone()), "officer")?;
             Ok(Applied::default())
         }
-        Event::DesignationGranted {
-            officer: id,
-            designation,
-        } => {
+        Event::DesignationGranted { officer: id, designation } => {
             let mut o = officer(r, id)?;
             o.designations.push(designation.clone());
             r.put(Record::Officer(o));
             Ok(Applied::default())
         }
-        Event::TrainingRecorded {
-            officer: id,
-            training,
-        } => {
+        Event::TrainingRecorded { officer: id, training } => {
             let mut o = officer(r, id)?;
             o.training.push(training.clone());
             r.put(Record::Officer(o));
@@ -289,35 +277,23 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
                 return Err(invalid(format!("subject {} has no name", s.id)));
             }
             insert_new(r, Record::Subject(s.clone()), "subject")?;
-            Ok(Applied {
-                subject: Some(s.id.clone()),
-            })
+            Ok(Applied { subject: Some(s.id.clone()) })
         }
-        Event::SubjectDetailsCorrected {
-            subject: id,
-            names,
-            date_of_birth,
-        } => {
+        Event::SubjectDetailsCorrected { subject: id, names, date_of_birth } => {
             let mut s = subject(r, id)?;
             if names.is_empty() {
-                return Err(invalid(format!(
-                    "correction of subject {id} leaves no name"
-                )));
+                return Err(invalid(format!("correction of subject {id} leaves no name")));
             }
             s.names = names.clone();
             s.date_of_birth = *date_of_birth;
             r.put(Record::Subject(s));
-            Ok(Applied {
-                subject: Some(id.clone()),
-            })
+            Ok(Applied { subject: Some(id.clone()) })
         }
         Event::CitizenshipClaimed { subject: id, claim } => {
             let mut s = subject(r, id)?;
             s.citizenship_claims.push(claim.clone());
             r.put(Record::Subject(s));
-            Ok(Applied {
-                subject: Some(id.clone()),
-            })
+            Ok(Applied { subject: Some(id.clone()) })
         }
         Event::AgreementRecorded { agreement: a } => {
             for p in &a.parties {
@@ -326,22 +302,14 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             insert_new(r, Record::Agreement(a.clone()), "agreement")?;
             Ok(Applied::default())
         }
-        Event::AgreementStatusChanged {
-            agreement: id,
-            status,
-        } => {
+        Event::AgreementStatusChanged { agreement: id, status } => {
             let mut a = agreement(r, id)?;
             a.status = a.status.transition(id, *status)?;
             r.put(Record::Agreement(a));
             Ok(Applied::default())
         }
         Event::EncounterRecorded { encounter: e } => apply_encounter(r, e, t),
-        Event::JailBooked {
-            subject: s,
-            agency: a,
-            facility: f,
-            charge,
-        } => {
+        Event::JailBooked { subject: s, agency: a, facility: f, charge } => {
             subject(r, s)?;
             agency(r, a)?;
             belongs_to(&facility(r, f)?, a)?;
@@ -355,16 +323,10 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
                 since: t.valid_at,
             }))?;
             r.put(Record::Custody(c));
-            Ok(Applied {
-                subject: Some(s.clone()),
-            })
+            Ok(Applied { subject: Some(s.clone()) })
         }
         Event::HandoffOffered { handoff: h } => apply_offer(r, h),
-        Event::HandoffAccepted {
-            handoff: id,
-            official,
-            facility: fac,
-        } => {
+        Event::HandoffAccepted { handoff: id, official, facility: fac } => {
             let mut h = handoff(r, id)?;
             let o = officer(r, official)?;
             if o.agency != h.receiving.agency {
@@ -396,11 +358,7 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             r.put(Record::Handoff(h));
             Ok(Applied { subject: Some(s) })
         }
-        Event::HandoffRejected {
-            handoff: id,
-            official,
-            reason,
-        } => {
+        Event::HandoffRejected { handoff: id, official, reason } => {
             let mut h = handoff(r, id)?;
             if officer(r, official)?.agency != h.receiving.agency {
                 return Err(invalid(format!(
@@ -417,48 +375,33 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
         Event::HandoffExpired { handoff: id } => {
             let mut h = handoff(r, id)?;
             if t.valid_at < h.expires_at {
-                return Err(invalid(format!(
-                    "handoff {id} does not expire until {}",
-                    h.expires_at
-                )));
+                return Err(invalid(format!("handoff {id} does not expire until {}", h.expires_at)));
             }
             close_offer(r, &mut h, HandoffStatus::Expired, t)?;
             let s = h.subject.clone();
             r.put(Record::Handoff(h));
             Ok(Applied { subject: Some(s) })
         }
-        Event::CustodyReleased {
-            subject: s,
-            agency: a,
-            reason,
-        } => {
+        Event::CustodyReleased { subject: s, agency: a, reason } => {
             if reason.trim().is_empty() {
                 return Err(invalid("a release needs its reason"));
             }
             let c = custody(r, s)?.transition(CustodyStep::Release { agency: a.clone() })?;
             r.put(Record::Custody(c));
-            Ok(Applied {
-                subject: Some(s.clone()),
-            })
+            Ok(Applied { subject: Some(s.clone()) })
         }
         Event::DetainerIssued { detainer: d } => apply_detainer_issued(r, d),
         Event::DetainerServed { detainer: id } => {
             let mut d = detainer(r, id)?;
             if d.served_on_subject_at.is_some() {
-                return Err(invalid(format!(
-                    "detainer {id} was already served on the subject"
-                )));
+                return Err(invalid(format!("detainer {id} was already served on the subject")));
             }
             d.served_on_subject_at = Some(t.valid_at);
             let s = d.subject.clone();
             r.put(Record::Detainer(d));
             Ok(Applied { subject: Some(s) })
         }
-        Event::DetainerAnswered {
-            detainer: id,
-            accepted,
-            official,
-        } => {
+        Event::DetainerAnswered { detainer: id, accepted, official } => {
             let mut d = detainer(r, id)?;
             if officer(r, official)?.agency != d.recipient_agency {
                 return Err(invalid(format!(
@@ -466,12 +409,7 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
                     d.recipient_agency
                 )));
             }
-            d.status = d.status.transition(
-                id,
-                DetainerStep::Answer {
-                    accepted: *accepted,
-                },
-            )?;
+            d.status = d.status.transition(id, DetainerStep::Answer { accepted: *accepted })?;
             put_detainer(r, d)
         }
         Event::SubjectReleaseEligible { detainer: id } => {
@@ -480,17 +418,10 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             d.release_eligible_at = Some(t.valid_at);
             put_detainer(r, d)
         }
-        Event::DetainerCustodyAssumed {
-            detainer: id,
-            official,
-            facility: fac,
-        } => {
+        Event::DetainerCustodyAssumed { detainer: id, official, facility: fac } => {
             let mut d = detainer(r, id)?;
             if officer(r, official)?.agency != d.issuing_agency {
-                return Err(invalid(format!(
-                    "officer {official} is not of the issuing agency {}",
-                    d.issuing_agency
-                )));
+                return Err(invalid(format!("officer {official} is not of the issuing agency {}", d.issuing_agency)));
             }
             if let Some(f) = fac {
                 belongs_to(&facility(r, f)?, &d.issuing_agency)?;
@@ -498,10 +429,7 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             d.status = d.status.transition(id, DetainerStep::AssumeCustody)?;
             let c = custody(r, &d.subject)?;
             if c.custodian.as_ref().map(|c| &c.agency) != Some(&d.recipient_agency) {
-                return Err(invalid(format!(
-                    "subject {} is not in the custody of {}",
-                    d.subject, d.recipient_agency
-                )));
+                return Err(invalid(format!("subject {} is not in the custody of {}", d.subject, d.recipient_agency)));
             }
             let c = c.transition(CustodyStep::Transfer {
                 handoff: None,
@@ -536,10 +464,7 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             insert_new(r, Record::Operation(o.clone()), "operation")?;
             Ok(Applied::default())
         }
-        Event::OperationStatusChanged {
-            operation: id,
-            status,
-        } => {
+        Event::OperationStatusChanged { operation: id, status } => {
             let mut o = operation(r, id)?;
             o.status = o.status.transition(id, *status)?;
             r.put(Record::Operation(o));
@@ -552,26 +477,16 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
 
 fn belongs_to(f: &Facility, a: &AgencyId) -> Result<(), ApplyError> {
     if &f.agency != a {
-        return Err(invalid(format!(
-            "facility {} belongs to {}, not {a}",
-            f.id, f.agency
-        )));
+        return Err(invalid(format!("facility {} belongs to {}, not {a}", f.id, f.agency)));
     }
     Ok(())
 }
 
-fn apply_encounter(
-    r: &mut dyn Records,
-    e: &Encounter,
-    t: EventTime,
-) -> Result<Applied, ApplyError> {
+fn apply_encounter(r: &mut dyn Records, e: &Encounter, t: EventTime) -> Result<Applied, ApplyError> {
     subject(r, &e.subject)?;
     agency(r, &e.agency)?;
     if officer(r, &e.officer)?.agency != e.agency {
-        return Err(invalid(format!(
-            "officer {} is not of agency {}",
-            e.officer, e.agency
-        )));
+        return Err(invalid(format!("officer {} is not of agency {}", e.officer, e.agency)));
     }
     if let Some(op) = &e.operation {
         let o = operation(r, op)?;
@@ -582,9 +497,7 @@ fn apply_encounter(
     insert_new(r, Record::Encounter(e.clone()), "encounter")?;
     if e.arrest {
         let basis = match e.authority {
-            AuthorityClaimed::StateCriminalArrest | AuthorityClaimed::JudicialWarrant => {
-                CustodyBasis::CriminalArrest
-            }
+            AuthorityClaimed::StateCriminalArrest | AuthorityClaimed::JudicialWarrant => CustodyBasis::CriminalArrest,
             _ => CustodyBasis::ImmigrationArrest,
         };
         let c = custody(r, &e.subject)?.transition(CustodyStep::Take(Custodian {
@@ -595,23 +508,15 @@ fn apply_encounter(
         }))?;
         r.put(Record::Custody(c));
     }
-    Ok(Applied {
-        subject: Some(e.subject.clone()),
-    })
+    Ok(Applied { subject: Some(e.subject.clone()) })
 }
 
 fn apply_offer(r: &mut dyn Records, h: &Handoff) -> Result<Applied, ApplyError> {
     if h.status != HandoffStatus::Offered || h.answered_at.is_some() {
-        return Err(invalid(format!(
-            "handoff {} must start as an open offer",
-            h.id
-        )));
+        return Err(invalid(format!("handoff {} must start as an open offer", h.id)));
     }
     if h.expires_at <= h.offered_at {
-        return Err(invalid(format!(
-            "handoff {} expires before it is offered",
-            h.id
-        )));
+        return Err(invalid(format!("handoff {} expires before it is offered", h.id)));
     }
     agency(r, &h.receiving.agency)?;
     if h.releasing.agency == h.receiving.agency {
@@ -619,25 +524,15 @@ fn apply_offer(r: &mut dyn Records, h: &Handoff) -> Result<Applied, ApplyError> 
     }
     let c = custody(r, &h.subject)?;
     if c.custodian.as_ref().map(|c| &c.agency) != Some(&h.releasing.agency) {
-        return Err(invalid(format!(
-            "subject {} is not in the custody of {}",
-            h.subject, h.releasing.agency
-        )));
+        return Err(invalid(format!("subject {} is not in the custody of {}", h.subject, h.releasing.agency)));
     }
     let c = c.transition(CustodyStep::Offer(h.id.clone()))?;
     insert_new(r, Record::Handoff(h.clone()), "handoff")?;
     r.put(Record::Custody(c));
-    Ok(Applied {
-        subject: Some(h.subject.clone()),
-    })
+    Ok(Applied { subject: Some(h.subject.clone()) })
 }
 
-fn close_offer(
-    r: &mut dyn Records,
-    h: &mut Handoff,
-    to: HandoffStatus,
-    t: EventTime,
-) -> Result<(), ApplyError> {
+fn close_offer(r: &mut dyn Records, h: &mut Handoff, to: HandoffStatus, t: EventTime) -> Result<(), ApplyError> {
     h.status = h.status.transition(&h.id, to)?;
     h.answered_at = Some(t.valid_at);
     let c = custody(r, &h.subject)?.transition(CustodyStep::OfferClosed(h.id.clone()))?;
@@ -649,21 +544,13 @@ fn apply_detainer_issued(r: &mut dyn Records, d: &Detainer) -> Result<Applied, A
     subject(r, &d.subject)?;
     agency(r, &d.recipient_agency)?;
     if officer(r, &d.issuing_officer)?.agency != d.issuing_agency {
-        return Err(invalid(format!(
-            "officer {} is not of agency {}",
-            d.issuing_officer, d.issuing_agency
-        )));
+        return Err(invalid(format!("officer {} is not of agency {}", d.issuing_officer, d.issuing_agency)));
     }
-    if d.status != DetainerStatus::Issued
-        || d.lift_code.is_some()
-        || d.release_eligible_at.is_some()
-    {
+    if d.status != DetainerStatus::Issued || d.lift_code.is_some() || d.release_eligible_at.is_some() {
         return Err(invalid(format!("detainer {} must start as issued", d.id)));
     }
     insert_new(r, Record::Detainer(d.clone()), "detainer")?;
-    Ok(Applied {
-        subject: Some(d.subject.clone()),
-    })
+    Ok(Applied { subject: Some(d.subject.clone()) })
 }
 
 fn put_detainer(r: &mut dyn Records, d: Detainer) -> Result<Applied, ApplyError> {

@@ -100,11 +100,7 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
                         facility: None,
                         official: Some(p("WL-O-USBP".into())),
                     },
-                    receiving: HandoffParty {
-                        agency: p("WL-ERO".into()),
-                        facility: None,
-                        official: None,
-                    },
+                    receiving: HandoffParty { agency: p("WL-ERO".into()), facility: None, official: None },
                     offered_at: t(60),
                     expires_at: t(60 + 12 * 60),
                     status: HandoffStatus::Offered,
@@ -113,21 +109,7 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
                 },
             },
         ),
-        (
-            t(120),
-            Event::HandoffAccepted {
-                handoff: h,
-                official: p("WL-O-ERO".into()),
-                facility: None,
-            },
-        ),
-        (
-            t(600),
-            Event::CustodyReleased {
-                subject: s,
-                agency: p("WL-ERO".into()),
-                reason: "OREC".into(),
-            },
-        ),
+        (t(120), Event::HandoffAccepted { handoff: h, official: p("WL-O-ERO".into()), facility: None }),
+        (t(600), Event::CustodyReleased { subject: s, agency: p("WL-ERO".into()), reason: "OREC".into() }),
     ]
 }

@@ -35,12 +35,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text that is signed (tlog-checkpoint body, ending in a newline).
     pub fn body(&self) -> String {
-        format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            B64.encode(self.root)
-        )
+        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
     }
 }
 
@@ -82,20 +77,14 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("name", &self.name)
-            .field("key", &"<secret>")
-            .finish()
+        f.debug_struct("Signer").field("name", &self.name).field("key", &"<secret>").finish()
     }
 }
 
 impl Signer {
     /// Builds the signer from a 32-byte secret seed that the caller generated.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Self {
-        Signer {
-            name: name.to_string(),
-            key: SigningKey::from_bytes(seed),
-        }
+        Signer { name: name.to_string(), key: SigningKey::from_bytes(seed) }
     }
 
     pub fn name(&self) -> &str {
@@ -121,12 +110,7 @@ impl Signer {
         let vk = self.key.verifying_key();
         let mut k = vec![1u8];
         k.extend_from_slice(vk.as_bytes());
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex::encode(key_id(&self.name, &vk)),
-            B64.encode(k)
-        )
+        format!("{}+{}+{}", self.name, hex::encode(key_id(&self.name, &vk)), B64.encode(k))
     }
 }
 
@@ -135,30 +119,17 @@ impl SignedCheckpoint {
     pub fn to_note(&self) -> String {
         let mut sig = self.key_id.to_vec();
         sig.extend_from_slice(&self.signature);
-        format!(
-            "{}\n{}{} {}\n",
-            self.checkpoint.body(),
-            SIG_PREFIX,
-            self.key_name,
-            B64.encode(sig)
-        )
+        format!("{}\n{}{} {}\n", self.checkpoint.body(), SIG_PREFIX, self.key_name, B64.encode(sig))
     }
 
     /// Parses a signed note (one signature line is read: the first).
     pub fn parse(note: &str) -> Result<Self, CheckpointError> {
         use CheckpointError::Malformed;
-        let (body, sigs) = note
-            .split_once("\n\n")
-            .ok_or(Malformed("no blank line before the signatures"))?;
+        let (body, sigs) = note.split_once("\n\n").ok_or(Malformed("no blank line before the signatures"))?;
         let mut lines = body.split('\n');
-        let origin = lines
-            .next()
-            .filter(|s| !s.is_empty())
-            .ok_or(Malformed("missing origin line"))?;
-        let size = lines
-            .next()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or(Malformed("second line is not a tree size"))?;
+        let origin = lines.next().filter(|s| !s.is_empty()).ok_or(Malformed("missing origin line"))?;
+        let size =
+            lines.next().and_then(|s| s.parse::<u64>().ok()).ok_or(Malformed("second line is not a tree size"))?;
         let root_b64 = lines.next().ok_or(Malformed("missing root hash line"))?;
         let root: Hash = B64
             .decode(root_b64)
@@ -166,25 +137,14 @@ impl SignedCheckpoint {
             .and_then(|v| v.try_into().ok())
             .ok_or(Malformed("third line is not a base64 SHA-256 root"))?;
         let sig_line = sigs.lines().next().ok_or(Malformed("no signature line"))?;
-        let rest = sig_line
-            .strip_prefix(SIG_PREFIX)
-            .ok_or(Malformed("signature line does not start with an em dash"))?;
-        let (name, sig_b64) = rest
-            .rsplit_once(' ')
-            .ok_or(Malformed("signature line has no key name"))?;
-        let raw = B64
-            .decode(sig_b64)
-            .map_err(|_| Malformed("signature is not base64"))?;
+        let rest =
+            sig_line.strip_prefix(SIG_PREFIX).ok_or(Malformed("signature line does not start with an em dash"))?;
+        let (name, sig_b64) = rest.rsplit_once(' ').ok_or(Malformed("signature line has no key name"))?;
+        let raw = B64.decode(sig_b64).map_err(|_| Malformed("signature is not base64"))?;
         if raw.len() != 68 {
-            return Err(Malformed(
-                "signature is not a 4-byte key id and a 64-byte Ed25519 signature",
-            ));
+            return Err(Malformed("signature is not a 4-byte key id and a 64-byte Ed25519 signature"));
         }
-        let checkpoint = Checkpoint {
-            origin: origin.to_string(),
-            size,
-            root,
-        };
+        let checkpoint = Checkpoint { origin: origin.to_string(), size, root };
         if checkpoint.body() != format!("{body}\n") {
             return Err(Malformed("body is not exactly origin, size and root"));
         }
@@ -200,14 +160,10 @@ impl SignedCheckpoint {
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), CheckpointError> {
         let expected = key_id(&self.key_name, key);
         if expected != self.key_id {
-            return Err(CheckpointError::WrongKey {
-                expected: hex::encode(expected),
-                found: hex::encode(self.key_id),
-            });
+            return Err(CheckpointError::WrongKey { expected: hex::encode(expected), found: hex::encode(self.key_id) });
         }
         let sig = Signature::from_bytes(&self.signature);
-        key.verify(self.checkpoint.body().as_bytes(), &sig)
-            .map_err(|_| CheckpointError::BadSignature)
+        key.verify(self.checkpoint.body().as_bytes(), &sig).map_err(|_| CheckpointError::BadSignature)
     }
 }
 
@@ -218,26 +174,16 @@ mod tests {
     #[test]
     fn note_round_trips_and_tampering_fails() {
         let s = Signer::from_seed("liaison/test", &[9; 32]);
-        let c = s.sign(Checkpoint {
-            origin: "liaison/test".into(),
-            size: 3,
-            root: [1; 32],
-        });
+        let c = s.sign(Checkpoint { origin: "liaison/test".into(), size: 3, root: [1; 32] });
         let note = c.to_note();
         let parsed = SignedCheckpoint::parse(&note).unwrap();
         assert_eq!(parsed, c);
         parsed.verify(&s.verifying_key()).unwrap();
         let forged = note.replace("\n3\n", "\n4\n");
         let forged = SignedCheckpoint::parse(&forged).unwrap();
-        assert_eq!(
-            forged.verify(&s.verifying_key()),
-            Err(CheckpointError::BadSignature)
-        );
+        assert_eq!(forged.verify(&s.verifying_key()), Err(CheckpointError::BadSignature));
         let other = Signer::from_seed("liaison/test", &[8; 32]);
-        assert!(matches!(
-            parsed.verify(&other.verifying_key()),
-            Err(CheckpointError::WrongKey { .. })
-        ));
+        assert!(matches!(parsed.verify(&other.verifying_key()), Err(CheckpointError::WrongKey { .. })));
         assert!(SignedCheckpoint::parse("garbage").is_err());
     }
 }

@@ -106,10 +106,7 @@ mod tests {
         };
         let b = e.to_bytes();
         assert_eq!(read_prefix(&b), Some((42, [7; 32])));
-        assert_eq!(
-            serde_json::from_slice::<Entry<serde_json::Value>>(&b).unwrap(),
-            e
-        );
+        assert_eq!(serde_json::from_slice::<Entry<serde_json::Value>>(&b).unwrap(), e);
         assert_eq!(read_prefix(b"{\"v\":1,\"seq\":x"), None);
     }
 }

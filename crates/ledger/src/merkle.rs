@@ -71,11 +71,7 @@ pub fn range_hash<S: NodeStore>(s: &mut S, start: u64, end: u64) -> Result<Hash,
 
 /// The root of the tree of `size` leaves.
 pub fn root<S: NodeStore>(s: &mut S, size: u64) -> Result<Hash, S::Error> {
-    if size == 0 {
-        Ok(empty_root())
-    } else {
-        range_hash(s, 0, size)
-    }
+    if size == 0 { Ok(empty_root()) } else { range_hash(s, 0, size) }
 }
 
 /// The hash of `ct-merkle`'s array-tree node `index` in a tree of `size` leaves
@@ -88,24 +84,13 @@ fn array_node<S: NodeStore>(s: &mut S, size: u64, index: u64) -> Result<Hash, S:
 }
 
 /// Proof that leaf `idx` is in the tree of `size` leaves. Panics if `idx >= size`.
-pub fn inclusion_proof<S: NodeStore>(
-    s: &mut S,
-    size: u64,
-    idx: u64,
-) -> Result<Vec<Hash>, S::Error> {
-    ct_merkle::indices_for_inclusion_proof(size, idx)
-        .into_iter()
-        .map(|i| array_node(s, size, i))
-        .collect()
+pub fn inclusion_proof<S: NodeStore>(s: &mut S, size: u64, idx: u64) -> Result<Vec<Hash>, S::Error> {
+    ct_merkle::indices_for_inclusion_proof(size, idx).into_iter().map(|i| array_node(s, size, i)).collect()
 }
 
 /// Proof that the tree of `old_size` leaves is a prefix of the tree of `new_size` leaves.
 /// Panics if `old_size == 0` or `old_size > new_size`.
-pub fn consistency_proof<S: NodeStore>(
-    s: &mut S,
-    old_size: u64,
-    new_size: u64,
-) -> Result<Vec<Hash>, S::Error> {
+pub fn consistency_proof<S: NodeStore>(s: &mut S, old_size: u64, new_size: u64) -> Result<Vec<Hash>, S::Error> {
     ct_merkle::indices_for_consistency_proof(old_size, new_size - old_size)
         .into_iter()
         .map(|i| array_node(s, new_size, i))
@@ -117,37 +102,21 @@ fn ct_root(root: &Hash, size: u64) -> RootHash<Sha256> {
 }
 
 /// Checks an inclusion proof for the entry bytes `leaf_bytes` (verification by `ct-merkle`).
-pub fn verify_inclusion(
-    root: &Hash,
-    size: u64,
-    idx: u64,
-    leaf_bytes: &[u8],
-    proof: &[Hash],
-) -> bool {
+pub fn verify_inclusion(root: &Hash, size: u64, idx: u64, leaf_bytes: &[u8], proof: &[Hash]) -> bool {
     let digests: Vec<_> = proof.iter().map(|h| (*h).into()).collect();
     let proof = InclusionProof::<Sha256>::from_digests(digests.iter());
-    ct_root(root, size)
-        .verify_inclusion(&leaf_bytes, idx, &proof)
-        .is_ok()
+    ct_root(root, size).verify_inclusion(&leaf_bytes, idx, &proof).is_ok()
 }
 
 /// Checks a consistency proof between two roots (verification by `ct-merkle`). The sizes
 /// must come from signed checkpoints: the proof alone does not bind them.
-pub fn verify_consistency(
-    old_root: &Hash,
-    old_size: u64,
-    new_root: &Hash,
-    new_size: u64,
-    proof: &[Hash],
-) -> bool {
+pub fn verify_consistency(old_root: &Hash, old_size: u64, new_root: &Hash, new_size: u64, proof: &[Hash]) -> bool {
     if old_size == new_size {
         return old_root == new_root && proof.is_empty();
     }
     let digests: Vec<_> = proof.iter().map(|h| (*h).into()).collect();
     let proof = ConsistencyProof::<Sha256>::from_digests(digests.iter());
-    ct_root(new_root, new_size)
-        .verify_consistency(&ct_root(old_root, old_size), &proof)
-        .is_ok()
+    ct_root(new_root, new_size).verify_consistency(&ct_root(old_root, old_size), &proof).is_ok()
 }
 
 /// The right edge of the tree: for each stored level, the fewer than 16 completed subtrees
@@ -202,11 +171,7 @@ impl Frontier {
             self.pending[i].clear();
             i += 1;
             let level = i as u32 * STORED_LEVEL_STRIDE;
-            out.push(StoredNode {
-                level,
-                index: (self.size >> level) - 1,
-                hash,
-            });
+            out.push(StoredNode { level, index: (self.size >> level) - 1, hash });
         }
         out
     }

@@ -30,9 +30,7 @@ pub enum Tamper {
         "the log was truncated: a checkpoint covers {size} events but only {count} are stored (first missing event is {count})"
     )]
     Truncated { size: u64, count: u64 },
-    #[error(
-        "events {first}..={last} are not covered by any signed checkpoint (appended outside Liaison)"
-    )]
+    #[error("events {first}..={last} are not covered by any signed checkpoint (appended outside Liaison)")]
     Unsigned { first: u64, last: u64 },
 }
 
@@ -77,10 +75,7 @@ impl Verifier {
     pub fn push(&mut self, row_seq: u64, bytes: &[u8], stored_leaf: &Hash) -> Result<Hash, Tamper> {
         let seq = self.count();
         if row_seq != seq {
-            return Err(Tamper::Missing {
-                seq,
-                found: row_seq,
-            });
+            return Err(Tamper::Missing { seq, found: row_seq });
         }
         let (claims, prev) = read_prefix(bytes).ok_or(Tamper::Unreadable { seq })?;
         if claims != seq {
@@ -91,15 +86,8 @@ impl Verifier {
             None if prev != GENESIS_PREV => return Err(Tamper::OutOfPlace { seq, claims }),
             Some((prev_leaf, prev_stored)) if prev != prev_leaf => {
                 // The previous entry's bytes changed, or this entry's record of them did.
-                let culprit = if prev_leaf != prev_stored || prev == prev_stored {
-                    seq - 1
-                } else {
-                    seq
-                };
-                return Err(Tamper::ChainBroken {
-                    seq: culprit,
-                    next: seq,
-                });
+                let culprit = if prev_leaf != prev_stored || prev == prev_stored { seq - 1 } else { seq };
+                return Err(Tamper::ChainBroken { seq: culprit, next: seq });
             }
             _ => {}
         }
@@ -112,9 +100,7 @@ impl Verifier {
     /// leaf hash. Call after the last push.
     pub fn finish(&self) -> Result<(), Tamper> {
         match self.prev {
-            Some((leaf, stored)) if leaf != stored => Err(Tamper::Modified {
-                seq: self.count() - 1,
-            }),
+            Some((leaf, stored)) if leaf != stored => Err(Tamper::Modified { seq: self.count() - 1 }),
             _ => Ok(()),
         }
     }
@@ -157,11 +143,7 @@ mod tests {
     }
 
     fn rows() -> Vec<(u64, Vec<u8>, Hash)> {
-        log(6)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (b, h))| (i as u64, b, h))
-            .collect()
+        log(6).into_iter().enumerate().map(|(i, (b, h))| (i as u64, b, h)).collect()
     }
 
     #[test]
@@ -172,10 +154,7 @@ mod tests {
     #[test]
     fn each_tampering_names_the_first_bad_event() {
         let mut r = rows();
-        r[2].1 = String::from_utf8(r[2].1.clone())
-            .unwrap()
-            .replace("\"t\"", "\"u\"")
-            .into_bytes();
+        r[2].1 = String::from_utf8(r[2].1.clone()).unwrap().replace("\"t\"", "\"u\"").into_bytes();
         assert_eq!(run(&r).unwrap_err().first_bad_seq(), 2);
 
         let mut r = rows();

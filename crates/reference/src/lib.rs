@@ -11,10 +11,8 @@ use domain::{AgencyId, AgreementId, AorCode, Event, StateCode, Timestamp};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
 
-pub const AOR_FIELD_OFFICES_CSV: &str =
-    include_str!("../../../reference/ice_aor_field_offices.csv");
-pub const AOR_COVERAGE_CSV: &str =
-    include_str!("../../../reference/ice_areas_of_responsibility.csv");
+pub const AOR_FIELD_OFFICES_CSV: &str = include_str!("../../../reference/ice_aor_field_offices.csv");
+pub const AOR_COVERAGE_CSV: &str = include_str!("../../../reference/ice_areas_of_responsibility.csv");
 pub const USBP_SECTORS_CSV: &str = include_str!("../../../reference/usbp_sectors.csv");
 pub const AGREEMENTS_287G_CSV: &str =
     include_str!("../../../reference/ice_287g_participating_agencies_2026-05-18am.csv");
@@ -62,23 +60,14 @@ pub fn load(src: &Sources) -> Result<Vec<Fact>, ReferenceError> {
     let at = day(AGREEMENTS_287G_SNAPSHOT).expect("valid constant");
     let mut facts: Vec<Fact> = federal_agencies()
         .into_iter()
-        .map(|a| Fact {
-            valid_at: at,
-            event: Event::AgencyRegistered { agency: a },
-        })
+        .map(|a| Fact { valid_at: at, event: Event::AgencyRegistered { agency: a } })
         .collect();
     let coverage = aor_coverage(src.aor_coverage)?;
     for a in field_offices(src.aor_field_offices, &coverage)? {
-        facts.push(Fact {
-            valid_at: at,
-            event: Event::AgencyRegistered { agency: a },
-        });
+        facts.push(Fact { valid_at: at, event: Event::AgencyRegistered { agency: a } });
     }
     for a in usbp_sectors(src.usbp_sectors)? {
-        facts.push(Fact {
-            valid_at: at,
-            event: Event::AgencyRegistered { agency: a },
-        });
+        facts.push(Fact { valid_at: at, event: Event::AgencyRegistered { agency: a } });
     }
     facts.extend(agreements_287g(src.agreements_287g, at)?);
     Ok(facts)
@@ -103,43 +92,17 @@ pub fn federal_agencies() -> Vec<Agency> {
         coverage: vec![],
     };
     vec![
-        a(
-            "ICE-ERO",
-            "ICE Enforcement and Removal Operations",
-            AgencyKind::IceEro,
-        ),
-        a(
-            "ICE-HSI",
-            "ICE Homeland Security Investigations",
-            AgencyKind::IceHsi,
-        ),
-        a(
-            "CBP-USBP",
-            "U.S. Border Patrol",
-            AgencyKind::CbpBorderPatrol,
-        ),
-        a(
-            "CBP-OFO",
-            "CBP Office of Field Operations",
-            AgencyKind::CbpOfo,
-        ),
-        a(
-            "DHS-CRCL",
-            "DHS Office for Civil Rights and Civil Liberties",
-            AgencyKind::Oversight,
-        ),
-        a(
-            "DHS-OIG",
-            "DHS Office of Inspector General",
-            AgencyKind::Oversight,
-        ),
+        a("ICE-ERO", "ICE Enforcement and Removal Operations", AgencyKind::IceEro),
+        a("ICE-HSI", "ICE Homeland Security Investigations", AgencyKind::IceHsi),
+        a("CBP-USBP", "U.S. Border Patrol", AgencyKind::CbpBorderPatrol),
+        a("CBP-OFO", "CBP Office of Field Operations", AgencyKind::CbpOfo),
+        a("DHS-CRCL", "DHS Office for Civil Rights and Civil Liberties", AgencyKind::Oversight),
+        a("DHS-OIG", "DHS Office of Inspector General", AgencyKind::Oversight),
     ]
 }
 
 fn reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .trim(csv::Trim::None)
-        .from_reader(text.as_bytes())
+    csv::ReaderBuilder::new().trim(csv::Trim::None).from_reader(text.as_bytes())
 }
 
 fn rows<'t>(
@@ -162,21 +125,10 @@ fn rows<'t>(
     }
     let mut out = Vec::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| {
-            bad(
-                e.position().map_or(0, |p| line_at(text, p.byte())),
-                e.to_string(),
-            )
-        })?;
+        let rec = rec.map_err(|e| bad(e.position().map_or(0, |p| line_at(text, p.byte())), e.to_string()))?;
         let line = rec.position().map_or(0, |p| line_at(text, p.byte()));
-        let map = names
-            .iter()
-            .cloned()
-            .zip(
-                rec.iter()
-                    .map(|v| v.trim().trim_matches('"').trim().to_string()),
-            )
-            .collect();
+        let map =
+            names.iter().cloned().zip(rec.iter().map(|v| v.trim().trim_matches('"').trim().to_string())).collect();
         out.push((line, map));
     }
     Ok(out)
@@ -202,11 +154,7 @@ fn field<'m>(
 ) -> Result<&'m str, ReferenceError> {
     match m.get(name).map(String::as_str) {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ReferenceError {
-            file,
-            line,
-            reason: format!("{name} is empty"),
-        }),
+        _ => Err(ReferenceError { file, line, reason: format!("{name} is empty") }),
     }
 }
 
@@ -223,53 +171,28 @@ fn aor_coverage(text: &str) -> Result<BTreeMap<String, Vec<String>>, ReferenceEr
             reason: format!("unknown state {state_name:?}"),
         })?;
         let county = m.get("county_name").map(String::as_str).unwrap_or("");
-        let entry = if county.is_empty() {
-            st.to_string()
-        } else {
-            format!("{st}/{county}")
-        };
+        let entry = if county.is_empty() { st.to_string() } else { format!("{st}/{county}") };
         out.entry(office.to_string()).or_default().push(entry);
     }
     Ok(out)
 }
 
-fn field_offices(
-    text: &str,
-    coverage: &BTreeMap<String, Vec<String>>,
-) -> Result<Vec<Agency>, ReferenceError> {
+fn field_offices(text: &str, coverage: &BTreeMap<String, Vec<String>>) -> Result<Vec<Agency>, ReferenceError> {
     const F: &str = "ice_aor_field_offices.csv";
     let mut out = Vec::new();
-    for (line, m) in rows(
-        F,
-        text,
-        &[
-            "aor_code",
-            "field_office",
-            "aor_office_name_deportationdata",
-            "state",
-        ],
-    )? {
-        let bad = |reason: String| ReferenceError {
-            file: F,
-            line,
-            reason,
-        };
-        let code =
-            AorCode::parse(field(F, line, &m, "aor_code")?).map_err(|e| bad(e.to_string()))?;
+    for (line, m) in rows(F, text, &["aor_code", "field_office", "aor_office_name_deportationdata", "state"])? {
+        let bad = |reason: String| ReferenceError { file: F, line, reason };
+        let code = AorCode::parse(field(F, line, &m, "aor_code")?).map_err(|e| bad(e.to_string()))?;
         let office = field(F, line, &m, "aor_office_name_deportationdata")?;
-        let cov = coverage.get(office).ok_or_else(|| {
-            bad(format!(
-                "no area of responsibility listed for office {office:?}"
-            ))
-        })?;
+        let cov = coverage
+            .get(office)
+            .ok_or_else(|| bad(format!("no area of responsibility listed for office {office:?}")))?;
         out.push(Agency {
             id: AgencyId::parse(&format!("ICE-ERO-{code}")).map_err(|e| bad(e.to_string()))?,
             name: format!("ICE ERO {}", field(F, line, &m, "field_office")?),
             kind: AgencyKind::IceEro,
             parent: Some(id("ICE-ERO")),
-            state: Some(
-                StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?,
-            ),
+            state: Some(StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?),
             ori: None,
             fips: None,
             ice_aor: Some(code),
@@ -284,20 +207,14 @@ fn usbp_sectors(text: &str) -> Result<Vec<Agency>, ReferenceError> {
     const F: &str = "usbp_sectors.csv";
     let mut out = Vec::new();
     for (line, m) in rows(F, text, &["sector_name", "state", "region"])? {
-        let bad = |reason: String| ReferenceError {
-            file: F,
-            line,
-            reason,
-        };
+        let bad = |reason: String| ReferenceError { file: F, line, reason };
         let name = field(F, line, &m, "sector_name")?;
         out.push(Agency {
             id: AgencyId::parse(&format!("USBP-{}", slug(name))).map_err(|e| bad(e.to_string()))?,
             name: format!("U.S. Border Patrol {name} Sector"),
             kind: AgencyKind::CbpBorderPatrol,
             parent: Some(id("CBP-USBP")),
-            state: Some(
-                StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?,
-            ),
+            state: Some(StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?),
             ori: None,
             fips: None,
             ice_aor: None,
@@ -316,42 +233,20 @@ fn agreements_287g(text: &str, snapshot: Timestamp) -> Result<Vec<Fact>, Referen
     let mut out = Vec::new();
     let mut agencies: BTreeMap<AgencyId, ()> = BTreeMap::new();
     let mut agreements: BTreeMap<AgreementId, u64> = BTreeMap::new();
-    for (line, m) in rows(
-        F,
-        text,
-        &[
-            "STATE",
-            "LAW ENFORCEMENT AGENCY",
-            "TYPE",
-            "SUPPORT TYPE",
-            "SIGNED",
-            "MOA_url",
-        ],
-    )? {
-        let bad = |reason: String| ReferenceError {
-            file: F,
-            line,
-            reason,
-        };
+    for (line, m) in rows(F, text, &["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "SUPPORT TYPE", "SIGNED", "MOA_url"])? {
+        let bad = |reason: String| ReferenceError { file: F, line, reason };
         let state_name = field(F, line, &m, "STATE")?;
-        let st =
-            state_code(state_name).ok_or_else(|| bad(format!("unknown state {state_name:?}")))?;
+        let st = state_code(state_name).ok_or_else(|| bad(format!("unknown state {state_name:?}")))?;
         let name = field(F, line, &m, "LAW ENFORCEMENT AGENCY")?;
         let support = field(F, line, &m, "SUPPORT TYPE")?;
-        let model = Model287g::parse(support)
-            .ok_or_else(|| bad(format!("unknown SUPPORT TYPE {support:?}")))?;
+        let model = Model287g::parse(support).ok_or_else(|| bad(format!("unknown SUPPORT TYPE {support:?}")))?;
         let signed_text = field(F, line, &m, "SIGNED")?;
-        let signed: Date = signed_text
-            .parse()
-            .map_err(|_| bad(format!("SIGNED {signed_text:?} is not a YYYY-MM-DD date")))?;
-        let agency_id =
-            AgencyId::parse(&format!("{st}-{}", slug(name))).map_err(|e| bad(e.to_string()))?;
+        let signed: Date =
+            signed_text.parse().map_err(|_| bad(format!("SIGNED {signed_text:?} is not a YYYY-MM-DD date")))?;
+        let agency_id = AgencyId::parse(&format!("{st}-{}", slug(name))).map_err(|e| bad(e.to_string()))?;
         if agencies.insert(agency_id.clone(), ()).is_none() {
-            let kind = if name.contains("National Guard") {
-                AgencyKind::NationalGuard
-            } else {
-                AgencyKind::StateLocalLe
-            };
+            let kind =
+                if name.contains("National Guard") { AgencyKind::NationalGuard } else { AgencyKind::StateLocalLe };
             out.push(Fact {
                 valid_at: snapshot,
                 event: Event::AgencyRegistered {
@@ -375,21 +270,15 @@ fn agreements_287g(text: &str, snapshot: Timestamp) -> Result<Vec<Fact>, Referen
                 },
             });
         }
-        let agreement_id = AgreementId::parse(&format!(
-            "287G-{agency_id}-{}-{}",
-            model.code(),
-            signed.strftime("%Y%m%d")
-        ))
-        .map_err(|e| bad(e.to_string()))?;
+        let agreement_id =
+            AgreementId::parse(&format!("287G-{agency_id}-{}-{}", model.code(), signed.strftime("%Y%m%d")))
+                .map_err(|e| bad(e.to_string()))?;
         if let Some(first) = agreements.insert(agreement_id.clone(), line) {
             return Err(bad(format!("duplicate of the agreement on line {first}")));
         }
         let url = m.get("MOA_url").filter(|u| !u.is_empty()).cloned();
         out.push(Fact {
-            valid_at: signed
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .map_err(|e| bad(e.to_string()))?
-                .timestamp(),
+            valid_at: signed.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| bad(e.to_string()))?.timestamp(),
             event: Event::AgreementRecorded {
                 agreement: Agreement {
                     id: agreement_id,
@@ -495,14 +384,8 @@ mod tests {
     #[test]
     fn bundled_reference_data_loads_completely() {
         let facts = load(&Sources::bundled()).unwrap();
-        let agreements = facts
-            .iter()
-            .filter(|f| matches!(f.event, Event::AgreementRecorded { .. }))
-            .count();
-        assert_eq!(
-            agreements, 1843,
-            "every row of ICE's sheet becomes an agreement"
-        );
+        let agreements = facts.iter().filter(|f| matches!(f.event, Event::AgreementRecorded { .. })).count();
+        assert_eq!(agreements, 1843, "every row of ICE's sheet becomes an agreement");
         let field_offices = facts
             .iter()
             .filter(|f| matches!(&f.event, Event::AgencyRegistered { agency } if agency.ice_aor.is_some()))
@@ -513,19 +396,14 @@ mod tests {
     #[test]
     fn a_bad_row_names_its_file_and_line() {
         let mut src = Sources::bundled();
-        let broken = AGREEMENTS_287G_CSV.replacen(
-            "Task Force Model,2025-09-22",
-            "Task Force Model,22/09/2025",
-            1,
-        );
+        let broken = AGREEMENTS_287G_CSV.replacen("Task Force Model,2025-09-22", "Task Force Model,22/09/2025", 1);
         src.agreements_287g = &broken;
         let err = load(&src).unwrap_err();
         assert_eq!(
             err.to_string(),
             "ice_287g_participating_agencies_2026-05-18am.csv line 2: SIGNED \"22/09/2025\" is not a YYYY-MM-DD date"
         );
-        let broken =
-            AGREEMENTS_287G_CSV.replacen("Warrant Service Officer", "Warrant Service Officr", 1);
+        let broken = AGREEMENTS_287G_CSV.replacen("Warrant Service Officer", "Warrant Service Officr", 1);
         src.agreements_287g = &broken;
         assert_eq!(load(&src).unwrap_err().line, 3);
     }

@@ -54,8 +54,7 @@ pub struct StoredEntry {
 
 impl StoredEntry {
     pub fn decode(&self) -> Result<Entry<Event>, StoreError> {
-        serde_json::from_slice(&self.bytes)
-            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))
+        serde_json::from_slice(&self.bytes).map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))
     }
 }
 
@@ -66,10 +65,7 @@ pub enum StoreError {
     #[error("{0}")]
     Rejected(#[from] domain::ApplyError),
     #[error("event {index} of the batch: {source}")]
-    RejectedAt {
-        index: usize,
-        source: domain::ApplyError,
-    },
+    RejectedAt { index: usize, source: domain::ApplyError },
     #[error("idempotency key {key:?} was already used for a different request")]
     IdempotencyConflict { key: String },
     #[error("invalid request: {0}")]
@@ -81,10 +77,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 }
 
 /// The operations every storage backend provides.
@@ -115,11 +108,7 @@ pub trait Store {
 
     /// Every entry concerning a subject (and corrections of them) recorded at or before
     /// `as_of` (all when `None`), in sequence order.
-    fn subject_entries(
-        &mut self,
-        subject: &str,
-        as_of: Option<Timestamp>,
-    ) -> Result<Vec<Entry<Event>>, StoreError>;
+    fn subject_entries(&mut self, subject: &str, as_of: Option<Timestamp>) -> Result<Vec<Entry<Event>>, StoreError>;
 
     /// All signed checkpoints, by size.
     fn checkpoints(&mut self) -> Result<Vec<SignedCheckpoint>, StoreError>;

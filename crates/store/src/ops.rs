@@ -55,28 +55,18 @@ pub fn verify(
     let mut checkpoints = store.checkpoints()?;
     checkpoints.extend(external.cloned());
     for c in &checkpoints {
-        c.verify(&key).map_err(|e| VerifyError::BadCheckpoint {
-            size: c.checkpoint.size,
-            reason: e.to_string(),
-        })?;
+        c.verify(&key).map_err(|e| VerifyError::BadCheckpoint { size: c.checkpoint.size, reason: e.to_string() })?;
     }
     let mut roots: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
     for c in &checkpoints {
-        roots
-            .entry(c.checkpoint.size)
-            .or_default()
-            .push(c.checkpoint.root);
+        roots.entry(c.checkpoint.size).or_default().push(c.checkpoint.root);
     }
     let mut v = Verifier::new();
     let mut last_good = 0u64;
     let check_roots = |v: &Verifier, last_good: &mut u64| -> Result<(), Tamper> {
         if let Some(expected) = roots.get(&v.count()) {
             if expected.iter().any(|r| *r != v.root()) {
-                return Err(Tamper::CheckpointMismatch {
-                    first: *last_good,
-                    last: v.count() - 1,
-                    size: v.count(),
-                });
+                return Err(Tamper::CheckpointMismatch { first: *last_good, last: v.count() - 1, size: v.count() });
             }
             *last_good = v.count();
         }
@@ -94,30 +84,14 @@ pub fn verify(
         progress(v.count());
     }
     v.finish()?;
-    let largest = checkpoints
-        .iter()
-        .map(|c| c.checkpoint.size)
-        .max()
-        .unwrap_or(0);
+    let largest = checkpoints.iter().map(|c| c.checkpoint.size).max().unwrap_or(0);
     if largest > v.count() {
-        return Err(Tamper::Truncated {
-            size: largest,
-            count: v.count(),
-        }
-        .into());
+        return Err(Tamper::Truncated { size: largest, count: v.count() }.into());
     }
     if v.count() > largest {
-        return Err(Tamper::Unsigned {
-            first: largest,
-            last: v.count() - 1,
-        }
-        .into());
+        return Err(Tamper::Unsigned { first: largest, last: v.count() - 1 }.into());
     }
-    Ok(VerifyReport {
-        count: v.count(),
-        root: v.root(),
-        checkpoints_checked: checkpoints.len(),
-    })
+    Ok(VerifyReport { count: v.count(), root: v.root(), checkpoints_checked: checkpoints.len() })
 }
 
 /// How a rebuilt projection compares with the stored one.
@@ -144,68 +118,37 @@ pub fn replay(
         }
         for se in &chunk {
             let e = se.decode()?;
-            domain::apply(
-                &mut state,
-                &e.event,
-                domain::EventTime {
-                    valid_at: e.valid_at,
-                },
-            )
-            .map_err(|err| StoreError::Corrupt(format!("replaying event {}: {err}", se.seq)))?;
+            domain::apply(&mut state, &e.event, domain::EventTime { valid_at: e.valid_at })
+                .map_err(|err| StoreError::Corrupt(format!("replaying event {}: {err}", se.seq)))?;
             next = se.seq + 1;
         }
         progress(next);
     }
-    let mut rows: Vec<_> = state
-        .map
-        .values()
-        .map(|r: &Record| (r.key().kind.as_str().to_string(), r.key().id, r.to_bytes()))
-        .collect();
+    let mut rows: Vec<_> =
+        state.map.values().map(|r: &Record| (r.key().kind.as_str().to_string(), r.key().id, r.to_bytes())).collect();
     rows.sort();
     Ok((next, rows))
 }
 
 /// Rebuilds current state from the log and compares it byte for byte with the stored rows.
-pub fn rebuild(
-    store: &mut dyn Store,
-    progress: &mut dyn FnMut(u64),
-) -> Result<RebuildReport, StoreError> {
+pub fn rebuild(store: &mut dyn Store, progress: &mut dyn FnMut(u64)) -> Result<RebuildReport, StoreError> {
     let (events, rebuilt) = replay(store, progress)?;
     let stored = store.projection_rows()?;
-    let a: BTreeMap<_, _> = rebuilt
-        .iter()
-        .map(|(k, i, b)| ((k.as_str(), i.as_str()), b))
-        .collect();
-    let b: BTreeMap<_, _> = stored
-        .iter()
-        .map(|(k, i, b)| ((k.as_str(), i.as_str()), b))
-        .collect();
+    let a: BTreeMap<_, _> = rebuilt.iter().map(|(k, i, b)| ((k.as_str(), i.as_str()), b)).collect();
+    let b: BTreeMap<_, _> = stored.iter().map(|(k, i, b)| ((k.as_str(), i.as_str()), b)).collect();
     let mut differences = Vec::new();
-    for key in a
-        .keys()
-        .chain(b.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-    {
+    for key in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
         if a.get(key) != b.get(key) {
             differences.push(format!("{}/{}", key.0, key.1));
         }
     }
     let difference_count = differences.len();
     differences.truncate(20);
-    Ok(RebuildReport {
-        events,
-        rows: rebuilt.len(),
-        differences,
-        difference_count,
-    })
+    Ok(RebuildReport { events, rows: rebuilt.len(), differences, difference_count })
 }
 
 /// Writes every entry as one NDJSON line (its canonical bytes). Returns the count.
-pub fn export(
-    store: &mut dyn Store,
-    out: &mut dyn Write,
-    progress: &mut dyn FnMut(u64),
-) -> Result<u64, StoreError> {
+pub fn export(store: &mut dyn Store, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
     let mut next = 0u64;
     loop {
         let chunk = store.entries(next, SCAN_CHUNK_EVENTS)?;
@@ -215,18 +158,12 @@ pub fn export(
         for se in &chunk {
             out.write_all(&se.bytes)
                 .and_then(|()| out.write_all(b"\n"))
-                .map_err(|source| StoreError::Io {
-                    context: "writing export".into(),
-                    source,
-                })?;
+                .map_err(|source| StoreError::Io { context: "writing export".into(), source })?;
             next = se.seq + 1;
         }
         progress(next);
     }
-    out.flush().map_err(|source| StoreError::Io {
-        context: "writing export".into(),
-        source,
-    })?;
+    out.flush().map_err(|source| StoreError::Io { context: "writing export".into(), source })?;
     Ok(next)
 }
 
@@ -247,57 +184,35 @@ pub fn read_import(input: &mut dyn BufRead) -> Result<Vec<StoredEntry>, ImportEr
     loop {
         buf.clear();
         line += 1;
-        let n = input.read_until(b'\n', &mut buf).map_err(|e| ImportError {
-            line,
-            reason: format!("cannot read: {e}"),
-        })?;
+        let n =
+            input.read_until(b'\n', &mut buf).map_err(|e| ImportError { line, reason: format!("cannot read: {e}") })?;
         if n == 0 {
             break;
         }
         if buf.len() > IMPORT_LINE_BYTES_MAX {
-            return Err(ImportError {
-                line,
-                reason: format!("longer than {IMPORT_LINE_BYTES_MAX} bytes"),
-            });
+            return Err(ImportError { line, reason: format!("longer than {IMPORT_LINE_BYTES_MAX} bytes") });
         }
         if buf.ends_with(b"\n") {
             buf.pop();
         }
         if buf.is_empty() {
-            return Err(ImportError {
-                line,
-                reason: "empty line".into(),
-            });
+            return Err(ImportError { line, reason: "empty line".into() });
         }
         let bad = |reason: String| ImportError { line, reason };
-        let entry: Entry<Event> =
-            serde_json::from_slice(&buf).map_err(|e| bad(format!("not a Liaison event: {e}")))?;
+        let entry: Entry<Event> = serde_json::from_slice(&buf).map_err(|e| bad(format!("not a Liaison event: {e}")))?;
         if entry.to_bytes() != buf {
-            return Err(bad(
-                "not in canonical form (fields reordered, spaces added, or edited by hand)".into(),
-            ));
+            return Err(bad("not in canonical form (fields reordered, spaces added, or edited by hand)".into()));
         }
-        let (seq, prev) =
-            read_prefix(&buf).ok_or_else(|| bad("unreadable sequence number".into()))?;
+        let (seq, prev) = read_prefix(&buf).ok_or_else(|| bad("unreadable sequence number".into()))?;
         if let Some(last) = out.last() {
             if seq != last.seq + 1 {
-                return Err(bad(format!(
-                    "event {seq} does not follow event {}",
-                    last.seq
-                )));
+                return Err(bad(format!("event {seq} does not follow event {}", last.seq)));
             }
             if prev != last.leaf {
-                return Err(bad(format!(
-                    "event {seq}'s prev hash does not match event {}",
-                    last.seq
-                )));
+                return Err(bad(format!("event {seq}'s prev hash does not match event {}", last.seq)));
             }
         }
-        out.push(StoredEntry {
-            seq,
-            leaf: leaf_hash(&buf),
-            bytes: buf.clone(),
-        });
+        out.push(StoredEntry { seq, leaf: leaf_hash(&buf), bytes: buf.clone() });
     }
     Ok(out)
 }
@@ -305,11 +220,7 @@ pub fn read_import(input: &mut dyn BufRead) -> Result<Vec<StoredEntry>, ImportEr
 /// Appends checked entries in batches of [`IMPORT_BATCH_EVENTS`], calling `acked` with the
 /// last sequence number of each committed batch. A first dry run over the whole file in one
 /// rolled-back transaction rejects a bad file before anything is written.
-pub fn import(
-    store: &mut dyn Store,
-    entries: &[StoredEntry],
-    acked: &mut dyn FnMut(u64),
-) -> Result<u64, StoreError> {
+pub fn import(store: &mut dyn Store, entries: &[StoredEntry], acked: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
     store.check_entries(entries)?;
     let mut appended = 0u64;
     for batch in entries.chunks(IMPORT_BATCH_EVENTS) {

@@ -9,8 +9,7 @@
 //! database, so that whoever can edit the database file cannot re-sign a rewritten log.
 
 use crate::{
-    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Receipt, Store, StoreError, StoredEntry,
-    VerifyingKey,
+    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Receipt, Store, StoreError, StoredEntry, VerifyingKey,
 };
 use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
 use ledger::merkle::{Frontier, NodeStore};
@@ -92,10 +91,7 @@ impl SqliteStore {
     /// Refuses to touch an existing database.
     pub fn create(path: &Path) -> Result<Self, StoreError> {
         if path.exists() {
-            return Err(StoreError::Invalid(format!(
-                "{} already exists; choose a new path",
-                path.display()
-            )));
+            return Err(StoreError::Invalid(format!("{} already exists; choose a new path", path.display())));
         }
         let mut seed = [0u8; 32];
         let mut log_id = [0u8; 8];
@@ -103,8 +99,7 @@ impl SqliteStore {
             .and_then(|()| getrandom::fill(&mut log_id))
             .map_err(|e| StoreError::Invalid(format!("no randomness for the signing key: {e}")))?;
         let kp = key_path(path);
-        write_secret(&kp, &hex::encode(seed))
-            .map_err(io(format!("writing signing key {}", kp.display())))?;
+        write_secret(&kp, &hex::encode(seed)).map_err(io(format!("writing signing key {}", kp.display())))?;
         let origin = format!("liaison/{}", hex::encode(log_id));
         let signer = Signer::from_seed(&origin, &seed);
         let mut conn = connect(path)?;
@@ -116,19 +111,10 @@ impl SqliteStore {
             ("public_key", hex::encode(signer.verifying_key().as_bytes())),
             ("verifier_key", signer.verifier_key()),
         ] {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                params![k, v],
-            )?;
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
         tx.commit()?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-            origin,
-            signer: Some(signer),
-            head: None,
-        })
+        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: Some(signer), head: None })
     }
 
     /// Opens an existing store.
@@ -138,19 +124,11 @@ impl SqliteStore {
         }
         let conn = connect(path)?;
         let origin: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| r.get(0))
             .optional()
             .map_err(|_| StoreError::NotInitialized)?;
         let origin = origin.ok_or(StoreError::NotInitialized)?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-            origin,
-            signer: None,
-            head: None,
-        })
+        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: None, head: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -163,29 +141,20 @@ impl SqliteStore {
 
     /// The signed-note verifier key, for agencies that keep checkpoints.
     pub fn verifier_key(&self) -> Result<String, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT value FROM meta WHERE key = 'verifier_key'",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = 'verifier_key'", [], |r| r.get(0))?)
     }
 
     fn signer(&mut self) -> Result<&Signer, StoreError> {
         if self.signer.is_none() {
             let kp = key_path(&self.path);
-            let text = std::fs::read_to_string(&kp)
-                .map_err(io(format!("reading signing key {}", kp.display())))?;
+            let text = std::fs::read_to_string(&kp).map_err(io(format!("reading signing key {}", kp.display())))?;
             let mut seed = [0u8; 32];
-            hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| {
-                StoreError::Corrupt(format!("signing key {} is not 64 hex digits", kp.display()))
-            })?;
+            hex::decode_to_slice(text.trim(), &mut seed)
+                .map_err(|_| StoreError::Corrupt(format!("signing key {} is not 64 hex digits", kp.display())))?;
             let signer = Signer::from_seed(&self.origin, &seed);
             let stored = hex::encode(self.verifying_key()?.as_bytes());
             if hex::encode(signer.verifying_key().as_bytes()) != stored {
-                return Err(StoreError::Corrupt(format!(
-                    "signing key {} does not belong to this store",
-                    kp.display()
-                )));
+                return Err(StoreError::Corrupt(format!("signing key {} does not belong to this store", kp.display())));
             }
             self.signer = Some(signer);
         }
@@ -202,9 +171,7 @@ impl SqliteStore {
         self.signer()?;
         let signer = self.signer.take().expect("loaded");
         let result = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut head = load_head(&tx, self.head.clone())?;
             let out = f(&tx, &mut head, &signer, &self.origin)?;
             if commit {
@@ -231,9 +198,7 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Re-reads the head when the cache is missing or stale (another writer appended).
 fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<Head, StoreError> {
-    let size: u64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| {
-        r.get(0)
-    })?;
+    let size: u64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| r.get(0))?;
     if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
         return Ok(h);
     }
@@ -241,17 +206,11 @@ fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<Head, StoreError>
     let (last_leaf, last_recorded_us) = if size == 0 {
         (GENESIS_PREV, i64::MIN)
     } else {
-        tx.query_row(
-            "SELECT leaf, recorded_us FROM event WHERE seq = ?1",
-            [size - 1],
-            |r| Ok((blob_hash(r.get_ref(0)?.as_blob()?), r.get(1)?)),
-        )?
+        tx.query_row("SELECT leaf, recorded_us FROM event WHERE seq = ?1", [size - 1], |r| {
+            Ok((blob_hash(r.get_ref(0)?.as_blob()?), r.get(1)?))
+        })?
     };
-    Ok(Head {
-        frontier,
-        last_leaf,
-        last_recorded_us,
-    })
+    Ok(Head { frontier, last_leaf, last_recorded_us })
 }
 
 fn blob_hash(b: &[u8]) -> Hash {
@@ -272,9 +231,7 @@ impl NodeStore for TxNodes<'_> {
         } else {
             self.0
                 .prepare_cached("SELECT hash FROM merkle_node WHERE level = ?1 AND idx = ?2")?
-                .query_row(params![level, index], |r| {
-                    Ok(blob_hash(r.get_ref(0)?.as_blob()?))
-                })
+                .query_row(params![level, index], |r| Ok(blob_hash(r.get_ref(0)?.as_blob()?)))
                 .optional()?
         };
         row.ok_or_else(|| StoreError::Corrupt(format!("Merkle node ({level}, {index}) is missing")))
@@ -305,18 +262,16 @@ fn read_record(conn: &Connection, key: &RecordKey) -> Result<Option<Record>, Sto
         .query_row(params![key.kind.as_str(), key.id], |r| r.get(0))
         .optional()?;
     body.map(|b| {
-        Record::from_bytes(key.kind, &b).map_err(|e| {
-            StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id))
-        })
+        Record::from_bytes(key.kind, &b)
+            .map_err(|e| StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id)))
     })
     .transpose()
 }
 
 impl TxRecords<'_> {
     fn flush(self) -> Result<(), StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT OR REPLACE INTO projection (kind, id, body) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut stmt =
+            self.tx.prepare_cached("INSERT OR REPLACE INTO projection (kind, id, body) VALUES (?1, ?2, ?3)")?;
         for (key, record) in self.overlay {
             stmt.execute(params![key.kind.as_str(), key.id, record.to_bytes()])?;
         }
@@ -325,18 +280,12 @@ impl TxRecords<'_> {
 }
 
 /// Appends one entry's row and the Merkle nodes it completes.
-fn insert_entry(
-    tx: &Transaction,
-    head: &mut Head,
-    bytes: &[u8],
-    meta: &EntryMeta,
-) -> Result<Hash, StoreError> {
+fn insert_entry(tx: &Transaction, head: &mut Head, bytes: &[u8], meta: &EntryMeta) -> Result<Hash, StoreError> {
     let seq = head.frontier.size();
     let leaf = leaf_hash(bytes);
     tx.prepare_cached("INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
         .execute(params![seq, bytes, &leaf[..], meta.recorded_us, meta.valid_us, meta.kind, meta.subject, meta.corrects])?;
-    let mut node =
-        tx.prepare_cached("INSERT INTO merkle_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    let mut node = tx.prepare_cached("INSERT INTO merkle_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
     for n in head.frontier.push(leaf) {
         node.execute(params![n.level, n.index, &n.hash[..]])?;
     }
@@ -361,18 +310,10 @@ fn apply_event(
     e: &Entry<Event>,
 ) -> Result<Option<String>, StoreError> {
     check_correction(tx, seq, e)?;
-    let applied = domain::apply(
-        recs,
-        &e.event,
-        domain::EventTime {
-            valid_at: e.valid_at,
-        },
-    )?;
+    let applied = domain::apply(recs, &e.event, domain::EventTime { valid_at: e.valid_at })?;
     let subject = match (applied.subject, e.corrects) {
         (Some(s), _) => Some(s.to_string()),
-        (None, Some(c)) => tx.query_row("SELECT subject FROM event WHERE seq = ?1", [c], |r| {
-            r.get(0)
-        })?,
+        (None, Some(c)) => tx.query_row("SELECT subject FROM event WHERE seq = ?1", [c], |r| r.get(0))?,
         (None, None) => None,
     };
     Ok(subject)
@@ -380,24 +321,18 @@ fn apply_event(
 
 fn check_correction(tx: &Transaction, seq: u64, e: &Entry<Event>) -> Result<(), StoreError> {
     match (e.event.is_correction(), e.corrects) {
-        (true, None) => Err(StoreError::Invalid(format!(
-            "{} must name the event it corrects",
-            e.event.type_name()
-        ))),
+        (true, None) => Err(StoreError::Invalid(format!("{} must name the event it corrects", e.event.type_name()))),
         (false, Some(_)) => Err(StoreError::Invalid(format!(
             "{} is not a correction and cannot name an event it corrects",
             e.event.type_name()
         ))),
-        (true, Some(c)) if c >= seq => Err(StoreError::Invalid(format!(
-            "event {seq} cannot correct event {c}, which is not earlier"
-        ))),
+        (true, Some(c)) if c >= seq => {
+            Err(StoreError::Invalid(format!("event {seq} cannot correct event {c}, which is not earlier")))
+        }
         (true, Some(c)) => {
-            let found: Option<i64> = tx
-                .query_row("SELECT seq FROM event WHERE seq = ?1", [c], |r| r.get(0))
-                .optional()?;
-            found
-                .map(|_| ())
-                .ok_or_else(|| StoreError::Invalid(format!("corrected event {c} does not exist")))
+            let found: Option<i64> =
+                tx.query_row("SELECT seq FROM event WHERE seq = ?1", [c], |r| r.get(0)).optional()?;
+            found.map(|_| ()).ok_or_else(|| StoreError::Invalid(format!("corrected event {c} does not exist")))
         }
         (false, None) => Ok(()),
     }
@@ -409,23 +344,16 @@ fn sign_checkpoint(
     signer: &Signer,
     origin: &str,
 ) -> Result<SignedCheckpoint, StoreError> {
-    let cp = signer.sign(Checkpoint {
-        origin: origin.to_string(),
-        size: head.frontier.size(),
-        root: head.frontier.root(),
-    });
+    let cp =
+        signer.sign(Checkpoint { origin: origin.to_string(), size: head.frontier.size(), root: head.frontier.root() });
     tx.prepare_cached("INSERT INTO checkpoint (size, note) VALUES (?1, ?2)")?
         .execute(params![cp.checkpoint.size, cp.to_note()])?;
     Ok(cp)
 }
 
 fn checkpoint_at(conn: &Connection, size: u64) -> Result<SignedCheckpoint, StoreError> {
-    let note: String =
-        conn.query_row("SELECT note FROM checkpoint WHERE size = ?1", [size], |r| {
-            r.get(0)
-        })?;
-    SignedCheckpoint::parse(&note)
-        .map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+    let note: String = conn.query_row("SELECT note FROM checkpoint WHERE size = ?1", [size], |r| r.get(0))?;
+    SignedCheckpoint::parse(&note).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
 }
 
 fn append_events(
@@ -437,12 +365,8 @@ fn append_events(
 ) -> Result<(u64, u64), StoreError> {
     let first = head.frontier.size();
     let recorded_us = us(now).max(head.last_recorded_us);
-    let recorded_at =
-        Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut recs = TxRecords {
-        tx,
-        overlay: BTreeMap::new(),
-    };
+    let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut recs = TxRecords { tx, overlay: BTreeMap::new() };
     for (index, ne) in events.iter().enumerate() {
         let seq = head.frontier.size();
         let entry = Entry {
@@ -478,14 +402,10 @@ fn append_events(
 
 fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreError> {
     if events.is_empty() {
-        return Err(StoreError::Invalid(
-            "a command must carry at least one event".into(),
-        ));
+        return Err(StoreError::Invalid("a command must carry at least one event".into()));
     }
     if events.len() > BATCH_EVENTS_MAX {
-        return Err(StoreError::Invalid(format!(
-            "a command may carry at most {BATCH_EVENTS_MAX} events"
-        )));
+        return Err(StoreError::Invalid(format!("a command may carry at most {BATCH_EVENTS_MAX} events")));
     }
     if let Some(k) = key {
         if k.is_empty() || k.len() > IDEMPOTENCY_KEY_BYTES_MAX || k.chars().any(char::is_control) {
@@ -495,10 +415,7 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
         }
     }
     if let Some(e) = events.iter().find(|e| e.actor.trim().is_empty()) {
-        return Err(StoreError::Invalid(format!(
-            "{} has no actor",
-            e.event.type_name()
-        )));
+        return Err(StoreError::Invalid(format!("{} has no actor", e.event.type_name())));
     }
     Ok(())
 }
@@ -510,18 +427,12 @@ fn append_entries_tx(
     origin: &str,
     entries: &[StoredEntry],
 ) -> Result<Option<Receipt>, StoreError> {
-    let mut recs = TxRecords {
-        tx,
-        overlay: BTreeMap::new(),
-    };
+    let mut recs = TxRecords { tx, overlay: BTreeMap::new() };
     let mut first = None;
     for se in entries {
         let size = head.frontier.size();
         if se.seq < size {
-            let stored: Vec<u8> =
-                tx.query_row("SELECT leaf FROM event WHERE seq = ?1", [se.seq], |r| {
-                    r.get(0)
-                })?;
+            let stored: Vec<u8> = tx.query_row("SELECT leaf FROM event WHERE seq = ?1", [se.seq], |r| r.get(0))?;
             if stored != leaf_hash(&se.bytes) {
                 return Err(StoreError::Invalid(format!(
                     "event {} differs from the event already stored at {}",
@@ -545,10 +456,7 @@ fn append_entries_tx(
             )));
         }
         if entry.to_bytes() != se.bytes {
-            return Err(StoreError::Invalid(format!(
-                "event {} is not in canonical form",
-                se.seq
-            )));
+            return Err(StoreError::Invalid(format!("event {} is not in canonical form", se.seq)));
         }
         let subject = apply_event(tx, &mut recs, se.seq, &entry)?;
         let meta = EntryMeta {
@@ -577,21 +485,11 @@ fn append_entries_tx(
         "UPDATE command SET checkpoint_size = ?1 WHERE last_seq >= ?2",
         params![checkpoint.checkpoint.size, first_seq],
     )?;
-    Ok(Some(Receipt {
-        first_seq,
-        last_seq: head.frontier.size() - 1,
-        checkpoint,
-        replayed: false,
-    }))
+    Ok(Some(Receipt { first_seq, last_seq: head.frontier.size() - 1, checkpoint, replayed: false }))
 }
 
 impl Store for SqliteStore {
-    fn append(
-        &mut self,
-        events: &[NewEvent],
-        key: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Receipt, StoreError> {
+    fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
         validate_request(events, key)?;
         let request_hash = leaf_hash(&serde_json::to_vec(events).expect("events serialize"));
         self.write(true, |tx, head, signer, origin| {
@@ -622,85 +520,56 @@ impl Store for SqliteStore {
 
     fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
         if entries.len() > BATCH_EVENTS_MAX {
-            return Err(StoreError::Invalid(format!(
-                "a batch may carry at most {BATCH_EVENTS_MAX} events"
-            )));
+            return Err(StoreError::Invalid(format!("a batch may carry at most {BATCH_EVENTS_MAX} events")));
         }
-        self.write(true, |tx, head, signer, origin| {
-            append_entries_tx(tx, head, signer, origin, entries)
-        })
+        self.write(true, |tx, head, signer, origin| append_entries_tx(tx, head, signer, origin, entries))
     }
 
     fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
-        self.write(false, |tx, head, signer, origin| {
-            append_entries_tx(tx, head, signer, origin, entries).map(|_| ())
-        })
+        self.write(false, |tx, head, signer, origin| append_entries_tx(tx, head, signer, origin, entries).map(|_| ()))
     }
 
     fn size(&mut self) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| {
-                r.get(0)
-            })?)
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| r.get(0))?)
     }
 
     fn entries(&mut self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, bytes, leaf FROM event WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
-        )?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT seq, bytes, leaf FROM event WHERE seq >= ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![from, limit as i64], |r| {
-            Ok(StoredEntry {
-                seq: r.get(0)?,
-                bytes: r.get(1)?,
-                leaf: blob_hash(r.get_ref(2)?.as_blob()?),
-            })
+            Ok(StoredEntry { seq: r.get(0)?, bytes: r.get(1)?, leaf: blob_hash(r.get_ref(2)?.as_blob()?) })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn subject_entries(
-        &mut self,
-        subject: &str,
-        as_of: Option<Timestamp>,
-    ) -> Result<Vec<Entry<Event>>, StoreError> {
+    fn subject_entries(&mut self, subject: &str, as_of: Option<Timestamp>) -> Result<Vec<Entry<Event>>, StoreError> {
         let limit = as_of.map_or(i64::MAX, us);
-        let mut stmt = self.conn.prepare_cached("SELECT seq, bytes, leaf FROM event WHERE subject = ?1 AND recorded_us <= ?2 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes, leaf FROM event WHERE subject = ?1 AND recorded_us <= ?2 ORDER BY seq",
+        )?;
         let rows = stmt.query_map(params![subject, limit], |r| {
-            Ok(StoredEntry {
-                seq: r.get(0)?,
-                bytes: r.get(1)?,
-                leaf: blob_hash(r.get_ref(2)?.as_blob()?),
-            })
+            Ok(StoredEntry { seq: r.get(0)?, bytes: r.get(1)?, leaf: blob_hash(r.get_ref(2)?.as_blob()?) })
         })?;
-        rows.map(|r| r.map_err(StoreError::from).and_then(|se| se.decode()))
-            .collect()
+        rows.map(|r| r.map_err(StoreError::from).and_then(|se| se.decode())).collect()
     }
 
     fn checkpoints(&mut self) -> Result<Vec<SignedCheckpoint>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT size, note FROM checkpoint ORDER BY size")?;
+        let mut stmt = self.conn.prepare("SELECT size, note FROM checkpoint ORDER BY size")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|r| {
             let (size, note) = r?;
-            SignedCheckpoint::parse(&note)
-                .map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+            SignedCheckpoint::parse(&note).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
         })
         .collect()
     }
 
     fn verifying_key(&mut self) -> Result<VerifyingKey, StoreError> {
         let hex_key: String =
-            self.conn
-                .query_row("SELECT value FROM meta WHERE key = 'public_key'", [], |r| {
-                    r.get(0)
-                })?;
+            self.conn.query_row("SELECT value FROM meta WHERE key = 'public_key'", [], |r| r.get(0))?;
         let mut b = [0u8; 32];
         hex::decode_to_slice(&hex_key, &mut b)
             .map_err(|_| StoreError::Corrupt("public key is not 64 hex digits".into()))?;
-        VerifyingKey::from_bytes(&b)
-            .map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))
+        VerifyingKey::from_bytes(&b).map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))
     }
 
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
@@ -708,21 +577,16 @@ impl Store for SqliteStore {
     }
 
     fn projection_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, id, body FROM projection ORDER BY kind, id")?;
+        let mut stmt = self.conn.prepare("SELECT kind, id, body FROM projection ORDER BY kind, id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn replace_projection(&mut self, rows: &[(String, String, Vec<u8>)]) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM projection", [])?;
         {
-            let mut stmt =
-                tx.prepare("INSERT INTO projection (kind, id, body) VALUES (?1, ?2, ?3)")?;
+            let mut stmt = tx.prepare("INSERT INTO projection (kind, id, body) VALUES (?1, ?2, ?3)")?;
             for (kind, id, body) in rows {
                 if RecordKind::parse(kind).is_none() {
                     return Err(StoreError::Invalid(format!("unknown record kind {kind:?}")));
@@ -737,9 +601,7 @@ impl Store for SqliteStore {
     fn inclusion_proof(&mut self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         let have = self.size()?;
         if size == 0 || seq >= size || size > have {
-            return Err(StoreError::Invalid(format!(
-                "no event {seq} in a tree of {size} (the log has {have})"
-            )));
+            return Err(StoreError::Invalid(format!("no event {seq} in a tree of {size} (the log has {have})")));
         }
         ledger::merkle::inclusion_proof(&mut TxNodes(&self.conn), size, seq)
     }
@@ -747,9 +609,7 @@ impl Store for SqliteStore {
     fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         let have = self.size()?;
         if old == 0 || old > new || new > have {
-            return Err(StoreError::Invalid(format!(
-                "no consistency proof from {old} to {new} (the log has {have})"
-            )));
+            return Err(StoreError::Invalid(format!("no consistency proof from {old} to {new} (the log has {have})")));
         }
         ledger::merkle::consistency_proof(&mut TxNodes(&self.conn), old, new)
     }

@@ -1,0 +1,333 @@
+//! Store integration tests: commands against a fresh SQLite store, through `check` helpers
+//! that print what happened, plus model-based property tests of the invariants.
+
+mod props;
+
+use domain::custody::{Handoff, HandoffParty, HandoffStatus};
+use domain::workload::{setup, subject_events};
+use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
+use expect_test::{Expect, expect};
+use jiff::SignedDuration;
+use store::{NewEvent, SqliteStore, Store, StoreError, ops};
+
+pub fn t(hours: i64) -> Timestamp {
+    "2026-03-02T08:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
+}
+
+pub fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::create(&dir.path().join("t.db")).unwrap();
+    let setup: Vec<NewEvent> = setup().into_iter().map(|event| ev(0, event)).collect();
+    s.append(&setup, None, t(0)).unwrap();
+    (dir, s)
+}
+
+pub fn ev(hour: i64, event: Event) -> NewEvent {
+    NewEvent { valid_at: t(hour), actor: "test".into(), corrects: None, event }
+}
+
+/// Appends each command (recorded at hour = its index) and prints what the store said,
+/// then the custody of every subject mentioned.
+fn check(commands: Vec<Vec<NewEvent>>, expect: Expect) {
+    let (_dir, mut s) = fresh();
+    let mut out = String::new();
+    for (i, c) in commands.iter().enumerate() {
+        match s.append(c, None, t(100 + i as i64)) {
+            Ok(r) => out.push_str(&format!("ok {}..={}\n", r.first_seq, r.last_seq)),
+            Err(e) => out.push_str(&format!("refused: {e}\n")),
+        }
+    }
+    for (kind, id, body) in s.projection_rows().unwrap() {
+        if kind == "custody" {
+            out.push_str(&format!("{id}: {}\n", String::from_utf8(body).unwrap()));
+        }
+    }
+    let report = ops::verify(&mut s, None, &mut |_| {}).unwrap();
+    assert_eq!(ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
+    out.push_str(&format!("log: {} events\n", report.count));
+    expect.assert_eq(&out);
+}
+
+fn subject(i: u64) -> Vec<NewEvent> {
+    subject_events(i, t(1))
+        .into_iter()
+        .map(|(at, e)| NewEvent { valid_at: at, actor: "test".into(), corrects: None, event: e })
+        .collect()
+}
+
+#[test]
+fn bp_apprehension_handed_to_ero_and_released() {
+    let s = subject(1);
+    check(
+        vec![s[0..2].to_vec(), s[2..3].to_vec(), s[3..4].to_vec(), s[4..5].to_vec()],
+        expect![[r#"
+            ok 4..=5
+            ok 6..=6
+            ok 7..=7
+            ok 8..=8
+            WL-S-0000000001: {"subject":"WL-S-0000000001"}
+            log: 9 events
+        "#]],
+    );
+}
+
+#[test]
+fn custody_never_doubles_and_a_bad_command_appends_nothing() {
+    let s = subject(2);
+    let mut second_arrest = s[1].clone();
+    if let Event::EncounterRecorded { encounter } = &mut second_arrest.event {
+        encounter.id = domain::EncounterId::parse("WL-E-AGAIN").unwrap();
+    }
+    check(
+        vec![
+            s[0..2].to_vec(),
+            vec![second_arrest],
+            // A three-event command whose last event is refused: none of it lands.
+            vec![s[2].clone(), s[3].clone(), s[3].clone()],
+            vec![s[4].clone()],
+        ],
+        expect![[r#"
+            ok 4..=5
+            refused: event 0 of the batch: custody of subject WL-S-0000000002: cannot take into custody while in custody of WL-USBP: the subject is already in custody; custody moves only by handoff
+            refused: event 2 of the batch: handoff WL-H-0000000002: cannot answer while accepted: the offer was already answered or expired
+            refused: event 0 of the batch: custody of subject WL-S-0000000002: cannot release while in custody of WL-USBP: only the custodian can release the subject
+            WL-S-0000000002: {"subject":"WL-S-0000000002","custodian":{"agency":"WL-USBP","basis":"immigration_arrest","since":"2026-03-02T09:01:00Z"}}
+            log: 6 events
+        "#]],
+    );
+}
+
+#[test]
+fn an_unanswered_offer_expires_only_after_its_window() {
+    let s = subject(3);
+    let expire = |h| ev(h, Event::HandoffExpired { handoff: domain::HandoffId::parse("WL-H-0000000003").unwrap() });
+    check(
+        vec![s[0..3].to_vec(), vec![expire(5)], vec![expire(14)], vec![s[3].clone()]],
+        expect![[r#"
+            ok 4..=6
+            refused: event 0 of the batch: handoff WL-H-0000000003 does not expire until 2026-03-02T22:00:00Z
+            ok 7..=7
+            refused: event 0 of the batch: handoff WL-H-0000000003: cannot answer while expired: the offer was already answered or expired
+            WL-S-0000000003: {"subject":"WL-S-0000000003","custodian":{"agency":"WL-USBP","basis":"immigration_arrest","since":"2026-03-02T09:01:00Z"}}
+            log: 8 events
+        "#]],
+    );
+}
+
+#[test]
+fn idempotent_retry_appends_once_and_a_reused_key_is_refused() {
+    let (_d, mut s) = fresh();
+    let c = subject(4);
+    let first = s.append(&c[0..2], Some("k-1"), t(10)).unwrap();
+    let retry = s.append(&c[0..2], Some("k-1"), t(11)).unwrap();
+    assert!(!first.replayed && retry.replayed);
+    assert_eq!((first.first_seq, first.last_seq), (retry.first_seq, retry.last_seq));
+    assert_eq!(first.checkpoint, retry.checkpoint);
+    assert_eq!(s.size().unwrap(), 6);
+    let err = s.append(&c[2..3], Some("k-1"), t(12)).unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyConflict { .. }), "{err}");
+    assert_eq!(s.size().unwrap(), 6);
+}
+
+#[test]
+fn a_second_handle_sees_and_extends_the_same_log() {
+    let (dir, mut a) = fresh();
+    let mut b = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    a.append(&subject(5)[0..2], None, t(1)).unwrap();
+    b.append(&subject(5)[2..3], None, t(2)).unwrap();
+    a.append(&subject(5)[3..4], None, t(3)).unwrap();
+    assert_eq!(ops::verify(&mut b, None, &mut |_| {}).unwrap().count, 8);
+}
+
+#[test]
+fn as_of_shows_what_was_known_then_including_corrections() {
+    let (_d, mut s) = fresh();
+    let c = subject(6);
+    s.append(&c[0..2], None, t(10)).unwrap();
+    s.append(&c[2..3], None, t(11)).unwrap();
+    let accepted = s.append(&c[3..4], None, t(12)).unwrap();
+    let fix = NewEvent {
+        valid_at: t(2),
+        actor: "test".into(),
+        corrects: Some(accepted.first_seq),
+        event: Event::ValidTimeCorrected { note: "accepted earlier".into() },
+    };
+    s.append(&[fix], None, t(20)).unwrap();
+    let chain = |s: &mut SqliteStore, at: i64| {
+        let entries = s.subject_entries("WL-S-0000000006", Some(t(at))).unwrap();
+        let logged: Vec<_> = entries
+            .iter()
+            .map(|e| domain::chain::Logged {
+                seq: e.seq,
+                valid_at: e.valid_at,
+                recorded_at: e.recorded_at,
+                corrects: e.corrects,
+                event: &e.event,
+            })
+            .collect();
+        domain::chain::custody_chain(&logged)
+            .iter()
+            .map(|c| format!("#{} {} {:?}", c.seq, c.valid_at, c.corrected_by))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    expect![[r#"
+        #5 2026-03-02T09:01:00Z None
+        #6 2026-03-02T10:00:00Z None"#]]
+    .assert_eq(&chain(&mut s, 11));
+    expect![[r#"
+        #5 2026-03-02T09:01:00Z None
+        #6 2026-03-02T10:00:00Z None
+        #7 2026-03-02T11:00:00Z None"#]]
+    .assert_eq(&chain(&mut s, 19));
+    expect![[r#"
+        #5 2026-03-02T09:01:00Z None
+        #6 2026-03-02T10:00:00Z None
+        #7 2026-03-02T10:00:00Z Some(8)"#]]
+    .assert_eq(&chain(&mut s, 20));
+}
+
+#[test]
+fn corrections_must_name_an_earlier_event_and_only_corrections_may() {
+    let (_d, mut s) = fresh();
+    let fix = |corrects| NewEvent {
+        valid_at: t(1),
+        actor: "test".into(),
+        corrects,
+        event: Event::ValidTimeCorrected { note: "x".into() },
+    };
+    assert!(s.append(&[fix(None)], None, t(1)).unwrap_err().to_string().contains("must name the event it corrects"));
+    assert!(s.append(&[fix(Some(99))], None, t(1)).unwrap_err().to_string().contains("not earlier"));
+    let mut plain = subject(7)[0].clone();
+    plain.corrects = Some(1);
+    assert!(s.append(&[plain], None, t(1)).unwrap_err().to_string().contains("is not a correction"));
+    assert_eq!(s.size().unwrap(), 4);
+}
+
+#[test]
+fn recorded_time_never_goes_backwards() {
+    let (_d, mut s) = fresh();
+    s.append(&subject(8)[0..1], None, t(10)).unwrap();
+    s.append(&subject(8)[1..2], None, t(5)).unwrap();
+    let e = s.entries(0, 10).unwrap();
+    let times: Vec<_> = e.iter().map(|x| x.decode().unwrap().recorded_at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn proofs_from_the_store_verify_and_bind_to_checkpoints() {
+    let (_d, mut s) = fresh();
+    let mut sizes = vec![];
+    for i in 0..40 {
+        sizes.push(s.append(&subject(100 + i), None, t(1)).unwrap().checkpoint);
+    }
+    let n = s.size().unwrap();
+    let key = s.verifying_key().unwrap();
+    for cp in &sizes {
+        cp.verify(&key).unwrap();
+        assert_eq!(s.root_at(cp.checkpoint.size).unwrap(), cp.checkpoint.root);
+    }
+    let last = sizes.last().unwrap().checkpoint.clone();
+    for seq in [0, 1, 17, n / 2, n - 1] {
+        let proof = s.inclusion_proof(seq, n).unwrap();
+        let bytes = s.entries(seq, 1).unwrap().remove(0).bytes;
+        assert!(ledger::merkle::verify_inclusion(&last.root, n, seq, &bytes, &proof));
+    }
+    let old = &sizes[3].checkpoint;
+    let proof = s.consistency_proof(old.size, n).unwrap();
+    assert!(ledger::merkle::verify_consistency(&old.root, old.size, &last.root, n, &proof));
+    assert!(s.inclusion_proof(n, n).is_err());
+}
+
+#[test]
+fn export_then_import_reproduces_the_log_and_a_bad_file_is_refused_whole() {
+    let (d, mut s) = fresh();
+    for i in 0..30 {
+        s.append(&subject(200 + i), None, t(1)).unwrap();
+    }
+    let mut buf = Vec::new();
+    ops::export(&mut s, &mut buf, &mut |_| {}).unwrap();
+    let entries = ops::read_import(&mut buf.as_slice()).unwrap();
+    let mut copy = SqliteStore::create(&d.path().join("copy.db")).unwrap();
+    let mut acks = vec![];
+    ops::import(&mut copy, &entries, &mut |a| acks.push(a)).unwrap();
+    assert_eq!(acks, vec![153]);
+    let (a, b) = (ops::verify(&mut s, None, &mut |_| {}).unwrap(), ops::verify(&mut copy, None, &mut |_| {}).unwrap());
+    assert_eq!(a.root, b.root);
+    assert_eq!(s.projection_rows().unwrap(), copy.projection_rows().unwrap());
+    // Importing again adds nothing.
+    assert_eq!(ops::import(&mut copy, &entries, &mut |_| {}).unwrap(), 0);
+
+    // A file whose line 3 was edited by hand is refused with its line number.
+    let text = String::from_utf8(buf).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let edited = lines[3].replace("WL-ERO", "WL-ERX");
+    assert_ne!(edited, lines[3]);
+    lines[3] = &edited;
+    let bad = lines.join("\n");
+    let err = ops::read_import(&mut bad.as_bytes()).unwrap_err();
+    assert_eq!(err.line, 5, "line 4's new hash breaks line 5's prev: {err}");
+    let bad = text.replacen("{\"v\":1,\"seq\":5,", "{\"seq\":5,\"v\":1,", 1);
+    let err = ops::read_import(&mut bad.as_bytes()).unwrap_err();
+    assert_eq!((err.line, err.reason.contains("canonical")), (6, true), "{err}");
+    let err = ops::read_import(&mut "{\"v\":1}\n".as_bytes()).unwrap_err();
+    assert!(err.to_string().starts_with("line 1: not a Liaison event"), "{err}");
+}
+
+#[test]
+fn import_refuses_entries_that_do_not_continue_the_log() {
+    let (d, mut s) = fresh();
+    s.append(&subject(300), None, t(1)).unwrap();
+    let mut buf = Vec::new();
+    ops::export(&mut s, &mut buf, &mut |_| {}).unwrap();
+    let entries = ops::read_import(&mut buf.as_slice()).unwrap();
+    // A store with different history cannot take this log.
+    let (_d2, mut other) = fresh();
+    other.append(&subject(301), None, t(1)).unwrap();
+    let err = ops::import(&mut other, &entries, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("differs from the event already stored"), "{err}");
+    // A file that starts in the middle of the log is refused before anything is written.
+    let mut empty = SqliteStore::create(&d.path().join("e.db")).unwrap();
+    let err = ops::import(&mut empty, &entries[3..], &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("does not continue the log"), "{err}");
+    assert_eq!(empty.size().unwrap(), 0);
+}
+
+#[test]
+fn rebuild_finds_a_tampered_projection_row() {
+    let (_d, mut s) = fresh();
+    s.append(&subject(400)[0..2], None, t(1)).unwrap();
+    let mut rows = s.projection_rows().unwrap();
+    let row = rows.iter_mut().find(|r| r.0 == "custody").unwrap();
+    row.2 = br#"{"subject":"WL-S-0000000400"}"#.to_vec();
+    s.replace_projection(&rows).unwrap();
+    let report = ops::rebuild(&mut s, &mut |_| {}).unwrap();
+    assert_eq!(report.differences, vec!["custody/WL-S-0000000400".to_string()]);
+    let record = s.record(&RecordKey::new(RecordKind::Custody, "WL-S-0000000400")).unwrap();
+    assert!(matches!(record, Some(Record::Custody(c)) if c.custodian.is_none()));
+}
+
+#[test]
+fn offers_need_the_releasing_agency_to_hold_the_subject() {
+    let s = subject(9);
+    let wrong = Handoff {
+        id: domain::HandoffId::parse("H-X").unwrap(),
+        subject: domain::SubjectId::parse("WL-S-0000000009").unwrap(),
+        releasing: HandoffParty { agency: domain::AgencyId::parse("WL-ERO").unwrap(), facility: None, official: None },
+        receiving: HandoffParty { agency: domain::AgencyId::parse("WL-USBP").unwrap(), facility: None, official: None },
+        offered_at: t(2),
+        expires_at: t(3),
+        status: HandoffStatus::Offered,
+        answered_at: None,
+        note: None,
+    };
+    check(
+        vec![s[0..2].to_vec(), vec![ev(2, Event::HandoffOffered { handoff: wrong })]],
+        expect![[r#"
+            ok 4..=5
+            refused: event 0 of the batch: subject WL-S-0000000009 is not in the custody of WL-ERO
+            WL-S-0000000009: {"subject":"WL-S-0000000009","custodian":{"agency":"WL-USBP","basis":"immigration_arrest","since":"2026-03-02T09:01:00Z"}}
+            log: 6 events
+        "#]],
+    );
+}
