@@ -46,11 +46,11 @@ pub fn custody_chain(events: &[Logged<'_>]) -> Vec<ChainStep> {
         })
         .collect();
     for l in events {
-        if let (Event::ValidTimeCorrected { .. }, Some(target)) = (l.event, l.corrects) {
-            if let Some(step) = steps.iter_mut().find(|s| s.seq == target) {
-                step.valid_at = l.valid_at;
-                step.corrected_by = Some(l.seq);
-            }
+        if let (Event::ValidTimeCorrected { .. }, Some(target)) = (l.event, l.corrects)
+            && let Some(step) = steps.iter_mut().find(|s| s.seq == target)
+        {
+            step.valid_at = l.valid_at;
+            step.corrected_by = Some(l.seq);
         }
     }
     steps.sort_by_key(|s| (s.valid_at, s.seq));

@@ -48,7 +48,7 @@ pub fn empty_root() -> Hash {
 
 /// Hash of the perfect subtree at any level, from stored nodes.
 pub fn perfect_node<S: NodeStore>(s: &mut S, level: u32, index: u64) -> Result<Hash, S::Error> {
-    if level % STORED_LEVEL_STRIDE == 0 {
+    if level.is_multiple_of(STORED_LEVEL_STRIDE) {
         return s.stored_node(level, index);
     }
     let left = perfect_node(s, level - 1, 2 * index)?;
@@ -60,7 +60,7 @@ pub fn perfect_node<S: NodeStore>(s: &mut S, level: u32, index: u64) -> Result<H
 pub fn range_hash<S: NodeStore>(s: &mut S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end - start;
     assert!(n > 0, "range_hash of an empty range");
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return perfect_node(s, n.trailing_zeros(), start >> n.trailing_zeros());
     }
     let k = 1u64 << (63 - (n - 1).leading_zeros());

@@ -16,12 +16,16 @@ pub enum Tamper {
     Missing { seq: u64, found: u64 },
     #[error("event {seq} is not in canonical form (it was rewritten by hand)")]
     Unreadable { seq: u64 },
-    #[error("event stored at {seq} says it is event {claims} (events were reordered or inserted)")]
+    #[error(
+        "event stored at {seq} says it is event {claims} (events were reordered, inserted or deleted and renumbered)"
+    )]
     OutOfPlace { seq: u64, claims: u64 },
     #[error("event {seq} was modified: its bytes no longer hash to its recorded leaf hash")]
     Modified { seq: u64 },
     #[error("event {seq} was modified: event {next} records a different hash for it")]
     ChainBroken { seq: u64, next: u64 },
+    #[error("event {seq} was modified: its record of the previous event's hash was changed")]
+    PrevAltered { seq: u64 },
     #[error(
         "events {first}..={last} do not match the signed checkpoint of size {size} (first bad event is at or after {first})"
     )]
@@ -40,11 +44,14 @@ impl Tamper {
         match *self {
             Tamper::Missing { seq, .. }
             | Tamper::Unreadable { seq }
-            | Tamper::OutOfPlace { seq, .. }
             | Tamper::Modified { seq }
+            | Tamper::PrevAltered { seq }
             | Tamper::ChainBroken { seq, .. } => seq,
             Tamper::CheckpointMismatch { first, .. } | Tamper::Unsigned { first, .. } => first,
             Tamper::Truncated { count, .. } => count,
+            // A row claiming an earlier number means rows were inserted at or after that number;
+            // a later number means rows were moved or deleted from this position on.
+            Tamper::OutOfPlace { seq, claims } => seq.min(claims),
         }
     }
 }
@@ -84,10 +91,12 @@ impl Verifier {
         let leaf = leaf_hash(bytes);
         match self.prev {
             None if prev != GENESIS_PREV => return Err(Tamper::OutOfPlace { seq, claims }),
-            Some((prev_leaf, prev_stored)) if prev != prev_leaf => {
-                // The previous entry's bytes changed, or this entry's record of them did.
-                let culprit = if prev_leaf != prev_stored || prev == prev_stored { seq - 1 } else { seq };
-                return Err(Tamper::ChainBroken { seq: culprit, next: seq });
+            Some((prev_leaf, _)) if prev != prev_leaf => {
+                // The previous entry's bytes changed, or this entry's record of them did. The
+                // earlier one is named: it is the first that may be bad. A caller holding a
+                // checkpoint that vouches for the previous entry names this one instead
+                // (see [`Tamper::PrevAltered`]).
+                return Err(Tamper::ChainBroken { seq: seq - 1, next: seq });
             }
             _ => {}
         }

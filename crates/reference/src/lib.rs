@@ -101,15 +101,14 @@ pub fn federal_agencies() -> Vec<Agency> {
     ]
 }
 
+/// A CSV row: its line number and its cells by column name.
+type Row = (u64, BTreeMap<String, String>);
+
 fn reader(text: &str) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().trim(csv::Trim::None).from_reader(text.as_bytes())
 }
 
-fn rows<'t>(
-    file: &'static str,
-    text: &'t str,
-    header: &[&str],
-) -> Result<Vec<(u64, BTreeMap<String, String>)>, ReferenceError> {
+fn rows(file: &'static str, text: &str, header: &[&str]) -> Result<Vec<Row>, ReferenceError> {
     let mut r = reader(text);
     let bad = |line, reason: String| ReferenceError { file, line, reason };
     let names: Vec<String> = r

@@ -24,6 +24,9 @@ pub const BATCH_EVENTS_MAX: usize = 10_000;
 /// Longest idempotency key accepted.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 
+/// One projection row: `(kind, id, canonical bytes)`.
+pub type ProjectionRow = (String, String, Vec<u8>);
+
 /// An event to append; the store assigns its sequence number and recorded time.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewEvent {
@@ -120,10 +123,10 @@ pub trait Store {
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
 
     /// Every stored projection row as `(kind, id, canonical bytes)`, sorted.
-    fn projection_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
+    fn projection_rows(&mut self) -> Result<Vec<ProjectionRow>, StoreError>;
 
     /// Replaces the whole projection (used by `rebuild --repair`), atomically.
-    fn replace_projection(&mut self, rows: &[(String, String, Vec<u8>)]) -> Result<(), StoreError>;
+    fn replace_projection(&mut self, rows: &[ProjectionRow]) -> Result<(), StoreError>;
 
     /// Hashes of the proof that entry `seq` is in the tree of `size` entries.
     fn inclusion_proof(&mut self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError>;

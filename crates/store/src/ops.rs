@@ -1,7 +1,7 @@
 //! Whole-log operations that work the same on every [`Store`]: verify, rebuild, export and
 //! import. Each takes a progress callback so the CLI can draw a bar; none prints.
 
-use crate::{Store, StoreError, StoredEntry};
+use crate::{ProjectionRow, Store, StoreError, StoredEntry};
 use domain::{Event, MemoryRecords, Record};
 use ledger::entry::read_prefix;
 use ledger::{Entry, Hash, SignedCheckpoint, Tamper, Verifier, leaf_hash};
@@ -63,27 +63,41 @@ pub fn verify(
     }
     let mut v = Verifier::new();
     let mut last_good = 0u64;
-    let check_roots = |v: &Verifier, last_good: &mut u64| -> Result<(), Tamper> {
-        if let Some(expected) = roots.get(&v.count()) {
-            if expected.iter().any(|r| *r != v.root()) {
-                return Err(Tamper::CheckpointMismatch { first: *last_good, last: v.count() - 1, size: v.count() });
-            }
-            *last_good = v.count();
-        }
-        Ok(())
-    };
+    // A checkpoint mismatch is reported only after the next entry's chain link is checked,
+    // because a broken link names the bad event more precisely.
+    let mut pending: Option<Tamper> = None;
     loop {
         let chunk = store.entries(v.count(), SCAN_CHUNK_EVENTS)?;
         if chunk.is_empty() {
             break;
         }
         for e in &chunk {
-            v.push(e.seq, &e.bytes, &e.leaf)?;
-            check_roots(&v, &mut last_good)?;
+            match v.push(e.seq, &e.bytes, &e.leaf) {
+                // A matching checkpoint vouches for every earlier entry: the link itself changed.
+                Err(Tamper::ChainBroken { next, .. }) if last_good == next => {
+                    return Err(Tamper::PrevAltered { seq: next }.into());
+                }
+                Err(t) => return Err(t.into()),
+                Ok(_) => {}
+            }
+            if let Some(t) = pending.take() {
+                return Err(t.into());
+            }
+            if let Some(expected) = roots.get(&v.count()) {
+                if expected.iter().any(|r| *r != v.root()) {
+                    pending =
+                        Some(Tamper::CheckpointMismatch { first: last_good, last: v.count() - 1, size: v.count() });
+                } else {
+                    last_good = v.count();
+                }
+            }
         }
         progress(v.count());
     }
     v.finish()?;
+    if let Some(t) = pending {
+        return Err(t.into());
+    }
     let largest = checkpoints.iter().map(|c| c.checkpoint.size).max().unwrap_or(0);
     if largest > v.count() {
         return Err(Tamper::Truncated { size: largest, count: v.count() }.into());
@@ -105,10 +119,7 @@ pub struct RebuildReport {
 }
 
 /// Replays the log into fresh state; returns the rebuilt rows, sorted.
-pub fn replay(
-    store: &mut dyn Store,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(u64, Vec<(String, String, Vec<u8>)>), StoreError> {
+pub fn replay(store: &mut dyn Store, progress: &mut dyn FnMut(u64)) -> Result<(u64, Vec<ProjectionRow>), StoreError> {
     let mut state = MemoryRecords::default();
     let mut next = 0u64;
     loop {

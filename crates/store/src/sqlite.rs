@@ -9,7 +9,8 @@
 //! database, so that whoever can edit the database file cannot re-sign a rewritten log.
 
 use crate::{
-    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Receipt, Store, StoreError, StoredEntry, VerifyingKey,
+    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, ProjectionRow, Receipt, Store, StoreError, StoredEntry,
+    VerifyingKey,
 };
 use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
 use ledger::merkle::{Frontier, NodeStore};
@@ -407,12 +408,12 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
     if events.len() > BATCH_EVENTS_MAX {
         return Err(StoreError::Invalid(format!("a command may carry at most {BATCH_EVENTS_MAX} events")));
     }
-    if let Some(k) = key {
-        if k.is_empty() || k.len() > IDEMPOTENCY_KEY_BYTES_MAX || k.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(format!(
-                "idempotency key must be 1..={IDEMPOTENCY_KEY_BYTES_MAX} bytes without control characters"
-            )));
-        }
+    if let Some(k) = key
+        && (k.is_empty() || k.len() > IDEMPOTENCY_KEY_BYTES_MAX || k.chars().any(char::is_control))
+    {
+        return Err(StoreError::Invalid(format!(
+            "idempotency key must be 1..={IDEMPOTENCY_KEY_BYTES_MAX} bytes without control characters"
+        )));
     }
     if let Some(e) = events.iter().find(|e| e.actor.trim().is_empty()) {
         return Err(StoreError::Invalid(format!("{} has no actor", e.event.type_name())));
@@ -576,13 +577,13 @@ impl Store for SqliteStore {
         read_record(&self.conn, key)
     }
 
-    fn projection_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+    fn projection_rows(&mut self) -> Result<Vec<ProjectionRow>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT kind, id, body FROM projection ORDER BY kind, id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn replace_projection(&mut self, rows: &[(String, String, Vec<u8>)]) -> Result<(), StoreError> {
+    fn replace_projection(&mut self, rows: &[ProjectionRow]) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM projection", [])?;
         {

@@ -1,0 +1,132 @@
+//! End-to-end tests of the `liaison` binary: the demo, bad input, every kind of tampering,
+//! import/export, and a crash test that SIGKILLs imports.
+
+mod crash;
+mod tamper;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn liaison(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_liaison")).args(args).output().expect("runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A fresh demo store in a temp dir.
+pub fn demo_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let o = liaison(&["demo", "--db", s(&db)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (dir, db)
+}
+
+#[test]
+fn demo_prints_custody_chains_and_the_store_verifies_and_rebuilds() {
+    let (_d, db) = demo_store();
+    let o = liaison(&["verify", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("intact: 3477 events, root "), "{}", stdout(&o));
+    let o = liaison(&["rebuild", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = liaison(&["--json", "log", "--db", s(&db), "--subject", "S-DEMO-0001"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let steps: Vec<&str> = v["chain"].as_array().unwrap().iter().map(|s| s["what"].as_str().unwrap()).collect();
+    assert_eq!(
+        steps,
+        [
+            "arrested by USBP-SAN-DIEGO (officer O-USBP-0001, authority warrantless_arrest_1357a2, method PB)",
+            "handoff H-DEMO-0001 offered by USBP-SAN-DIEGO to ICE-ERO-SND",
+            "handoff H-DEMO-0001 accepted by O-ERO-SND-0001: custody moved",
+        ]
+    );
+}
+
+#[test]
+fn init_loads_every_reference_agreement_and_refuses_an_existing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let o = liaison(&["--json", "init", "--db", s(&db)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["events"], 3446);
+    let o = liaison(&["init", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists; choose a new path"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let (_d, db) = demo_store();
+    let cases: [(&[&str], &str); 5] = [
+        (&["log", "--db", s(&db), "--subject", "S-DEMO-0001", "--as-of", "yesterday"], "is not an RFC 3339 time"),
+        (&["log", "--db", s(&db), "--subject", "NOBODY"], "unknown subject \"NOBODY\""),
+        (&["verify", "--db", "/nonexistent/x.db"], "not initialized"),
+        (&["verify", "--db", s(&db), "--checkpoint", "/nonexistent/cp"], "reading checkpoint /nonexistent/cp"),
+        (&["proof", "inclusion", "--db", s(&db), "--seq", "999999"], "no event 999999"),
+    ];
+    for (args, msg) in cases {
+        let o = liaison(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
+    }
+    let o = liaison(&["verify"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn as_of_a_time_before_anything_was_recorded_shows_nothing() {
+    let (_d, db) = demo_store();
+    let o = liaison(&["log", "--db", s(&db), "--subject", "S-DEMO-0003", "--as-of", "2020-01-01T00:00:00Z"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(nothing recorded yet)"), "{}", stdout(&o));
+    let o = liaison(&["log", "--db", s(&db), "--subject", "S-DEMO-0003"]);
+    assert!(stdout(&o).contains("[valid time corrected by event 3476]"), "{}", stdout(&o));
+}
+
+#[test]
+fn proofs_verify_from_the_command_line() {
+    let (_d, db) = demo_store();
+    let o = liaison(&["--json", "proof", "inclusion", "--db", s(&db), "--seq", "3470"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    let o = liaison(&["--json", "proof", "consistency", "--db", s(&db), "--old", "3446"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["verified"].clone(), v["new_size"].clone()), (serde_json::json!(true), serde_json::json!(3477)));
+}
+
+#[test]
+fn export_import_round_trip_and_a_bad_file_leaves_nothing() {
+    let (d, db) = demo_store();
+    let file = d.path().join("events.ndjson");
+    let o = liaison(&["export", "--db", s(&db), "--out", s(&file)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let copy = d.path().join("copy.db");
+    let o = liaison(&["import", "--db", s(&copy), s(&file)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let root = |db: &Path| {
+        let o = liaison(&["--json", "verify", "--db", s(db)]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["root"].clone()
+    };
+    assert_eq!(root(&db), root(&copy));
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    let bad = d.path().join("bad.ndjson");
+    std::fs::write(&bad, text.replacen("\"seq\":7,", "\"seq\":seven,", 1)).unwrap();
+    let fresh = d.path().join("fresh.db");
+    let o = liaison(&["import", "--db", s(&fresh), s(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 8: not a Liaison event"), "{}", stderr(&o));
+    assert!(!fresh.exists(), "a rejected import creates no store");
+}

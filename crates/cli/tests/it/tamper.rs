@@ -1,0 +1,215 @@
+//! Every kind of tampering with a stored log is caught by `liaison verify`, which exits 3
+//! and names the first bad sequence number. The attacker here can edit the database file
+//! (and drops the append-only triggers first) but does not hold the signing key.
+
+use super::{demo_store, liaison, s, stderr};
+use domain::Event;
+use ledger::{Entry, leaf_hash};
+use rusqlite::{Connection, params};
+use serde_json::Value;
+use std::path::Path;
+
+/// Seq 3470 is a one-event command in the demo ("subject_release_eligible").
+const K: u64 = 3470;
+
+fn verify(db: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--json", "verify", "--db", s(db)];
+    args.extend_from_slice(extra);
+    let o = liaison(&args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}{}", super::stdout(&o), stderr(&o)));
+    (o.status.code().unwrap(), v)
+}
+
+fn attack(db: &Path, f: impl FnOnce(&Connection)) {
+    let c = Connection::open(db).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER event_no_update; DROP TRIGGER event_no_delete;
+         DROP TRIGGER checkpoint_no_update; DROP TRIGGER checkpoint_no_delete;",
+    )
+    .unwrap();
+    f(&c);
+}
+
+fn bytes(c: &Connection, seq: u64) -> Vec<u8> {
+    c.query_row("SELECT bytes FROM event WHERE seq = ?1", [seq], |r| r.get(0)).unwrap()
+}
+
+fn put(c: &Connection, seq: u64, b: &[u8], fix_leaf: bool) {
+    c.execute("UPDATE event SET bytes = ?2 WHERE seq = ?1", params![seq, b]).unwrap();
+    if fix_leaf {
+        c.execute("UPDATE event SET leaf = ?2 WHERE seq = ?1", params![seq, &leaf_hash(b)[..]]).unwrap();
+    }
+}
+
+fn edit(b: &[u8]) -> Vec<u8> {
+    let t = String::from_utf8(b.to_vec()).unwrap();
+    let e = t.replacen("D-DEMO-0001", "D-DEMO-0009", 1).replacen("H-DEMO-0003", "H-DEMO-0009", 1);
+    assert_ne!(e, t, "the edit changes something");
+    e.into_bytes()
+}
+
+fn assert_tampered(db: &Path, extra: &[&str], first_bad: u64, says: &str) {
+    let (code, v) = verify(db, extra);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["intact"], false);
+    assert_eq!(v["first_bad_seq"], first_bad, "{v}");
+    assert!(v["error"].as_str().unwrap().contains(says), "{v}");
+}
+
+#[test]
+fn modified_event_is_named() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| put(c, K, &edit(&bytes(c, K)), false));
+    assert_tampered(&db, &[], K, "was modified");
+}
+
+#[test]
+fn modified_event_with_its_leaf_hash_recomputed_is_named_by_the_chain() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| put(c, K, &edit(&bytes(c, K)), true));
+    assert_tampered(&db, &[], K, "records a different hash for it");
+}
+
+#[test]
+fn modified_last_event_with_its_leaf_hash_recomputed_fails_the_signed_checkpoint() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        put(
+            c,
+            3476,
+            &String::from_utf8(bytes(c, 3476)).unwrap().replace("keyed in late", "keyed in on time").into_bytes(),
+            true,
+        )
+    });
+    assert_tampered(&db, &[], 3476, "do not match the signed checkpoint");
+}
+
+#[test]
+fn deleted_event_is_named() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("DELETE FROM event WHERE seq = ?1", [K]).unwrap();
+    });
+    assert_tampered(&db, &[], K, "is missing");
+}
+
+#[test]
+fn reordered_events_are_named() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        let (a, b) = (bytes(c, K), bytes(c, K + 1));
+        put(c, K, &b, true);
+        put(c, K + 1, &a, true);
+    });
+    assert_tampered(&db, &[], K, "reordered");
+}
+
+#[test]
+fn inserted_event_is_named() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("UPDATE event SET seq = -(seq + 1) WHERE seq >= ?1", [K]).unwrap();
+        c.execute("UPDATE event SET seq = -seq WHERE seq < 0", []).unwrap();
+        // A well-formed forged entry that chains correctly onto event K-1.
+        let mut forged: Entry<Event> = serde_json::from_slice(&bytes(c, K + 1)).unwrap();
+        forged.prev = c
+            .query_row("SELECT leaf FROM event WHERE seq = ?1", [K - 1], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        forged.actor = "forger".into();
+        let b = forged.to_bytes();
+        c.execute(
+            "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type) VALUES (?1, ?2, ?3, 0, 0, 'x')",
+            params![K, b, &leaf_hash(&b)[..]],
+        )
+        .unwrap();
+    });
+    assert_tampered(&db, &[], K, "inserted");
+}
+
+#[test]
+fn truncated_log_is_caught_by_the_stored_checkpoints() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("DELETE FROM event WHERE seq >= ?1", [K]).unwrap();
+    });
+    assert_tampered(&db, &[], K, "truncated");
+}
+
+#[test]
+fn truncation_that_also_removes_checkpoints_is_caught_by_an_agencys_checkpoint() {
+    let (d, db) = demo_store();
+    let kept = d.path().join("agency-checkpoint.txt");
+    let o = liaison(&["checkpoint", "--db", s(&db)]);
+    std::fs::write(&kept, &o.stdout).unwrap();
+    attack(&db, |c| {
+        c.execute("DELETE FROM event WHERE seq >= ?1", [K]).unwrap();
+        c.execute("DELETE FROM checkpoint WHERE size > ?1", [K]).unwrap();
+    });
+    let (code, _) = verify(&db, &[]);
+    assert_eq!(code, 0, "without an outside copy a clean truncation at a checkpoint is undetectable");
+    assert_tampered(&db, &["--checkpoint", s(&kept)], K, "truncated");
+}
+
+#[test]
+fn rewritten_history_with_a_consistent_chain_fails_the_signed_checkpoints() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        let mut prev: [u8; 32] = c
+            .query_row("SELECT leaf FROM event WHERE seq = ?1", [K - 1], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        for seq in K..3477 {
+            let mut e: Entry<Event> = serde_json::from_slice(&bytes(c, seq)).unwrap();
+            e.prev = prev;
+            if seq == K {
+                e.actor = "someone else".into();
+            }
+            let b = e.to_bytes();
+            put(c, seq, &b, true);
+            prev = leaf_hash(&b);
+        }
+    });
+    assert_tampered(&db, &[], K, "do not match the signed checkpoint");
+}
+
+#[test]
+fn a_forged_checkpoint_is_refused() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        let note: String = c.query_row("SELECT note FROM checkpoint WHERE size = 3477", [], |r| r.get(0)).unwrap();
+        let forged = note.replacen("\n3477\n", "\n3478\n", 1);
+        c.execute("UPDATE checkpoint SET note = ?1 WHERE size = 3477", [forged]).unwrap();
+    });
+    let (code, v) = verify(&db, &[]);
+    assert_eq!(code, 3, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("signature does not verify"), "{v}");
+}
+
+#[test]
+fn a_log_re_signed_with_another_key_fails_an_agencys_checkpoint() {
+    let (d, db) = demo_store();
+    let kept = d.path().join("cp.txt");
+    std::fs::write(&kept, liaison(&["checkpoint", "--db", s(&db)]).stdout).unwrap();
+    // The same events under a different key: what an attacker who rebuilt the log would have.
+    let file = d.path().join("all.ndjson");
+    assert!(liaison(&["export", "--db", s(&db), "--out", s(&file)]).status.success());
+    let other = d.path().join("other.db");
+    assert!(liaison(&["import", "--db", s(&other), s(&file)]).status.success());
+    let (code, v) = verify(&other, &["--checkpoint", s(&kept)]);
+    assert_eq!(code, 3, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("signed by key"), "{v}");
+}
+
+#[test]
+fn an_altered_chain_link_is_named_when_a_checkpoint_vouches_for_the_event_before_it() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        let mut e: Entry<Event> = serde_json::from_slice(&bytes(c, K + 1)).unwrap();
+        e.prev[0] ^= 1;
+        put(c, K + 1, &e.to_bytes(), true);
+    });
+    assert_tampered(&db, &[], K + 1, "record of the previous event's hash was changed");
+}
