@@ -16,7 +16,7 @@ use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
 use ledger::merkle::{Frontier, NodeStore};
 use ledger::{Checkpoint, Entry, GENESIS_PREV, Hash, SignedCheckpoint, Signer, leaf_hash};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = r#"
@@ -63,6 +63,25 @@ pub struct SqliteStore {
     origin: String,
     signer: Option<Signer>,
     head: Option<Head>,
+    /// Committed projection records, so that a command's checks need not read them back.
+    /// Valid only while `head` is; cleared when another writer has appended.
+    cache: RecordCache,
+}
+
+/// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
+pub const RECORD_CACHE_MAX: usize = 200_000;
+
+type RecordCache = HashMap<RecordKey, Record>;
+
+/// What a write hands its transaction code: the connection, the log head, the signer and
+/// origin, the committed-record cache, and where to put the records it wrote.
+struct Ctx<'a> {
+    tx: &'a Transaction<'a>,
+    head: &'a mut Head,
+    signer: &'a Signer,
+    origin: &'a str,
+    cache: &'a RecordCache,
+    written: Vec<(RecordKey, Record)>,
 }
 
 fn key_path(db: &Path) -> PathBuf {
@@ -115,7 +134,7 @@ impl SqliteStore {
             tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
         tx.commit()?;
-        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: Some(signer), head: None })
+        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: Some(signer), head: None, cache: HashMap::new() })
     }
 
     /// Opens an existing store.
@@ -129,7 +148,7 @@ impl SqliteStore {
             .optional()
             .map_err(|_| StoreError::NotInitialized)?;
         let origin = origin.ok_or(StoreError::NotInitialized)?;
-        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: None, head: None })
+        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: None, head: None, cache: HashMap::new() })
     }
 
     pub fn path(&self) -> &Path {
@@ -164,20 +183,26 @@ impl SqliteStore {
 
     /// Runs `f` in one write transaction with an up-to-date head; on error nothing persists
     /// and the cached head is left as it was.
-    fn write<T>(
-        &mut self,
-        commit: bool,
-        f: impl FnOnce(&Transaction, &mut Head, &Signer, &str) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn write<T>(&mut self, commit: bool, f: impl FnOnce(&mut Ctx) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.signer()?;
         let signer = self.signer.take().expect("loaded");
         let result = (|| {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut head = load_head(&tx, self.head.clone())?;
-            let out = f(&tx, &mut head, &signer, &self.origin)?;
+            let (mut head, reloaded) = load_head(&tx, self.head.clone())?;
+            if reloaded {
+                self.cache.clear();
+            }
+            let mut ctx =
+                Ctx { tx: &tx, head: &mut head, signer: &signer, origin: &self.origin, cache: &self.cache, written: vec![] };
+            let out = f(&mut ctx)?;
+            let written = ctx.written;
             if commit {
                 tx.commit()?;
                 self.head = Some(head);
+                if self.cache.len() + written.len() > RECORD_CACHE_MAX {
+                    self.cache.clear();
+                }
+                self.cache.extend(written);
             }
             Ok(out)
         })();
@@ -198,10 +223,11 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Re-reads the head when the cache is missing or stale (another writer appended).
-fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<Head, StoreError> {
+/// Returns the head and whether it had to be re-read.
+fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<(Head, bool), StoreError> {
     let size: u64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM event", [], |r| r.get(0))?;
     if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
-        return Ok(h);
+        return Ok((h, false));
     }
     let frontier = Frontier::load(&mut TxNodes(tx), size)?;
     let (last_leaf, last_recorded_us) = if size == 0 {
@@ -211,7 +237,7 @@ fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<Head, StoreError>
             Ok((blob_hash(r.get_ref(0)?.as_blob()?), r.get(1)?))
         })?
     };
-    Ok(Head { frontier, last_leaf, last_recorded_us })
+    Ok((Head { frontier, last_leaf, last_recorded_us }, true))
 }
 
 fn blob_hash(b: &[u8]) -> Hash {
@@ -242,12 +268,13 @@ impl NodeStore for TxNodes<'_> {
 /// Current state read through a transaction, with this command's writes in an overlay.
 struct TxRecords<'a> {
     tx: &'a Connection,
+    cache: &'a RecordCache,
     overlay: BTreeMap<RecordKey, Record>,
 }
 
 impl Records for TxRecords<'_> {
     fn get(&mut self, key: &RecordKey) -> Result<Option<Record>, domain::ApplyError> {
-        if let Some(r) = self.overlay.get(key) {
+        if let Some(r) = self.overlay.get(key).or_else(|| self.cache.get(key)) {
             return Ok(Some(r.clone()));
         }
         read_record(self.tx, key).map_err(|e| domain::ApplyError::Storage(e.to_string()))
@@ -270,13 +297,14 @@ fn read_record(conn: &Connection, key: &RecordKey) -> Result<Option<Record>, Sto
 }
 
 impl TxRecords<'_> {
-    fn flush(self) -> Result<(), StoreError> {
+    /// Writes the overlay to the projection table and returns it, for the cache.
+    fn flush(self) -> Result<Vec<(RecordKey, Record)>, StoreError> {
         let mut stmt =
             self.tx.prepare_cached("INSERT OR REPLACE INTO projection (kind, id, body) VALUES (?1, ?2, ?3)")?;
-        for (key, record) in self.overlay {
+        for (key, record) in &self.overlay {
             stmt.execute(params![key.kind.as_str(), key.id, record.to_bytes()])?;
         }
-        Ok(())
+        Ok(self.overlay.into_iter().collect())
     }
 }
 
@@ -304,14 +332,14 @@ struct EntryMeta {
 }
 
 /// Applies an event to the overlay and works out which subject the entry concerns.
-fn apply_event(
+fn apply_event<E: std::borrow::Borrow<Event>>(
     tx: &Transaction,
     recs: &mut TxRecords,
     seq: u64,
-    e: &Entry<Event>,
+    e: &Entry<E>,
 ) -> Result<Option<String>, StoreError> {
     check_correction(tx, seq, e)?;
-    let applied = domain::apply(recs, &e.event, domain::EventTime { valid_at: e.valid_at })?;
+    let applied = domain::apply(recs, e.event.borrow(), domain::EventTime { valid_at: e.valid_at })?;
     let subject = match (applied.subject, e.corrects) {
         (Some(s), _) => Some(s.to_string()),
         (None, Some(c)) => tx.query_row("SELECT subject FROM event WHERE seq = ?1", [c], |r| r.get(0))?,
@@ -320,12 +348,13 @@ fn apply_event(
     Ok(subject)
 }
 
-fn check_correction(tx: &Transaction, seq: u64, e: &Entry<Event>) -> Result<(), StoreError> {
-    match (e.event.is_correction(), e.corrects) {
-        (true, None) => Err(StoreError::Invalid(format!("{} must name the event it corrects", e.event.type_name()))),
+fn check_correction<E: std::borrow::Borrow<Event>>(tx: &Transaction, seq: u64, e: &Entry<E>) -> Result<(), StoreError> {
+    let event = e.event.borrow();
+    match (event.is_correction(), e.corrects) {
+        (true, None) => Err(StoreError::Invalid(format!("{} must name the event it corrects", event.type_name()))),
         (false, Some(_)) => Err(StoreError::Invalid(format!(
             "{} is not a correction and cannot name an event it corrects",
-            e.event.type_name()
+            event.type_name()
         ))),
         (true, Some(c)) if c >= seq => {
             Err(StoreError::Invalid(format!("event {seq} cannot correct event {c}, which is not earlier")))
@@ -357,17 +386,12 @@ fn checkpoint_at(conn: &Connection, size: u64) -> Result<SignedCheckpoint, Store
     SignedCheckpoint::parse(&note).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
 }
 
-fn append_events(
-    tx: &Transaction,
-    head: &mut Head,
-    events: &[NewEvent],
-    key: Option<&str>,
-    now: Timestamp,
-) -> Result<(u64, u64), StoreError> {
+fn append_events(c: &mut Ctx, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<(u64, u64), StoreError> {
+    let (tx, head) = (c.tx, &mut *c.head);
     let first = head.frontier.size();
     let recorded_us = us(now).max(head.last_recorded_us);
     let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut recs = TxRecords { tx, overlay: BTreeMap::new() };
+    let mut recs = TxRecords { tx, cache: c.cache, overlay: BTreeMap::new() };
     for (index, ne) in events.iter().enumerate() {
         let seq = head.frontier.size();
         let entry = Entry {
@@ -379,7 +403,7 @@ fn append_events(
             actor: ne.actor.clone(),
             idempotency_key: key.map(str::to_string),
             corrects: ne.corrects,
-            event: ne.event.clone(),
+            event: &ne.event,
         };
         let subject = match apply_event(tx, &mut recs, seq, &entry) {
             Ok(s) => s,
@@ -397,8 +421,9 @@ fn append_events(
         };
         insert_entry(tx, head, &entry.to_bytes(), &meta)?;
     }
-    recs.flush()?;
-    Ok((first, head.frontier.size() - 1))
+    let last = head.frontier.size() - 1;
+    c.written = recs.flush()?;
+    Ok((first, last))
 }
 
 fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreError> {
@@ -421,14 +446,9 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
     Ok(())
 }
 
-fn append_entries_tx(
-    tx: &Transaction,
-    head: &mut Head,
-    signer: &Signer,
-    origin: &str,
-    entries: &[StoredEntry],
-) -> Result<Option<Receipt>, StoreError> {
-    let mut recs = TxRecords { tx, overlay: BTreeMap::new() };
+fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+    let (tx, head) = (c.tx, &mut *c.head);
+    let mut recs = TxRecords { tx, cache: c.cache, overlay: BTreeMap::new() };
     let mut first = None;
     for se in entries {
         let size = head.frontier.size();
@@ -480,20 +500,22 @@ fn append_entries_tx(
     let Some(first_seq) = first else {
         return Ok(None);
     };
-    recs.flush()?;
-    let checkpoint = sign_checkpoint(tx, head, signer, origin)?;
+    c.written = recs.flush()?;
+    let checkpoint = sign_checkpoint(tx, c.head, c.signer, c.origin)?;
     tx.execute(
         "UPDATE command SET checkpoint_size = ?1 WHERE last_seq >= ?2",
         params![checkpoint.checkpoint.size, first_seq],
     )?;
-    Ok(Some(Receipt { first_seq, last_seq: head.frontier.size() - 1, checkpoint, replayed: false }))
+    Ok(Some(Receipt { first_seq, last_seq: c.head.frontier.size() - 1, checkpoint, replayed: false }))
 }
 
 impl Store for SqliteStore {
     fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
         validate_request(events, key)?;
-        let request_hash = leaf_hash(&serde_json::to_vec(events).expect("events serialize"));
-        self.write(true, |tx, head, signer, origin| {
+        // Only a keyed request is compared with its retries; hashing it costs a serialization.
+        let request_hash = key.map(|_| leaf_hash(&serde_json::to_vec(events).expect("events serialize")));
+        self.write(true, |c| {
+            let tx = c.tx;
             if let Some(k) = key {
                 let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
                     .query_row("SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1", [k], |r| {
@@ -501,18 +523,18 @@ impl Store for SqliteStore {
                     })
                     .optional()?;
                 if let Some((hash, first_seq, last_seq, size)) = seen {
-                    if hash != request_hash {
+                    if Some(hash.as_slice()) != request_hash.as_ref().map(|h| &h[..]) {
                         return Err(StoreError::IdempotencyConflict { key: k.to_string() });
                     }
                     return Ok(Receipt { first_seq, last_seq, checkpoint: checkpoint_at(tx, size)?, replayed: true });
                 }
             }
-            let (first_seq, last_seq) = append_events(tx, head, events, key, now)?;
-            let checkpoint = sign_checkpoint(tx, head, signer, origin)?;
+            let (first_seq, last_seq) = append_events(c, events, key, now)?;
+            let checkpoint = sign_checkpoint(tx, c.head, c.signer, c.origin)?;
             if let Some(k) = key {
                 tx.execute(
                     "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![k, &request_hash[..], first_seq, last_seq, checkpoint.checkpoint.size],
+                    params![k, &request_hash.expect("set when keyed")[..], first_seq, last_seq, checkpoint.checkpoint.size],
                 )?;
             }
             Ok(Receipt { first_seq, last_seq, checkpoint, replayed: false })
@@ -523,11 +545,11 @@ impl Store for SqliteStore {
         if entries.len() > BATCH_EVENTS_MAX {
             return Err(StoreError::Invalid(format!("a batch may carry at most {BATCH_EVENTS_MAX} events")));
         }
-        self.write(true, |tx, head, signer, origin| append_entries_tx(tx, head, signer, origin, entries))
+        self.write(true, |c| append_entries_tx(c, entries))
     }
 
     fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
-        self.write(false, |tx, head, signer, origin| append_entries_tx(tx, head, signer, origin, entries).map(|_| ()))
+        self.write(false, |c| append_entries_tx(c, entries).map(|_| ()))
     }
 
     fn size(&mut self) -> Result<u64, StoreError> {
@@ -596,6 +618,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
+        self.cache.clear();
         Ok(())
     }
 
