@@ -2,7 +2,7 @@
 
 use crate::printer::Printer;
 use anyhow::{Context, Result, anyhow, bail};
-use domain::chain::{Logged, custody_chain};
+use domain::chain::ChainStep;
 use domain::demo::{DEMO_SUBJECTS, scenario};
 use domain::{RecordKey, RecordKind, Timestamp};
 use ledger::SignedCheckpoint;
@@ -180,29 +180,25 @@ pub fn log(
     if store.record(&RecordKey::new(RecordKind::Subject, subject))?.is_none() {
         bail!("unknown subject {subject:?}");
     }
-    let entries = store.subject_entries(subject, as_of)?;
-    let logged: Vec<Logged> = entries
-        .iter()
-        .map(|e| Logged {
-            seq: e.seq,
-            valid_at: e.valid_at,
-            recorded_at: e.recorded_at,
-            corrects: e.corrects,
-            event: &e.event,
-        })
-        .collect();
-    let chain = custody_chain(&logged);
+    let chain = ops::custody_chain(&mut store, subject, as_of)?;
     let when = as_of.map_or("now".to_string(), |t| format!("at {t}"));
     let mut text = format!("custody chain of {subject} as known {when}:\n");
     if chain.is_empty() {
         text.push_str("  (nothing recorded yet)\n");
     }
-    for s in &chain {
+    text.push_str(&render_chain(&chain));
+    p.emit(&text, json!({ "subject": subject, "as_of": as_of, "chain": chain }));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per step: sequence number, valid time, what happened, and any correction.
+fn render_chain(chain: &[ChainStep]) -> String {
+    let mut text = String::new();
+    for s in chain {
         let fix = s.corrected_by.map_or(String::new(), |c| format!("  [valid time corrected by event {c}]"));
         text.push_str(&format!("  #{:<6} {}  {}{fix}\n", s.seq, s.valid_at, s.what));
     }
-    p.emit(&text, json!({ "subject": subject, "as_of": as_of, "chain": chain }));
-    Ok(ExitCode::SUCCESS)
+    text
 }
 
 fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result<ExitCode> {
@@ -338,23 +334,8 @@ pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
     );
     let mut chains = Vec::new();
     for s in DEMO_SUBJECTS {
-        let entries = store.subject_entries(s, None)?;
-        let logged: Vec<Logged> = entries
-            .iter()
-            .map(|e| Logged {
-                seq: e.seq,
-                valid_at: e.valid_at,
-                recorded_at: e.recorded_at,
-                corrects: e.corrects,
-                event: &e.event,
-            })
-            .collect();
-        let chain = custody_chain(&logged);
-        text.push_str(&format!("{s}\n"));
-        for step in &chain {
-            let fix = step.corrected_by.map_or(String::new(), |c| format!("  [corrected by event {c}]"));
-            text.push_str(&format!("  #{:<6} {}  {}{fix}\n", step.seq, step.valid_at, step.what));
-        }
+        let chain = ops::custody_chain(&mut store, s, None)?;
+        text.push_str(&format!("{s}\n{}", render_chain(&chain)));
         chains.push(json!({ "subject": s, "chain": chain }));
     }
     let path = db.display();

@@ -61,6 +61,24 @@ pub struct Agency {
     pub coverage: Vec<String>,
 }
 
+impl Agency {
+    /// An agency with its id, name and kind, and no other identifiers yet.
+    pub fn new(id: AgencyId, name: impl Into<String>, kind: AgencyKind) -> Self {
+        Agency {
+            id,
+            name: name.into(),
+            kind,
+            parent: None,
+            state: None,
+            ori: None,
+            fips: None,
+            ice_aor: None,
+            usbp_sector: None,
+            coverage: vec![],
+        }
+    }
+}
+
 /// What a facility is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

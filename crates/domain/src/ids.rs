@@ -23,74 +23,6 @@ fn err(kind: &'static str, input: &str, reason: &'static str) -> IdError {
 /// Longest id Liaison accepts for its own record ids (`ID_BYTES_MAX`).
 pub const ID_BYTES_MAX: usize = 128;
 
-macro_rules! record_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            /// Parses a record id: 1..=128 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
-            pub fn parse(s: &str) -> Result<Self, IdError> {
-                parse_record_id($kind, s).map(|()| $name(s.to_string()))
-            }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, IdError> {
-                Self::parse(&s)
-            }
-        }
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-fn parse_record_id(kind: &'static str, s: &str) -> Result<(), IdError> {
-    if s.is_empty() {
-        return Err(err(kind, s, "must not be empty"));
-    }
-    if s.len() > ID_BYTES_MAX {
-        return Err(err(kind, s, "longer than 128 bytes"));
-    }
-    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
-    if !s.chars().all(ok) {
-        return Err(err(kind, s, "only ASCII letters, digits, '-', '_', '.' and ':' are allowed"));
-    }
-    Ok(())
-}
-
-record_id!(/// An agency's Liaison id (e.g. `ICE-ERO`, `TX-HARRIS-COUNTY-SHERIFFS-OFFICE`).
-    AgencyId, "agency id");
-record_id!(/// A facility's Liaison id (a jail, an ICE processing center, a Border Patrol station hold room).
-    FacilityId, "facility id");
-record_id!(/// An officer's Liaison id.
-    OfficerId, "officer id");
-record_id!(/// A subject's Liaison id. Synthetic in all demo and test data.
-    SubjectId, "subject id");
-record_id!(/// An agreement's Liaison id (287(g) MOA, task-force MOU, detention contract).
-    AgreementId, "agreement id");
-record_id!(/// An encounter's Liaison id (one I-213-style record of an encounter or arrest).
-    EncounterId, "encounter id");
-record_id!(/// A custody handoff's Liaison id.
-    HandoffId, "handoff id");
-record_id!(/// A detainer's Liaison id (one I-247A).
-    DetainerId, "detainer id");
-record_id!(/// An operation's or deployment's Liaison id.
-    OperationId, "operation id");
-
 macro_rules! code_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr) => {
         $(#[$doc])*
@@ -126,6 +58,46 @@ macro_rules! code_id {
         }
     };
 }
+
+/// Record ids: 1..=128 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
+macro_rules! record_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        code_id!($(#[$doc])* $name, $kind, parse_record_id);
+    };
+}
+
+fn parse_record_id(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("must not be empty");
+    }
+    if s.len() > ID_BYTES_MAX {
+        return Err("longer than 128 bytes");
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if !s.chars().all(ok) {
+        return Err("only ASCII letters, digits, '-', '_', '.' and ':' are allowed");
+    }
+    Ok(())
+}
+
+record_id!(/// An agency's Liaison id (e.g. `ICE-ERO`, `TX-HARRIS-COUNTY-SHERIFFS-OFFICE`).
+    AgencyId, "agency id");
+record_id!(/// A facility's Liaison id (a jail, an ICE processing center, a Border Patrol station hold room).
+    FacilityId, "facility id");
+record_id!(/// An officer's Liaison id.
+    OfficerId, "officer id");
+record_id!(/// A subject's Liaison id. Synthetic in all demo and test data.
+    SubjectId, "subject id");
+record_id!(/// An agreement's Liaison id (287(g) MOA, task-force MOU, detention contract).
+    AgreementId, "agreement id");
+record_id!(/// An encounter's Liaison id (one I-213-style record of an encounter or arrest).
+    EncounterId, "encounter id");
+record_id!(/// A custody handoff's Liaison id.
+    HandoffId, "handoff id");
+record_id!(/// A detainer's Liaison id (one I-247A).
+    DetainerId, "detainer id");
+record_id!(/// An operation's or deployment's Liaison id.
+    OperationId, "operation id");
 
 code_id!(
     /// Alien Registration Number (NIEM `im:AlienNumberIdentification`): `A` followed by 8 or 9

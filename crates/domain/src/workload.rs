@@ -20,20 +20,8 @@ fn p<T: TryFrom<String, Error = IdError>>(s: String) -> T {
 
 /// The agencies and officers the workload needs (register once, first).
 pub fn setup() -> Vec<Event> {
-    let agency = |id: &str, kind| Event::AgencyRegistered {
-        agency: Agency {
-            id: p(id.into()),
-            name: format!("Workload {id}"),
-            kind,
-            parent: None,
-            state: None,
-            ori: None,
-            fips: None,
-            ice_aor: None,
-            usbp_sector: None,
-            coverage: vec![],
-        },
-    };
+    let agency =
+        |id: &str, kind| Event::AgencyRegistered { agency: Agency::new(p(id.into()), format!("Workload {id}"), kind) };
     let officer = |id: &str, agency: &str, role| Event::OfficerRegistered {
         officer: Officer {
             id: p(id.into()),

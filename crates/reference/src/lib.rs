@@ -79,18 +79,7 @@ fn id(s: &str) -> AgencyId {
 
 /// The national agencies (reference.md §1). Field offices and sectors hang under these.
 pub fn federal_agencies() -> Vec<Agency> {
-    let a = |i: &str, name: &str, kind| Agency {
-        id: id(i),
-        name: name.into(),
-        kind,
-        parent: None,
-        state: None,
-        ori: None,
-        fips: None,
-        ice_aor: None,
-        usbp_sector: None,
-        coverage: vec![],
-    };
+    let a = |i: &str, name: &str, kind| Agency::new(id(i), name, kind);
     vec![
         a("ICE-ERO", "ICE Enforcement and Removal Operations", AgencyKind::IceEro),
         a("ICE-HSI", "ICE Homeland Security Investigations", AgencyKind::IceHsi),
@@ -186,17 +175,13 @@ fn field_offices(text: &str, coverage: &BTreeMap<String, Vec<String>>) -> Result
         let cov = coverage
             .get(office)
             .ok_or_else(|| bad(format!("no area of responsibility listed for office {office:?}")))?;
+        let agency_id = AgencyId::parse(&format!("ICE-ERO-{code}")).map_err(|e| bad(e.to_string()))?;
         out.push(Agency {
-            id: AgencyId::parse(&format!("ICE-ERO-{code}")).map_err(|e| bad(e.to_string()))?,
-            name: format!("ICE ERO {}", field(F, line, &m, "field_office")?),
-            kind: AgencyKind::IceEro,
             parent: Some(id("ICE-ERO")),
             state: Some(StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?),
-            ori: None,
-            fips: None,
             ice_aor: Some(code),
-            usbp_sector: None,
             coverage: cov.clone(),
+            ..Agency::new(agency_id, format!("ICE ERO {}", field(F, line, &m, "field_office")?), AgencyKind::IceEro)
         });
     }
     Ok(out)
@@ -208,17 +193,12 @@ fn usbp_sectors(text: &str) -> Result<Vec<Agency>, ReferenceError> {
     for (line, m) in rows(F, text, &["sector_name", "state", "region"])? {
         let bad = |reason: String| ReferenceError { file: F, line, reason };
         let name = field(F, line, &m, "sector_name")?;
+        let agency_id = AgencyId::parse(&format!("USBP-{}", slug(name))).map_err(|e| bad(e.to_string()))?;
         out.push(Agency {
-            id: AgencyId::parse(&format!("USBP-{}", slug(name))).map_err(|e| bad(e.to_string()))?,
-            name: format!("U.S. Border Patrol {name} Sector"),
-            kind: AgencyKind::CbpBorderPatrol,
             parent: Some(id("CBP-USBP")),
             state: Some(StateCode::parse(field(F, line, &m, "state")?).map_err(|e| bad(e.to_string()))?),
-            ori: None,
-            fips: None,
-            ice_aor: None,
             usbp_sector: Some(name.to_string()),
-            coverage: vec![],
+            ..Agency::new(agency_id, format!("U.S. Border Patrol {name} Sector"), AgencyKind::CbpBorderPatrol)
         });
     }
     Ok(out)
@@ -250,21 +230,14 @@ fn agreements_287g(text: &str, snapshot: Timestamp) -> Result<Vec<Fact>, Referen
                 valid_at: snapshot,
                 event: Event::AgencyRegistered {
                     agency: Agency {
-                        id: agency_id.clone(),
-                        name: name.to_string(),
-                        kind,
-                        parent: None,
                         state: Some(StateCode::parse(st).expect("table codes are valid")),
-                        ori: None,
-                        fips: None,
-                        ice_aor: None,
-                        usbp_sector: None,
                         coverage: m
                             .get("COUNTY")
                             .filter(|c| !c.is_empty() && *c != "#N/A")
                             .map(|c| format!("{st}/{c}"))
                             .into_iter()
                             .collect(),
+                        ..Agency::new(agency_id.clone(), name, kind)
                     },
                 },
             });

@@ -2,7 +2,8 @@
 //! import. Each takes a progress callback so the CLI can draw a bar; none prints.
 
 use crate::{ProjectionRow, Store, StoreError, StoredEntry};
-use domain::{Event, MemoryRecords, Record};
+use domain::chain::{ChainStep, Logged};
+use domain::{Event, MemoryRecords, Record, Timestamp};
 use ledger::entry::read_prefix;
 use ledger::{Entry, Hash, SignedCheckpoint, Tamper, Verifier, leaf_hash};
 use std::collections::BTreeMap;
@@ -14,6 +15,45 @@ pub const SCAN_CHUNK_EVENTS: usize = 8_192;
 pub const IMPORT_BATCH_EVENTS: usize = 1_000;
 /// Longest NDJSON line accepted on import.
 pub const IMPORT_LINE_BYTES_MAX: usize = 1 << 20;
+
+/// Streams the whole log in order, a chunk per round trip, reporting progress after each
+/// chunk. Returns one past the last sequence number seen.
+fn scan<E: From<StoreError>>(
+    store: &mut dyn Store,
+    progress: &mut dyn FnMut(u64),
+    mut f: impl FnMut(&StoredEntry) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut next = 0u64;
+    loop {
+        let chunk = store.entries(next, SCAN_CHUNK_EVENTS)?;
+        let Some(last) = chunk.last() else { return Ok(next) };
+        next = last.seq + 1;
+        for se in &chunk {
+            f(se)?;
+        }
+        progress(next);
+    }
+}
+
+/// A subject's custody chain as the log knew it at `as_of` (now when `None`).
+pub fn custody_chain(
+    store: &mut dyn Store,
+    subject: &str,
+    as_of: Option<Timestamp>,
+) -> Result<Vec<ChainStep>, StoreError> {
+    let entries = store.subject_entries(subject, as_of)?;
+    let logged: Vec<Logged> = entries
+        .iter()
+        .map(|e| Logged {
+            seq: e.seq,
+            valid_at: e.valid_at,
+            recorded_at: e.recorded_at,
+            corrects: e.corrects,
+            event: &e.event,
+        })
+        .collect();
+    Ok(domain::chain::custody_chain(&logged))
+}
 
 /// Why verification failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,34 +106,27 @@ pub fn verify(
     // A checkpoint mismatch is reported only after the next entry's chain link is checked,
     // because a broken link names the bad event more precisely.
     let mut pending: Option<Tamper> = None;
-    loop {
-        let chunk = store.entries(v.count(), SCAN_CHUNK_EVENTS)?;
-        if chunk.is_empty() {
-            break;
+    scan(store, progress, |e| {
+        match v.push(e.seq, &e.bytes, &e.leaf) {
+            // A matching checkpoint vouches for every earlier entry: the link itself changed.
+            Err(Tamper::ChainBroken { next, .. }) if last_good == next => {
+                return Err(Tamper::PrevAltered { seq: next }.into());
+            }
+            Err(t) => return Err(t.into()),
+            Ok(_) => {}
         }
-        for e in &chunk {
-            match v.push(e.seq, &e.bytes, &e.leaf) {
-                // A matching checkpoint vouches for every earlier entry: the link itself changed.
-                Err(Tamper::ChainBroken { next, .. }) if last_good == next => {
-                    return Err(Tamper::PrevAltered { seq: next }.into());
-                }
-                Err(t) => return Err(t.into()),
-                Ok(_) => {}
-            }
-            if let Some(t) = pending.take() {
-                return Err(t.into());
-            }
-            if let Some(expected) = roots.get(&v.count()) {
-                if expected.iter().any(|r| *r != v.root()) {
-                    pending =
-                        Some(Tamper::CheckpointMismatch { first: last_good, last: v.count() - 1, size: v.count() });
-                } else {
-                    last_good = v.count();
-                }
+        if let Some(t) = pending.take() {
+            return Err(t.into());
+        }
+        if let Some(expected) = roots.get(&v.count()) {
+            if expected.iter().any(|r| *r != v.root()) {
+                pending = Some(Tamper::CheckpointMismatch { first: last_good, last: v.count() - 1, size: v.count() });
+            } else {
+                last_good = v.count();
             }
         }
-        progress(v.count());
-    }
+        Ok::<(), VerifyError>(())
+    })?;
     v.finish()?;
     if let Some(t) = pending {
         return Err(t.into());
@@ -121,20 +154,12 @@ pub struct RebuildReport {
 /// Replays the log into fresh state; returns the rebuilt rows, sorted.
 pub fn replay(store: &mut dyn Store, progress: &mut dyn FnMut(u64)) -> Result<(u64, Vec<ProjectionRow>), StoreError> {
     let mut state = MemoryRecords::default();
-    let mut next = 0u64;
-    loop {
-        let chunk = store.entries(next, SCAN_CHUNK_EVENTS)?;
-        if chunk.is_empty() {
-            break;
-        }
-        for se in &chunk {
-            let e = se.decode()?;
-            domain::apply(&mut state, &e.event, domain::EventTime { valid_at: e.valid_at })
-                .map_err(|err| StoreError::Corrupt(format!("replaying event {}: {err}", se.seq)))?;
-            next = se.seq + 1;
-        }
-        progress(next);
-    }
+    let next = scan(store, progress, |se| {
+        let e = se.decode()?;
+        domain::apply(&mut state, &e.event, domain::EventTime { valid_at: e.valid_at })
+            .map_err(|err| StoreError::Corrupt(format!("replaying event {}: {err}", se.seq)))?;
+        Ok::<(), StoreError>(())
+    })?;
     let mut rows: Vec<_> =
         state.map.values().map(|r: &Record| (r.key().kind.as_str().to_string(), r.key().id, r.to_bytes())).collect();
     rows.sort();
@@ -160,20 +185,11 @@ pub fn rebuild(store: &mut dyn Store, progress: &mut dyn FnMut(u64)) -> Result<R
 
 /// Writes every entry as one NDJSON line (its canonical bytes). Returns the count.
 pub fn export(store: &mut dyn Store, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
-    let mut next = 0u64;
-    loop {
-        let chunk = store.entries(next, SCAN_CHUNK_EVENTS)?;
-        if chunk.is_empty() {
-            break;
-        }
-        for se in &chunk {
-            out.write_all(&se.bytes)
-                .and_then(|()| out.write_all(b"\n"))
-                .map_err(|source| StoreError::Io { context: "writing export".into(), source })?;
-            next = se.seq + 1;
-        }
-        progress(next);
-    }
+    let next = scan(store, progress, |se| {
+        out.write_all(&se.bytes)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|source| StoreError::Io { context: "writing export".into(), source })
+    })?;
     out.flush().map_err(|source| StoreError::Io { context: "writing export".into(), source })?;
     Ok(next)
 }

@@ -134,7 +134,14 @@ impl SqliteStore {
             tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
         tx.commit()?;
-        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: Some(signer), head: None, cache: HashMap::new() })
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            signer: Some(signer),
+            head: None,
+            cache: HashMap::new(),
+        })
     }
 
     /// Opens an existing store.
@@ -192,8 +199,14 @@ impl SqliteStore {
             if reloaded {
                 self.cache.clear();
             }
-            let mut ctx =
-                Ctx { tx: &tx, head: &mut head, signer: &signer, origin: &self.origin, cache: &self.cache, written: vec![] };
+            let mut ctx = Ctx {
+                tx: &tx,
+                head: &mut head,
+                signer: &signer,
+                origin: &self.origin,
+                cache: &self.cache,
+                written: vec![],
+            };
             let out = f(&mut ctx)?;
             let written = ctx.written;
             if commit {
@@ -386,7 +399,12 @@ fn checkpoint_at(conn: &Connection, size: u64) -> Result<SignedCheckpoint, Store
     SignedCheckpoint::parse(&note).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
 }
 
-fn append_events(c: &mut Ctx, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<(u64, u64), StoreError> {
+fn append_events(
+    c: &mut Ctx,
+    events: &[NewEvent],
+    key: Option<&str>,
+    now: Timestamp,
+) -> Result<(u64, u64), StoreError> {
     let (tx, head) = (c.tx, &mut *c.head);
     let first = head.frontier.size();
     let recorded_us = us(now).max(head.last_recorded_us);

@@ -154,18 +154,8 @@ fn as_of_shows_what_was_known_then_including_corrections() {
     };
     s.append(&[fix], None, t(20)).unwrap();
     let chain = |s: &mut SqliteStore, at: i64| {
-        let entries = s.subject_entries("WL-S-0000000006", Some(t(at))).unwrap();
-        let logged: Vec<_> = entries
-            .iter()
-            .map(|e| domain::chain::Logged {
-                seq: e.seq,
-                valid_at: e.valid_at,
-                recorded_at: e.recorded_at,
-                corrects: e.corrects,
-                event: &e.event,
-            })
-            .collect();
-        domain::chain::custody_chain(&logged)
+        ops::custody_chain(s, "WL-S-0000000006", Some(t(at)))
+            .unwrap()
             .iter()
             .map(|c| format!("#{} {} {:?}", c.seq, c.valid_at, c.corrected_by))
             .collect::<Vec<_>>()

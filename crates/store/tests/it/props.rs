@@ -195,20 +195,7 @@ fn answer(m: &mut Model, o: &Op, s: u8) -> (Event, bool) {
 
 fn extra_setup() -> Vec<Event> {
     vec![
-        Event::AgencyRegistered {
-            agency: Agency {
-                id: aid(2),
-                name: "Test jail".into(),
-                kind: AgencyKind::StateLocalLe,
-                parent: None,
-                state: None,
-                ori: None,
-                fips: None,
-                ice_aor: None,
-                usbp_sector: None,
-                coverage: vec![],
-            },
-        },
+        Event::AgencyRegistered { agency: Agency::new(aid(2), "Test jail", AgencyKind::StateLocalLe) },
         Event::OfficerRegistered {
             officer: Officer {
                 id: "P-O-JAIL".to_string().try_into().unwrap(),
