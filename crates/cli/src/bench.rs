@@ -116,20 +116,62 @@ fn append_all(store: &mut SqliteStore, events: &[NewEvent], batch: usize) -> Res
     Ok(start.elapsed())
 }
 
-fn raw_insert(path: &Path, rows: &[Vec<u8>], batch: usize) -> Result<Duration> {
+/// One stored event row, read back from Liaison's own table for the baselines.
+struct RawRow {
+    seq: i64,
+    bytes: Vec<u8>,
+    leaf: Vec<u8>,
+    recorded_us: i64,
+    valid_us: i64,
+    kind: String,
+    subject: Option<String>,
+}
+
+fn read_rows(db: &Path) -> Result<Vec<RawRow>> {
+    let c = rusqlite::Connection::open(db)?;
+    let mut stmt = c.prepare("SELECT seq, bytes, leaf, recorded_us, valid_us, type, subject FROM event WHERE seq >= 4 ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RawRow {
+            seq: r.get(0)?,
+            bytes: r.get(1)?,
+            leaf: r.get(2)?,
+            recorded_us: r.get(3)?,
+            valid_us: r.get(4)?,
+            kind: r.get(5)?,
+            subject: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The baselines: the same rows inserted with nothing else, in transactions of `batch`.
+/// `whole_rows` false: only (seq, entry bytes). True: the event table's full row and index.
+fn raw_insert(path: &Path, rows: &[RawRow], batch: usize, whole_rows: bool) -> Result<Duration> {
     let mut c = rusqlite::Connection::open(path)?;
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
-    c.execute_batch("CREATE TABLE raw (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)")?;
+    c.execute_batch(
+        "CREATE TABLE raw (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+         CREATE TABLE event (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL, leaf BLOB NOT NULL, recorded_us INTEGER NOT NULL,
+                             valid_us INTEGER NOT NULL, type TEXT NOT NULL, subject TEXT, corrects INTEGER);
+         CREATE INDEX event_subject ON event(subject, seq) WHERE subject IS NOT NULL;",
+    )?;
+    let sql = if whole_rows {
+        "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    } else {
+        "INSERT INTO raw (seq, bytes) VALUES (?1, ?2)"
+    };
     let start = Instant::now();
-    let mut seq = 0i64;
     for chunk in rows.chunks(batch) {
         let tx = c.transaction()?;
         {
-            let mut stmt = tx.prepare_cached("INSERT INTO raw (seq, bytes) VALUES (?1, ?2)")?;
-            for b in chunk {
-                stmt.execute(rusqlite::params![seq, b])?;
-                seq += 1;
+            let mut stmt = tx.prepare_cached(sql)?;
+            for r in chunk {
+                if whole_rows {
+                    stmt.execute(rusqlite::params![r.seq, r.bytes, r.leaf, r.recorded_us, r.valid_us, r.kind, r.subject])?;
+                } else {
+                    stmt.execute(rusqlite::params![r.seq, r.bytes])?;
+                }
             }
         }
         tx.commit()?;
@@ -146,17 +188,21 @@ fn append(p: &Printer, events: u64, batches: &[u64]) -> Result<ExitCode> {
     let stream = workload(0, events, t0());
     let mut rows = Vec::new();
     let mut text = format!(
-        "append: {events} events per run, WAL + synchronous=FULL on both sides\n{:>6} {:>14} {:>14} {:>7}\n",
-        "batch", "liaison ev/s", "raw ev/s", "ratio"
+        "append: {events} events per run, WAL + synchronous=FULL on every side\n\
+         raw = (seq, entry bytes) rows; rows = the same event rows with their subject index\n\
+         {:>6} {:>13} {:>11} {:>11} {:>9} {:>10}\n",
+        "batch", "liaison ev/s", "raw ev/s", "rows ev/s", "vs raw", "vs rows"
     );
     for &b in batches {
         let mut store = new_store(&scratch.0, &format!("ours-{b}.db"))?;
         let ours = append_all(&mut store, &stream, b.max(1) as usize)?;
-        let bytes: Vec<Vec<u8>> = store.entries(4, usize::MAX)?.into_iter().map(|e| e.bytes).collect();
-        let raw = raw_insert(&scratch.0.join(format!("raw-{b}.db")), &bytes, b.max(1) as usize)?;
-        let (o, r) = (per_sec(events, ours), per_sec(events, raw));
-        text.push_str(&format!("{b:>6} {o:>14.0} {r:>14.0} {:>7.2}\n", o / r));
-        rows.push(json!({ "batch": b, "liaison_events_per_s": o, "raw_events_per_s": r, "ratio": o / r }));
+        let stored = read_rows(store.path())?;
+        let raw = raw_insert(&scratch.0.join(format!("raw-{b}.db")), &stored, b.max(1) as usize, false)?;
+        let whole = raw_insert(&scratch.0.join(format!("rows-{b}.db")), &stored, b.max(1) as usize, true)?;
+        let (o, r, w) = (per_sec(events, ours), per_sec(events, raw), per_sec(events, whole));
+        text.push_str(&format!("{b:>6} {o:>13.0} {r:>11.0} {w:>11.0} {:>9.2} {:>10.2}\n", o / r, o / w));
+        rows.push(json!({ "batch": b, "liaison_events_per_s": o, "raw_events_per_s": r, "rows_events_per_s": w,
+                          "ratio_vs_raw": o / r, "ratio_vs_rows": o / w }));
     }
     p.emit(&text, json!({ "bench": "append", "events": events, "results": rows }));
     Ok(ExitCode::SUCCESS)
