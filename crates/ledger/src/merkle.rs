@@ -21,7 +21,8 @@ const GROUP: usize = 1 << STORED_LEVEL_STRIDE;
 /// Reads stored perfect-subtree hashes. `level` is always a multiple of the stride.
 pub trait NodeStore {
     type Error;
-    fn stored_node(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+    /// The `count` stored nodes at `level` from `index` on (one range read, not `count`).
+    fn stored_nodes(&mut self, level: u32, index: u64, count: u64) -> Result<Vec<Hash>, Self::Error>;
 }
 
 /// A node the caller must persist: the perfect subtree at `(level, index)`.
@@ -48,12 +49,10 @@ pub fn empty_root() -> Hash {
 
 /// Hash of the perfect subtree at any level, from stored nodes.
 pub fn perfect_node<S: NodeStore>(s: &mut S, level: u32, index: u64) -> Result<Hash, S::Error> {
-    if level.is_multiple_of(STORED_LEVEL_STRIDE) {
-        return s.stored_node(level, index);
-    }
-    let left = perfect_node(s, level - 1, 2 * index)?;
-    let right = perfect_node(s, level - 1, 2 * index + 1)?;
-    Ok(parent_hash(&left, &right))
+    let base = level - level % STORED_LEVEL_STRIDE;
+    let width = 1u64 << (level - base);
+    let nodes = s.stored_nodes(base, index * width, width)?;
+    Ok(perfect_of(&nodes))
 }
 
 /// RFC 6962 MTH of leaves `start..end`, where `start` is aligned as the tree's splits align it.
@@ -143,10 +142,8 @@ impl Frontier {
         while level < 64 && (size >> level) > 0 {
             let count = (size >> level) % GROUP as u64;
             let first = (size >> level) - count;
-            let mut nodes = Vec::with_capacity(count as usize);
-            for i in first..first + count {
-                nodes.push(s.stored_node(level, i)?);
-            }
+            let mut nodes = s.stored_nodes(level, first, count)?;
+            nodes.reserve(GROUP);
             pending.push(nodes);
             level += STORED_LEVEL_STRIDE;
         }
@@ -226,8 +223,8 @@ impl MemoryNodes {
 
 impl NodeStore for MemoryNodes {
     type Error = std::convert::Infallible;
-    fn stored_node(&mut self, level: u32, index: u64) -> Result<Hash, Self::Error> {
-        Ok(*self.levels.get(&(level, index)).expect("node stored"))
+    fn stored_nodes(&mut self, level: u32, index: u64, count: u64) -> Result<Vec<Hash>, Self::Error> {
+        Ok((index..index + count).map(|i| *self.levels.get(&(level, i)).expect("node stored")).collect())
     }
 }
 

@@ -242,7 +242,7 @@ fn load_head(tx: &Transaction, cached: Option<Head>) -> Result<(Head, bool), Sto
     if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
         return Ok((h, false));
     }
-    let frontier = Frontier::load(&mut TxNodes(tx), size)?;
+    let frontier = Frontier::load(&mut TxNodes::new(tx), size)?;
     let (last_leaf, last_recorded_us) = if size == 0 {
         (GENESIS_PREV, i64::MIN)
     } else {
@@ -258,23 +258,59 @@ fn blob_hash(b: &[u8]) -> Hash {
 }
 
 /// Stored Merkle nodes as seen inside a transaction (level 0 = the event table's leaves).
-struct TxNodes<'a>(&'a Connection);
+///
+/// Reads whole aligned blocks of 16 nodes and keeps them for the life of the value: every
+/// sibling a proof needs within one stride of levels lies in the same block, so a proof costs
+/// one range read per four tree levels.
+struct TxNodes<'a> {
+    conn: &'a Connection,
+    blocks: HashMap<(u32, u64), Vec<Hash>>,
+}
+
+const BLOCK: u64 = 1 << ledger::merkle::STORED_LEVEL_STRIDE;
+
+impl<'a> TxNodes<'a> {
+    fn new(conn: &'a Connection) -> Self {
+        TxNodes { conn, blocks: HashMap::new() }
+    }
+
+    /// The stored nodes of block `block` at `level` (fewer than 16 at the right edge).
+    fn block(&mut self, level: u32, block: u64) -> Result<&Vec<Hash>, StoreError> {
+        if !self.blocks.contains_key(&(level, block)) {
+            let hash = |r: &rusqlite::Row| Ok(blob_hash(r.get_ref(0)?.as_blob()?));
+            let first = block * BLOCK;
+            let nodes: Vec<Hash> = if level == 0 {
+                let mut stmt =
+                    self.conn.prepare_cached("SELECT leaf FROM event WHERE seq >= ?1 AND seq < ?1 + ?2 ORDER BY seq")?;
+                stmt.query_map(params![first, BLOCK], hash)?.collect::<Result<_, _>>()?
+            } else {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT hash FROM merkle_node WHERE level = ?1 AND idx >= ?2 AND idx < ?2 + ?3 ORDER BY idx",
+                )?;
+                stmt.query_map(params![level, first, BLOCK], hash)?.collect::<Result<_, _>>()?
+            };
+            self.blocks.insert((level, block), nodes);
+        }
+        Ok(&self.blocks[&(level, block)])
+    }
+}
 
 impl NodeStore for TxNodes<'_> {
     type Error = StoreError;
-    fn stored_node(&mut self, level: u32, index: u64) -> Result<Hash, StoreError> {
-        let row = if level == 0 {
-            self.0
-                .prepare_cached("SELECT leaf FROM event WHERE seq = ?1")?
-                .query_row([index], |r| Ok(blob_hash(r.get_ref(0)?.as_blob()?)))
-                .optional()?
-        } else {
-            self.0
-                .prepare_cached("SELECT hash FROM merkle_node WHERE level = ?1 AND idx = ?2")?
-                .query_row(params![level, index], |r| Ok(blob_hash(r.get_ref(0)?.as_blob()?)))
-                .optional()?
-        };
-        row.ok_or_else(|| StoreError::Corrupt(format!("Merkle node ({level}, {index}) is missing")))
+    fn stored_nodes(&mut self, level: u32, index: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::with_capacity(count as usize);
+        let mut i = index;
+        while i < index + count {
+            let (block, offset) = (i / BLOCK, (i % BLOCK) as usize);
+            let take = ((index + count - i) as usize).min(BLOCK as usize - offset);
+            let nodes = self.block(level, block)?;
+            let part = nodes.get(offset..offset + take).ok_or_else(|| {
+                StoreError::Corrupt(format!("Merkle nodes at level {level} from {i} are missing"))
+            })?;
+            out.extend_from_slice(part);
+            i += take as u64;
+        }
+        Ok(out)
     }
 }
 
@@ -645,7 +681,9 @@ impl Store for SqliteStore {
         if size == 0 || seq >= size || size > have {
             return Err(StoreError::Invalid(format!("no event {seq} in a tree of {size} (the log has {have})")));
         }
-        ledger::merkle::inclusion_proof(&mut TxNodes(&self.conn), size, seq)
+        // One read transaction: one snapshot, and no per-statement transaction overhead.
+        let tx = self.conn.transaction()?;
+        ledger::merkle::inclusion_proof(&mut TxNodes::new(&tx), size, seq)
     }
 
     fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -653,10 +691,12 @@ impl Store for SqliteStore {
         if old == 0 || old > new || new > have {
             return Err(StoreError::Invalid(format!("no consistency proof from {old} to {new} (the log has {have})")));
         }
-        ledger::merkle::consistency_proof(&mut TxNodes(&self.conn), old, new)
+        let tx = self.conn.transaction()?;
+        ledger::merkle::consistency_proof(&mut TxNodes::new(&tx), old, new)
     }
 
     fn root_at(&mut self, size: u64) -> Result<Hash, StoreError> {
-        ledger::merkle::root(&mut TxNodes(&self.conn), size)
+        let tx = self.conn.transaction()?;
+        ledger::merkle::root(&mut TxNodes::new(&tx), size)
     }
 }
