@@ -129,7 +129,9 @@ struct RawRow {
 
 fn read_rows(db: &Path) -> Result<Vec<RawRow>> {
     let c = rusqlite::Connection::open(db)?;
-    let mut stmt = c.prepare("SELECT seq, bytes, leaf, recorded_us, valid_us, type, subject FROM event WHERE seq >= 4 ORDER BY seq")?;
+    let mut stmt = c.prepare(
+        "SELECT seq, bytes, leaf, recorded_us, valid_us, type, subject FROM event WHERE seq >= 4 ORDER BY seq",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(RawRow {
             seq: r.get(0)?,
@@ -168,7 +170,15 @@ fn raw_insert(path: &Path, rows: &[RawRow], batch: usize, whole_rows: bool) -> R
             let mut stmt = tx.prepare_cached(sql)?;
             for r in chunk {
                 if whole_rows {
-                    stmt.execute(rusqlite::params![r.seq, r.bytes, r.leaf, r.recorded_us, r.valid_us, r.kind, r.subject])?;
+                    stmt.execute(rusqlite::params![
+                        r.seq,
+                        r.bytes,
+                        r.leaf,
+                        r.recorded_us,
+                        r.valid_us,
+                        r.kind,
+                        r.subject
+                    ])?;
                 } else {
                     stmt.execute(rusqlite::params![r.seq, r.bytes])?;
                 }

@@ -66,6 +66,8 @@ pub struct SqliteStore {
     /// Committed projection records, so that a command's checks need not read them back.
     /// Valid only while `head` is; cleared when another writer has appended.
     cache: RecordCache,
+    /// Immutable upper Merkle blocks, for proofs.
+    upper_blocks: BlockCache,
 }
 
 /// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
@@ -141,6 +143,7 @@ impl SqliteStore {
             signer: Some(signer),
             head: None,
             cache: HashMap::new(),
+            upper_blocks: HashMap::new(),
         })
     }
 
@@ -155,7 +158,15 @@ impl SqliteStore {
             .optional()
             .map_err(|_| StoreError::NotInitialized)?;
         let origin = origin.ok_or(StoreError::NotInitialized)?;
-        Ok(SqliteStore { conn, path: path.to_path_buf(), origin, signer: None, head: None, cache: HashMap::new() })
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            signer: None,
+            head: None,
+            cache: HashMap::new(),
+            upper_blocks: HashMap::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -265,23 +276,41 @@ fn blob_hash(b: &[u8]) -> Hash {
 struct TxNodes<'a> {
     conn: &'a Connection,
     blocks: HashMap<(u32, u64), Vec<Hash>>,
+    /// Complete blocks at level 8 and above, kept across proofs: a perfect subtree's hash
+    /// never changes, and these few blocks are what every proof reads.
+    upper: Option<&'a mut BlockCache>,
 }
 
 const BLOCK: u64 = 1 << ledger::merkle::STORED_LEVEL_STRIDE;
+/// Lowest level whose complete blocks are kept across proofs.
+const UPPER_LEVEL_MIN: u32 = 2 * ledger::merkle::STORED_LEVEL_STRIDE;
+/// Most blocks kept across proofs (`BLOCK_CACHE_MAX`, ~50 MB); emptied when full.
+const BLOCK_CACHE_MAX: usize = 100_000;
+
+type BlockCache = HashMap<(u32, u64), Vec<Hash>>;
 
 impl<'a> TxNodes<'a> {
     fn new(conn: &'a Connection) -> Self {
-        TxNodes { conn, blocks: HashMap::new() }
+        TxNodes { conn, blocks: HashMap::new(), upper: None }
+    }
+
+    fn with_upper(conn: &'a Connection, upper: &'a mut BlockCache) -> Self {
+        TxNodes { conn, blocks: HashMap::new(), upper: Some(upper) }
     }
 
     /// The stored nodes of block `block` at `level` (fewer than 16 at the right edge).
     fn block(&mut self, level: u32, block: u64) -> Result<&Vec<Hash>, StoreError> {
+        if let Some(nodes) = self.upper.as_ref().and_then(|u| u.get(&(level, block))) {
+            let nodes = nodes.clone();
+            self.blocks.insert((level, block), nodes);
+        }
         if !self.blocks.contains_key(&(level, block)) {
             let hash = |r: &rusqlite::Row| Ok(blob_hash(r.get_ref(0)?.as_blob()?));
             let first = block * BLOCK;
             let nodes: Vec<Hash> = if level == 0 {
-                let mut stmt =
-                    self.conn.prepare_cached("SELECT leaf FROM event WHERE seq >= ?1 AND seq < ?1 + ?2 ORDER BY seq")?;
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("SELECT leaf FROM event WHERE seq >= ?1 AND seq < ?1 + ?2 ORDER BY seq")?;
                 stmt.query_map(params![first, BLOCK], hash)?.collect::<Result<_, _>>()?
             } else {
                 let mut stmt = self.conn.prepare_cached(
@@ -289,6 +318,14 @@ impl<'a> TxNodes<'a> {
                 )?;
                 stmt.query_map(params![level, first, BLOCK], hash)?.collect::<Result<_, _>>()?
             };
+            if let Some(upper) =
+                self.upper.as_mut().filter(|_| level >= UPPER_LEVEL_MIN && nodes.len() == BLOCK as usize)
+            {
+                if upper.len() >= BLOCK_CACHE_MAX {
+                    upper.clear();
+                }
+                upper.insert((level, block), nodes.clone());
+            }
             self.blocks.insert((level, block), nodes);
         }
         Ok(&self.blocks[&(level, block)])
@@ -304,9 +341,9 @@ impl NodeStore for TxNodes<'_> {
             let (block, offset) = (i / BLOCK, (i % BLOCK) as usize);
             let take = ((index + count - i) as usize).min(BLOCK as usize - offset);
             let nodes = self.block(level, block)?;
-            let part = nodes.get(offset..offset + take).ok_or_else(|| {
-                StoreError::Corrupt(format!("Merkle nodes at level {level} from {i} are missing"))
-            })?;
+            let part = nodes
+                .get(offset..offset + take)
+                .ok_or_else(|| StoreError::Corrupt(format!("Merkle nodes at level {level} from {i} are missing")))?;
             out.extend_from_slice(part);
             i += take as u64;
         }
@@ -683,7 +720,7 @@ impl Store for SqliteStore {
         }
         // One read transaction: one snapshot, and no per-statement transaction overhead.
         let tx = self.conn.transaction()?;
-        ledger::merkle::inclusion_proof(&mut TxNodes::new(&tx), size, seq)
+        ledger::merkle::inclusion_proof(&mut TxNodes::with_upper(&tx, &mut self.upper_blocks), size, seq)
     }
 
     fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -692,11 +729,11 @@ impl Store for SqliteStore {
             return Err(StoreError::Invalid(format!("no consistency proof from {old} to {new} (the log has {have})")));
         }
         let tx = self.conn.transaction()?;
-        ledger::merkle::consistency_proof(&mut TxNodes::new(&tx), old, new)
+        ledger::merkle::consistency_proof(&mut TxNodes::with_upper(&tx, &mut self.upper_blocks), old, new)
     }
 
     fn root_at(&mut self, size: u64) -> Result<Hash, StoreError> {
         let tx = self.conn.transaction()?;
-        ledger::merkle::root(&mut TxNodes::new(&tx), size)
+        ledger::merkle::root(&mut TxNodes::with_upper(&tx, &mut self.upper_blocks), size)
     }
 }
