@@ -28,6 +28,9 @@ pub enum Which {
         /// Comma-separated batch sizes (events per transaction).
         #[arg(long, default_value = "1,10,100,1000")]
         batches: String,
+        /// Repetitions per batch size, interleaving the three sides; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        reps: u32,
     },
     /// Append throughput and proof cost at growing log sizes.
     Growth {
@@ -47,7 +50,7 @@ pub enum Which {
 
 pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
     match which {
-        Which::Append { events, batches } => append(p, events, &parse_list(&batches)?),
+        Which::Append { events, batches, reps } => append(p, events, &parse_list(&batches)?, reps.max(1)),
         Which::Growth { sizes, dir } => growth(p, &parse_list(&sizes)?, dir),
         Which::Verify { events } => verify(p, events),
     }
@@ -193,28 +196,39 @@ fn per_sec(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-fn append(p: &Printer, events: u64, batches: &[u64]) -> Result<ExitCode> {
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn append(p: &Printer, events: u64, batches: &[u64], reps: u32) -> Result<ExitCode> {
     let scratch = Scratch::new(None)?;
     let stream = workload(0, events, t0());
     let mut rows = Vec::new();
     let mut text = format!(
-        "append: {events} events per run, WAL + synchronous=FULL on every side\n\
+        "append: {events} events per run, median of {reps} interleaved runs, WAL + synchronous=FULL on every side\n\
          raw = (seq, entry bytes) rows; rows = the same event rows with their subject index\n\
          {:>6} {:>13} {:>11} {:>11} {:>9} {:>10}\n",
         "batch", "liaison ev/s", "raw ev/s", "rows ev/s", "vs raw", "vs rows"
     );
     for &b in batches {
-        let mut store = new_store(&scratch.0, &format!("ours-{b}.db"))?;
-        let ours = append_all(&mut store, &stream, b.max(1) as usize)?;
-        let stored = read_rows(store.path())?;
-        let raw = raw_insert(&scratch.0.join(format!("raw-{b}.db")), &stored, b.max(1) as usize, false)?;
-        let whole = raw_insert(&scratch.0.join(format!("rows-{b}.db")), &stored, b.max(1) as usize, true)?;
-        let (o, r, w) = (per_sec(events, ours), per_sec(events, raw), per_sec(events, whole));
-        text.push_str(&format!("{b:>6} {o:>13.0} {r:>11.0} {w:>11.0} {:>9.2} {:>10.2}\n", o / r, o / w));
+        let batch = b.max(1) as usize;
+        let (mut o, mut r, mut w) = (vec![], vec![], vec![]);
+        for rep in 0..reps {
+            let mut store = new_store(&scratch.0, &format!("ours-{b}-{rep}.db"))?;
+            o.push(per_sec(events, append_all(&mut store, &stream, batch)?));
+            let stored = read_rows(store.path())?;
+            r.push(per_sec(events, raw_insert(&scratch.0.join(format!("raw-{b}-{rep}.db")), &stored, batch, false)?));
+            w.push(per_sec(events, raw_insert(&scratch.0.join(format!("rows-{b}-{rep}.db")), &stored, batch, true)?));
+        }
+        let ratios_raw = median(o.iter().zip(&r).map(|(a, b)| a / b).collect());
+        let ratios_rows = median(o.iter().zip(&w).map(|(a, b)| a / b).collect());
+        let (o, r, w) = (median(o), median(r), median(w));
+        text.push_str(&format!("{b:>6} {o:>13.0} {r:>11.0} {w:>11.0} {ratios_raw:>9.2} {ratios_rows:>10.2}\n"));
         rows.push(json!({ "batch": b, "liaison_events_per_s": o, "raw_events_per_s": r, "rows_events_per_s": w,
-                          "ratio_vs_raw": o / r, "ratio_vs_rows": o / w }));
+                          "ratio_vs_raw": ratios_raw, "ratio_vs_rows": ratios_rows }));
     }
-    p.emit(&text, json!({ "bench": "append", "events": events, "results": rows }));
+    p.emit(&text, json!({ "bench": "append", "events": events, "reps": reps, "results": rows }));
     Ok(ExitCode::SUCCESS)
 }
 
