@@ -1,0 +1,151 @@
+//! State and local rules as versioned data (`reference/jurisdictions.toml`).
+//!
+//! A rule says what a custodial agency in a jurisdiction may do on an immigration request
+//! (hold, notify, transfer, interview access, disclosure, courthouse arrest), from which date,
+//! with which exceptions and duties, and cites its source. A jurisdiction with no rule for an
+//! action falls back to the federal baseline, and the decision says so.
+
+use jiff::civil::Date;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// The whole rule table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jurisdictions {
+    pub version: String,
+    #[serde(rename = "jurisdiction")]
+    pub jurisdictions: Vec<Jurisdiction>,
+}
+
+/// One state, city or the federal baseline (`US`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jurisdiction {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub forbids_287g: bool,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleEffect {
+    Allow,
+    Deny,
+    Require,
+}
+
+/// One rule, with its citation and the dates it is in force.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub action: String,
+    pub effect: RuleEffect,
+    #[serde(default)]
+    pub applies_if: Vec<String>,
+    #[serde(default)]
+    pub unless_any: Vec<String>,
+    #[serde(default)]
+    pub requires_all: Vec<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    pub citation: String,
+    pub effective_from: Date,
+    #[serde(default)]
+    pub effective_to: Option<Date>,
+    #[serde(default)]
+    pub unverified: bool,
+    pub explanation: String,
+}
+
+/// The conditions a request may assert (see the table's header).
+pub const CONDITIONS: [&str; 11] = [
+    "judicial_warrant",
+    "federal_criminal_warrant",
+    "judicial_subpoena",
+    "ca_7282_5_offense",
+    "nyc_covered_conviction",
+    "terrorist_screening_match",
+    "proof_of_citizenship_or_lawful_status",
+    "detainer_has_warrant",
+    "written_consent",
+    "information_public",
+    "at_courthouse",
+];
+
+/// Actions the table may gate.
+pub const GATED_ACTIONS: [&str; 6] = [
+    "hold_on_detainer",
+    "notify_release",
+    "transfer_to_ice",
+    "grant_interview_access",
+    "disclose_personal_info",
+    "field_arrest",
+];
+
+/// Why the table could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("jurisdictions.toml: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("jurisdictions.toml: rule {rule}: {reason}")]
+    Invalid { rule: String, reason: String },
+}
+
+impl Jurisdictions {
+    /// Parses and checks the table: known actions and conditions, unique ids, a `US` entry.
+    pub fn parse(text: &str) -> Result<Self, TableError> {
+        let t: Jurisdictions = toml::from_str(text)?;
+        let mut ids = BTreeSet::new();
+        for j in &t.jurisdictions {
+            for r in &j.rules {
+                let bad = |reason: String| TableError::Invalid { rule: r.id.clone(), reason };
+                if !ids.insert(r.id.clone()) {
+                    return Err(bad("duplicate rule id".into()));
+                }
+                if !GATED_ACTIONS.contains(&r.action.as_str()) {
+                    return Err(bad(format!("unknown action {:?}", r.action)));
+                }
+                let conds = r.applies_if.iter().chain(&r.requires_all).chain(&r.unless_any).flat_map(|c| c.split('+'));
+                for c in conds {
+                    if !CONDITIONS.contains(&c) {
+                        return Err(bad(format!("unknown condition {c:?}")));
+                    }
+                }
+                if r.effective_to.is_some_and(|to| to <= r.effective_from) {
+                    return Err(bad("effective_to is not after effective_from".into()));
+                }
+            }
+        }
+        if !t.jurisdictions.iter().any(|j| j.id == "US") {
+            return Err(TableError::Invalid { rule: "-".into(), reason: "no federal baseline (US)".into() });
+        }
+        Ok(t)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Jurisdiction> {
+        self.jurisdictions.iter().find(|j| j.id == id)
+    }
+
+    /// Whether the state (or city) forbids its agencies to hold 287(g) agreements.
+    pub fn forbids_287g(&self, ids: &[&str]) -> bool {
+        ids.iter().filter_map(|id| self.get(id)).any(|j| j.forbids_287g)
+    }
+}
+
+impl Rule {
+    pub fn in_force(&self, on: Date) -> bool {
+        self.effective_from <= on && self.effective_to.is_none_or(|to| on < to)
+    }
+}
+
+/// Whether an alternative like `"a+b"` holds: every part is asserted.
+pub fn holds(alternative: &str, asserted: &BTreeSet<String>) -> bool {
+    alternative.split('+').all(|c| asserted.contains(c))
+}

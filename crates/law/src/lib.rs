@@ -1,0 +1,326 @@
+//! The law engine: one question, one answer.
+//!
+//! [`Law::decide`] takes an officer (with their agency and the agreements their designations
+//! name), an action, the facts of the case and the time, and returns a [`Decision`]: allow,
+//! deny, or allow with flags, with every reason's rule id, citation and explanation.
+//!
+//! - authority by actor: Cedar policies in `policies/` ([`authority`]);
+//! - state and local gates: `reference/jurisdictions.toml` ([`jurisdiction`]);
+//! - detainer issuance, citizenship safeguard, custody, border zone: [`rules`];
+//! - the hold clock and the federal holiday calendar: [`hold`], [`holidays`];
+//! - border-zone geometry: [`zone`].
+//!
+//! Pure: no I/O, no clock. The sources are compiled in and hashed; the hash goes with every
+//! decision so a past decision can be replayed against the rules that made it.
+
+pub mod authority;
+pub mod hold;
+pub mod holidays;
+pub mod jurisdiction;
+pub mod rules;
+pub mod scenario;
+pub mod zone;
+
+use domain::Timestamp;
+use domain::agency::Agency;
+use domain::agreement::Agreement;
+use domain::custody::CustodyBasis;
+use domain::detainer::{Detainer, DetainerForm, ProbableCauseBasis, WarrantForm};
+use domain::encounter::SuspicionFactor;
+use domain::officer::Officer;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+pub const SCHEMA: &str = include_str!("../../../policies/schema.cedarschema");
+pub const POLICIES: &str = include_str!("../../../policies/authority.cedar");
+pub const JURISDICTIONS: &str = include_str!("../../../reference/jurisdictions.toml");
+pub const BORDER_LINES: &str = include_str!("../../../reference/geo/us_border_lines_10m.geojson");
+
+/// The legal actions Liaison decides (the Cedar action ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Interrogate,
+    FieldStop,
+    FieldArrest,
+    BoardVehicle,
+    AccessPrivateLand,
+    InterviewInJail,
+    DatabaseCheck,
+    IssueDetainer,
+    ServeWarrantInJail,
+    ProcessForRemoval,
+    TakeCustody,
+    ProcessingSupport,
+    HoldOnDetainer,
+    NotifyRelease,
+    TransferToIce,
+    DisclosePersonalInfo,
+    GrantInterviewAccess,
+}
+
+impl Action {
+    pub const ALL: [Action; 17] = [
+        Action::Interrogate,
+        Action::FieldStop,
+        Action::FieldArrest,
+        Action::BoardVehicle,
+        Action::AccessPrivateLand,
+        Action::InterviewInJail,
+        Action::DatabaseCheck,
+        Action::IssueDetainer,
+        Action::ServeWarrantInJail,
+        Action::ProcessForRemoval,
+        Action::TakeCustody,
+        Action::ProcessingSupport,
+        Action::HoldOnDetainer,
+        Action::NotifyRelease,
+        Action::TransferToIce,
+        Action::DisclosePersonalInfo,
+        Action::GrantInterviewAccess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Interrogate => "interrogate",
+            Action::FieldStop => "field_stop",
+            Action::FieldArrest => "field_arrest",
+            Action::BoardVehicle => "board_vehicle",
+            Action::AccessPrivateLand => "access_private_land",
+            Action::InterviewInJail => "interview_in_jail",
+            Action::DatabaseCheck => "database_check",
+            Action::IssueDetainer => "issue_detainer",
+            Action::ServeWarrantInJail => "serve_warrant_in_jail",
+            Action::ProcessForRemoval => "process_for_removal",
+            Action::TakeCustody => "take_custody",
+            Action::ProcessingSupport => "processing_support",
+            Action::HoldOnDetainer => "hold_on_detainer",
+            Action::NotifyRelease => "notify_release",
+            Action::TransferToIce => "transfer_to_ice",
+            Action::DisclosePersonalInfo => "disclose_personal_info",
+            Action::GrantInterviewAccess => "grant_interview_access",
+        }
+    }
+}
+
+/// Who holds the subject, as far as the decision needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyFacts {
+    pub agency: domain::AgencyId,
+    #[serde(default)]
+    pub agency_is_border_patrol: bool,
+    pub basis: CustodyBasis,
+    pub since: Timestamp,
+}
+
+/// What the law needs to know about a detainer (from a recorded `Detainer`, or written
+/// directly in a scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetainerFacts {
+    #[serde(default = "default_form")]
+    pub form: DetainerForm,
+    pub recipient_agency: domain::AgencyId,
+    #[serde(default)]
+    pub warrant: Option<WarrantForm>,
+    #[serde(default)]
+    pub probable_cause: Vec<ProbableCauseBasis>,
+    #[serde(default)]
+    pub transferred_for_proceeding: bool,
+    #[serde(default)]
+    pub notification_only: bool,
+    #[serde(default)]
+    pub release_eligible_at: Option<Timestamp>,
+}
+
+fn default_form() -> DetainerForm {
+    DetainerForm::I247a
+}
+
+impl From<&Detainer> for DetainerFacts {
+    fn from(d: &Detainer) -> Self {
+        DetainerFacts {
+            form: d.form,
+            recipient_agency: d.recipient_agency.clone(),
+            warrant: d.warrant.as_ref().map(|w| w.form),
+            probable_cause: d.probable_cause.clone(),
+            transferred_for_proceeding: d.transferred_for_proceeding,
+            notification_only: d.notification_only,
+            release_eligible_at: d.release_eligible_at,
+        }
+    }
+}
+
+/// The facts of the case at the moment of the request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Jurisdiction ids where the action happens: a state (`CA`) and optionally a city
+    /// (`NY-NYC`). For custodial actions, where the custodial agency is.
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
+    #[serde(default)]
+    pub in_jail: bool,
+    #[serde(default)]
+    pub custody: Option<CustodyFacts>,
+    /// A claim or evidence of US citizenship awaiting a supervisor's determination.
+    #[serde(default)]
+    pub citizenship_claim_pending: bool,
+    #[serde(default)]
+    pub detainer: Option<DetainerFacts>,
+    /// Where a field action happens.
+    #[serde(default)]
+    pub location: Option<domain::LatLon>,
+    #[serde(default)]
+    pub at_fixed_checkpoint: bool,
+    #[serde(default)]
+    pub dwelling: bool,
+    #[serde(default)]
+    pub suspicion_factors: Vec<SuspicionFactor>,
+    /// Shorter reasonable distance fixed for the sector, statute miles (8 CFR 287.1(a)(2)).
+    #[serde(default)]
+    pub sector_distance_miles: Option<f64>,
+    /// Conditions asserted for the state-law gate (see `reference/jurisdictions.toml`).
+    #[serde(default)]
+    pub conditions: BTreeSet<String>,
+    /// IANA time zone of the custodial facility, for the hold clock (default from the state).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The agency the actor belongs to holds the subject.
+    #[serde(default)]
+    pub actor_has_custody: Option<bool>,
+}
+
+impl Context {
+    pub(crate) fn actor_agency_has_custody(&self) -> bool {
+        self.actor_has_custody.unwrap_or(false)
+    }
+}
+
+/// One question for the law.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub officer: &'a Officer,
+    pub agency: &'a Agency,
+    /// The agreements the officer's designations name (others are ignored).
+    pub agreements: &'a [Agreement],
+    pub action: Action,
+    pub context: &'a Context,
+    pub now: Timestamp,
+}
+
+/// The answer's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Allow,
+    Deny,
+    AllowWithFlags,
+}
+
+/// What a reason does to the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    Permit,
+    Deny,
+    Flag,
+    Note,
+}
+
+/// One reason, with its rule and citation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub kind: ReasonKind,
+    pub rule_id: String,
+    pub citation: String,
+    pub explanation: String,
+}
+
+impl Reason {
+    pub fn new(kind: ReasonKind, rule_id: &str, citation: &str, explanation: &str) -> Self {
+        Reason { kind, rule_id: rule_id.into(), citation: citation.into(), explanation: explanation.into() }
+    }
+}
+
+/// The decision, with its reasons, the hold clock and border zone where they apply, and the
+/// hash of the rules that made it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub effect: Effect,
+    pub reasons: Vec<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<hold::HoldClock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<zone::ZoneReport>,
+    pub rules_hash: String,
+}
+
+impl Decision {
+    /// The rule ids of the reasons of a kind.
+    pub fn rule_ids(&self, kind: ReasonKind) -> Vec<&str> {
+        self.reasons.iter().filter(|r| r.kind == kind).map(|r| r.rule_id.as_str()).collect()
+    }
+}
+
+/// Why the law's sources could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LawError {
+    #[error(transparent)]
+    Policy(#[from] authority::PolicyError),
+    #[error(transparent)]
+    Table(#[from] jurisdiction::TableError),
+    #[error(transparent)]
+    Geometry(#[from] zone::GeometryError),
+}
+
+/// The loaded law: policies, jurisdiction table, border geometry and settings.
+pub struct Law {
+    pub policies: authority::Policies,
+    pub jurisdictions: jurisdiction::Jurisdictions,
+    pub boundary: zone::Boundary,
+    pub zone_settings: zone::ZoneSettings,
+    pub rules_hash: String,
+}
+
+/// The texts the law is built from.
+pub struct Sources<'a> {
+    pub schema: &'a str,
+    pub policies: &'a str,
+    pub jurisdictions: &'a str,
+    pub border_lines: &'a str,
+}
+
+impl Sources<'static> {
+    pub fn bundled() -> Self {
+        Sources { schema: SCHEMA, policies: POLICIES, jurisdictions: JURISDICTIONS, border_lines: BORDER_LINES }
+    }
+}
+
+impl Law {
+    pub fn load(src: &Sources) -> Result<Law, LawError> {
+        let mut h = Sha256::new();
+        for part in [src.schema, src.policies, src.jurisdictions, src.border_lines] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        Ok(Law {
+            policies: authority::Policies::load(src.schema, src.policies)?,
+            jurisdictions: jurisdiction::Jurisdictions::parse(src.jurisdictions)?,
+            boundary: zone::Boundary::from_geojson(src.border_lines)?,
+            zone_settings: zone::ZoneSettings::default(),
+            rules_hash: hex::encode(h.finalize()),
+        })
+    }
+
+    pub fn bundled() -> Law {
+        Law::load(&Sources::bundled()).expect("the bundled law sources are valid (checked by tests)")
+    }
+
+    /// Decides one request.
+    pub fn decide(&self, req: &Request) -> Decision {
+        rules::decide(self, req)
+    }
+}

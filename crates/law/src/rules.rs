@@ -1,0 +1,423 @@
+//! The rules beyond authority: detainer issuance, the citizenship safeguard, the hold clock,
+//! the state-law gate, the border zone, reasonable suspicion and custody. Each reason cites
+//! its source; reference.md's closing list (R1-R14) names the rules.
+
+use crate::hold::hold_clock;
+use crate::jurisdiction::{RuleEffect, holds};
+use crate::{Action, Decision, Effect, Law, Reason, ReasonKind, Request};
+use domain::custody::CustodyBasis;
+use domain::detainer::{DetainerForm, ProbableCauseBasis};
+use domain::encounter::SuspicionFactor;
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+use std::collections::BTreeSet;
+
+fn deny(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
+    r.push(Reason::new(ReasonKind::Deny, id, cite, why));
+}
+fn flag(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
+    r.push(Reason::new(ReasonKind::Flag, id, cite, why));
+}
+fn note(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
+    r.push(Reason::new(ReasonKind::Note, id, cite, why));
+}
+
+/// Decides a request: authority first, then the rules of the action.
+pub fn decide(law: &Law, req: &Request) -> Decision {
+    let juris = jurisdiction_chain(law, &req.context.jurisdictions);
+    let forbids = law.jurisdictions.forbids_287g(&juris.iter().map(String::as_str).collect::<Vec<_>>());
+    let (allowed, mut reasons) = law.policies.authorize(req, forbids);
+    let mut hold = None;
+    let mut zone = None;
+    match req.action {
+        Action::IssueDetainer => detainer_issuance(req, &mut reasons),
+        Action::HoldOnDetainer => {
+            citizenship_safeguard(req, &mut reasons);
+            hold = hold_rules(req, &juris, &mut reasons);
+            state_gate(law, req, &juris, &mut reasons);
+        }
+        Action::NotifyRelease | Action::TransferToIce => {
+            citizenship_safeguard(req, &mut reasons);
+            state_gate(law, req, &juris, &mut reasons);
+        }
+        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, &juris, &mut reasons),
+        Action::FieldArrest => {
+            reasonable_suspicion(req, &mut reasons);
+            state_gate(law, req, &juris, &mut reasons);
+        }
+        Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut reasons),
+        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &mut reasons),
+        Action::TakeCustody => one_custodian(req, &mut reasons),
+        _ => {}
+    }
+    custody_duration(req, &mut reasons);
+    let effect = if !allowed || reasons.iter().any(|r| r.kind == ReasonKind::Deny) {
+        Effect::Deny
+    } else if reasons.iter().any(|r| r.kind == ReasonKind::Flag) {
+        Effect::AllowWithFlags
+    } else {
+        Effect::Allow
+    };
+    Decision { effect, reasons, hold, zone, rules_hash: law.rules_hash.clone() }
+}
+
+/// The given jurisdictions and their parents (a city brings its state).
+fn jurisdiction_chain(law: &Law, given: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in given {
+        let mut cur = Some(id.clone());
+        while let Some(c) = cur {
+            if !out.contains(&c) {
+                out.push(c.clone());
+            }
+            cur = law.jurisdictions.get(&c).and_then(|j| j.parent.clone());
+        }
+    }
+    out
+}
+
+/// R3: a detainer needs a signed I-200 or I-205, probable cause of removability on I-247A's
+/// bases, and a subject in the recipient's custody on a criminal arrest (ICE Policy 10074.2;
+/// 8 CFR 287.7; Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019)).
+fn detainer_issuance(req: &Request, r: &mut Vec<Reason>) {
+    citizenship_safeguard(req, r);
+    let Some(d) = &req.context.detainer else {
+        deny(r, "R3-detainer-missing", "8 CFR 287.7", "No detainer was given to decide on.");
+        return;
+    };
+    let cutoff: jiff::Timestamp = "2017-04-02T00:00:00Z".parse().expect("valid");
+    if d.form != DetainerForm::I247a && req.now >= cutoff {
+        deny(
+            r,
+            "R3-form-I-247A",
+            "ICE Policy 10074.2 (2017)",
+            "Forms I-247, I-247D, I-247N and I-247X may not be issued after April 2, 2017; use Form I-247A.",
+        );
+    }
+    if d.warrant.is_none() {
+        deny(
+            r,
+            "R3-warrant-required",
+            "ICE Policy 10074.2 (2017)",
+            "A detainer must be accompanied by a signed Form I-200 or I-205.",
+        );
+    }
+    let never = [ProbableCauseBasis::InvestigationInitiated, ProbableCauseBasis::ForeignBirthNoDatabaseMatch];
+    let valid: BTreeSet<_> = d.probable_cause.iter().filter(|b| !never.contains(b)).collect();
+    if d.probable_cause.iter().any(|b| never.contains(b)) {
+        let cite = "ICE Policy 10074.2 (2017); Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019); Miranda-Olivares v. Clackamas County (D. Or. 2014)";
+        let why = "The initiation of an investigation, or foreign birth with no database match, is never probable cause; it is disregarded.";
+        if valid.is_empty() {
+            deny(r, "R3-never-probable-cause", cite, why)
+        } else {
+            note(r, "R3-never-probable-cause", cite, why)
+        }
+    }
+    if valid.is_empty() && !d.transferred_for_proceeding {
+        deny(
+            r,
+            "R3-probable-cause-required",
+            "8 CFR 287.7; Form I-247A box 1; Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            "At least one I-247A probable-cause basis of removability is required.",
+        );
+    }
+    if valid.len() == 1 && valid.contains(&ProbableCauseBasis::BiometricAndRecordsCheck) {
+        flag(
+            r,
+            "R3-database-only-basis",
+            "Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019)",
+            "Probable cause rests on database checks alone, which Gonzalez held insufficient.",
+        );
+    }
+    let in_custody = req
+        .context
+        .custody
+        .as_ref()
+        .is_some_and(|c| c.agency == d.recipient_agency && c.basis == CustodyBasis::CriminalArrest);
+    if !in_custody {
+        deny(
+            r,
+            "R3-criminal-custody",
+            "ICE Policy 10074.2 (2017); 8 CFR 287.7(a)",
+            "A detainer may be issued only for a subject in the recipient agency's custody on a criminal arrest.",
+        );
+    }
+}
+
+/// R6: a claim or evidence of US citizenship suspends detainer and hold actions until a
+/// supervisor records a determination.
+fn citizenship_safeguard(req: &Request, r: &mut Vec<Reason>) {
+    if req.context.citizenship_claim_pending {
+        deny(
+            r,
+            "R6-citizenship-safeguard",
+            "reference.md R6 (Liaison safeguard); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015); Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)",
+            "A US-citizenship claim or evidence is pending: detainer and hold actions are suspended until a supervisor records a determination.",
+        );
+    }
+}
+
+/// R4: the hold clock. Denied before release eligibility (nothing to hold past) and after the
+/// applied limit (a new seizure).
+fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<crate::hold::HoldClock> {
+    let Some(d) = &req.context.detainer else {
+        deny(r, "R4-no-detainer", "8 CFR 287.7(d)", "A hold needs a detainer.");
+        return None;
+    };
+    if d.notification_only {
+        deny(r, "R4-notification-only", "Form I-247A; 8 CFR 287.7(a)", "A notification-only request asks for no hold.");
+    }
+    let Some(t0) = d.release_eligible_at else {
+        deny(
+            r,
+            "R4-not-release-eligible",
+            "8 CFR 287.7(d); Form I-247A",
+            "The hold clock starts when the subject would otherwise be released; no release-eligible time is recorded.",
+        );
+        return None;
+    };
+    let tz_name = req
+        .context
+        .time_zone
+        .clone()
+        .or_else(|| juris.first().and_then(|s| state_time_zone(&s[..2.min(s.len())]).map(str::to_string)));
+    let tz = tz_name.as_deref().and_then(|n| TimeZone::get(n).ok()).unwrap_or(TimeZone::UTC);
+    let clock = hold_clock(t0, &tz);
+    if req.now > clock.deadline {
+        deny(
+            r,
+            "R4-hold-limit-passed",
+            "Form I-247A; 8 CFR 287.7(d); Miranda-Olivares v. Clackamas County (D. Or. 2014); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            &format!(
+                "The applied limit (I-247A: 48 hours from {t0}) ended at {}; holding longer is a new seizure without probable cause.",
+                clock.deadline
+            ),
+        );
+    } else if req.now < t0 {
+        deny(
+            r,
+            "R4-not-yet-release-eligible",
+            "8 CFR 287.7(d)",
+            "The subject is not yet release-eligible: there is no hold yet.",
+        );
+    } else {
+        flag(
+            r,
+            "R4-hold-clock",
+            "Form I-247A; 8 CFR 287.7(d)",
+            &format!(
+                "Duty: release by {} unless DHS assumes custody (I-247A, 48 clock hours, applied); the regulation's 48 hours excluding weekends and holidays would end {}.",
+                clock.deadline, clock.cfr_287_7d_deadline
+            ),
+        );
+    }
+    Some(clock)
+}
+
+/// R5: the custodial jurisdiction's rules in force on the day, or the federal baseline.
+fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+    let on = req.now.to_zoned(TimeZone::UTC).date();
+    let mut asserted = req.context.conditions.clone();
+    if req.context.detainer.as_ref().is_some_and(|d| d.warrant.is_some()) {
+        asserted.insert("detainer_has_warrant".into());
+    }
+    let action = req.action.as_str();
+    let mut applied = false;
+    for id in juris {
+        let Some(j) = law.jurisdictions.get(id) else {
+            note(
+                r,
+                "R5-no-entry",
+                "reference/jurisdictions.toml",
+                &format!("No rules are recorded for {id}; the federal baseline applies."),
+            );
+            continue;
+        };
+        for rule in j.rules.iter().filter(|x| x.action == action && x.in_force(on)) {
+            if !rule.applies_if.iter().all(|c| holds(c, &asserted)) {
+                continue;
+            }
+            applied = true;
+            apply_rule(rule, &asserted, r);
+        }
+    }
+    if applied {
+        return;
+    }
+    let who = if juris.is_empty() {
+        "no jurisdiction was given".to_string()
+    } else {
+        format!("{} has no rule in force for {action}", juris.join("/"))
+    };
+    let baseline = law.jurisdictions.get("US").expect("checked at load");
+    let mut any = false;
+    for rule in baseline.rules.iter().filter(|x| x.action == action && x.in_force(on)) {
+        any = true;
+        note(
+            r,
+            "R5-federal-baseline",
+            "reference/jurisdictions.toml",
+            &format!("{who}; the federal baseline applies."),
+        );
+        apply_rule(rule, &asserted, r);
+    }
+    if !any && !juris.is_empty() {
+        note(
+            r,
+            "R5-federal-baseline",
+            "reference/jurisdictions.toml",
+            &format!("{who}; no state or federal rule limits it."),
+        );
+    }
+}
+
+fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, r: &mut Vec<Reason>) {
+    let why = if rule.unverified { format!("{} [UNVERIFIED]", rule.explanation) } else { rule.explanation.clone() };
+    let missing: Vec<&String> = rule.requires_all.iter().filter(|c| !holds(c, asserted)).collect();
+    if !missing.is_empty() {
+        let m: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        deny(r, &rule.id, &rule.citation, &format!("{why} Missing: {}.", m.join(", ")));
+        return;
+    }
+    let exception = rule.unless_any.iter().find(|c| holds(c, asserted));
+    match (rule.effect, exception) {
+        (RuleEffect::Deny, None) => deny(r, &rule.id, &rule.citation, &why),
+        (RuleEffect::Deny, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} Exception applies: {e}.")),
+        (RuleEffect::Require, None) => flag(r, &rule.id, &rule.citation, &format!("Mandatory: {why}")),
+        (RuleEffect::Require, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} Not required here: {e}.")),
+        (RuleEffect::Allow, _) => r.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why)),
+    }
+    for f in &rule.flags {
+        flag(r, &format!("{}:{f}", rule.id), &rule.citation, &format!("Duty: {}.", f.replace('_', " ")));
+    }
+}
+
+/// R7: reasonable suspicion for stops (Brignoni-Ponce; the Vasquez Perdomo factors), or a
+/// fixed checkpoint (Martinez-Fuerte).
+fn reasonable_suspicion(req: &Request, r: &mut Vec<Reason>) {
+    if req.context.at_fixed_checkpoint && req.action == Action::FieldStop {
+        note(
+            r,
+            "R7-fixed-checkpoint",
+            "United States v. Martinez-Fuerte, 428 U.S. 543 (1976)",
+            "Brief questioning at a fixed checkpoint needs no individualized suspicion.",
+        );
+        return;
+    }
+    use SuspicionFactor as F;
+    let never_alone = [F::ApparentRaceOrEthnicity, F::LanguageOrAccent, F::PresenceAtLocationType, F::TypeOfWork];
+    let f = &req.context.suspicion_factors;
+    if f.is_empty() {
+        deny(
+            r,
+            "R7-articulable-suspicion",
+            "United States v. Brignoni-Ponce, 422 U.S. 873 (1975); 8 CFR 287.8(b)(2)",
+            "A stop needs reasonable suspicion based on specific articulable facts; none were recorded.",
+        );
+    } else if f.iter().all(|x| never_alone.contains(x)) {
+        deny(
+            r,
+            "R7-insufficient-factors",
+            "United States v. Brignoni-Ponce, 422 U.S. 873 (1975); Vasquez Perdomo v. Noem, No. 2:25-cv-5605 (C.D. Cal. TRO Jul. 11, 2025), stayed, Noem v. Vasquez Perdomo, No. 25A169 (U.S. Sep. 8, 2025)",
+            "Apparent race or ethnicity, language or accent, presence at a type of location, or type of work never suffice alone. (The Vasquez Perdomo TRO is stayed; Liaison keeps the rule as policy.)",
+        );
+    }
+}
+
+/// R7: 8 U.S.C. 1357(a)(3) within a reasonable distance / 25 miles of the external boundary.
+fn border_zone(law: &Law, req: &Request, r: &mut Vec<Reason>) -> Option<crate::zone::ZoneReport> {
+    let Some(p) = req.context.location else {
+        deny(
+            r,
+            "R7-location-required",
+            "8 U.S.C. 1357(a)(3); 8 CFR 287.1",
+            "Where the action happens must be recorded to check the border zone.",
+        );
+        return None;
+    };
+    let z = law.boundary.report(p.lat(), p.lon(), law.zone_settings, req.context.sector_distance_miles);
+    let d = format!(
+        "{:.1} miles from the external boundary (reasonable distance {:.1})",
+        z.distance_to_boundary_miles, z.reasonable_distance_miles
+    );
+    if req.action == Action::BoardVehicle {
+        if z.within_reasonable_distance {
+            note(
+                r,
+                "R7-1357a3-reasonable-distance",
+                "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)",
+                &format!("Within the reasonable distance: {d}."),
+            );
+        } else {
+            deny(
+                r,
+                "R7-1357a3-reasonable-distance",
+                "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)",
+                &format!("Warrantless boarding and search only within the reasonable distance; {d}."),
+            );
+        }
+    } else if req.context.dwelling {
+        deny(
+            r,
+            "R7-1357a3-not-dwellings",
+            "8 U.S.C. 1357(a)(3); 8 CFR 287.8(f)(2)",
+            "Access is to private lands, never dwellings, without a warrant or consent.",
+        );
+    } else if z.within_private_land_distance {
+        note(r, "R7-1357a3-25-miles", "8 U.S.C. 1357(a)(3)", &format!("Private lands within 25 miles: {d}."));
+    } else {
+        deny(
+            r,
+            "R7-1357a3-25-miles",
+            "8 U.S.C. 1357(a)(3)",
+            &format!("Warrantless access to private lands only within 25 miles; {d}."),
+        );
+    }
+    Some(z)
+}
+
+/// R9: one custodian at a time.
+fn one_custodian(req: &Request, r: &mut Vec<Reason>) {
+    if let Some(c) = &req.context.custody
+        && c.agency != req.agency.id
+    {
+        deny(
+            r,
+            "R9-one-custodian",
+            "reference.md R9",
+            &format!("The subject is in the custody of {}; custody moves only by an accepted handoff.", c.agency),
+        );
+    }
+}
+
+/// Border Patrol short-term custody beyond the 72-hour standard is flagged.
+fn custody_duration(req: &Request, r: &mut Vec<Reason>) {
+    if let Some(c) = req.context.custody.as_ref().filter(|c| c.agency_is_border_patrol)
+        && req.now.duration_since(c.since) > SignedDuration::from_hours(72)
+    {
+        flag(
+            r,
+            "R9-cbp-72-hour-standard",
+            "CBP National Standards on Transport, Escort, Detention, and Search (TEDS), Oct. 2015, § 4.1 (UNVERIFIED: not in reference.md)",
+            "The subject has been in Border Patrol short-term custody for more than 72 hours.",
+        );
+    }
+}
+
+/// The time zone of most of a state (for facilities with no zone recorded).
+pub fn state_time_zone(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "CT" | "DE" | "DC" | "FL" | "GA" | "IN" | "ME" | "MD" | "MA" | "MI" | "NH" | "NJ" | "NY" | "NC" | "OH"
+        | "PA" | "RI" | "SC" | "VT" | "VA" | "WV" | "KY" => "America/New_York",
+        "AL" | "AR" | "IL" | "IA" | "KS" | "LA" | "MN" | "MS" | "MO" | "NE" | "ND" | "OK" | "SD" | "TN" | "TX"
+        | "WI" => "America/Chicago",
+        "CO" | "ID" | "MT" | "NM" | "UT" | "WY" => "America/Denver",
+        "AZ" => "America/Phoenix",
+        "CA" | "NV" | "OR" | "WA" => "America/Los_Angeles",
+        "AK" => "America/Anchorage",
+        "HI" => "Pacific/Honolulu",
+        "PR" | "VI" => "America/Puerto_Rico",
+        "GU" | "MP" => "Pacific/Guam",
+        _ => return None,
+    })
+}

@@ -1,0 +1,126 @@
+//! Scenarios: cases written as data that anyone can pose to the law (docs/scenarios.md).
+//!
+//! A scenario file names one agency, one officer and the agreements the officer's
+//! designations refer to, then any number of `[[case]]`s: an action, the time, the facts
+//! (`context`) and, optionally, what the decision is expected to be.
+
+use crate::{Action, Context, Decision, Effect, Law, Request};
+use domain::Timestamp;
+use domain::agency::Agency;
+use domain::agreement::Agreement;
+use domain::officer::Officer;
+use serde::{Deserialize, Serialize};
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub agency: Agency,
+    pub officer: Officer,
+    #[serde(default)]
+    pub agreements: Vec<Agreement>,
+    #[serde(rename = "case")]
+    pub cases: Vec<Case>,
+}
+
+/// One question and, optionally, its expected answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    pub now: Timestamp,
+    pub action: Action,
+    #[serde(default)]
+    pub context: Context,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// The expected effect, rule ids that must appear among the reasons, and text that must
+/// appear in some reason's citation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub effect: Effect,
+    #[serde(default)]
+    pub rules: Vec<String>,
+    #[serde(default)]
+    pub citations: Vec<String>,
+}
+
+/// A case's decision and whether it met its expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub case: String,
+    pub action: Action,
+    pub decision: Decision,
+    /// `None` when the case states no expectation.
+    pub passed: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+/// Why a scenario file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ScenarioError(pub String);
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Self, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError(e.to_string()))?;
+        if s.officer.agency != s.agency.id {
+            return Err(ScenarioError(format!(
+                "officer {} belongs to {}, not to the scenario's agency {}",
+                s.officer.id, s.officer.agency, s.agency.id
+            )));
+        }
+        if s.cases.is_empty() {
+            return Err(ScenarioError("a scenario needs at least one [[case]]".into()));
+        }
+        Ok(s)
+    }
+
+    /// Decides every case.
+    pub fn run(&self, law: &Law) -> Vec<Outcome> {
+        self.cases
+            .iter()
+            .map(|c| {
+                let req = Request {
+                    officer: &self.officer,
+                    agency: &self.agency,
+                    agreements: &self.agreements,
+                    action: c.action,
+                    context: &c.context,
+                    now: c.now,
+                };
+                let decision = law.decide(&req);
+                let failures = c.expect.as_ref().map(|e| check(e, &decision)).unwrap_or_default();
+                Outcome {
+                    case: c.name.clone(),
+                    action: c.action,
+                    passed: c.expect.as_ref().map(|_| failures.is_empty()),
+                    failures,
+                    decision,
+                }
+            })
+            .collect()
+    }
+}
+
+fn check(e: &Expect, d: &Decision) -> Vec<String> {
+    let mut f = Vec::new();
+    if e.effect != d.effect {
+        f.push(format!("effect {:?}, expected {:?}", d.effect, e.effect));
+    }
+    for r in &e.rules {
+        if !d.reasons.iter().any(|x| &x.rule_id == r) {
+            f.push(format!("no reason with rule {r}"));
+        }
+    }
+    for c in &e.citations {
+        if !d.reasons.iter().any(|x| x.citation.contains(c.as_str())) {
+            f.push(format!("no citation containing {c:?}"));
+        }
+    }
+    f
+}

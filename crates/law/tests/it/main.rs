@@ -1,0 +1,160 @@
+//! The law engine's tests: the scenario suite (data in `scenarios/`), invariance of decisions
+//! under irrelevant context, the checked-in role x action matrix and jurisdiction tables, and
+//! the border zone on the real geometry.
+
+mod matrix;
+
+use law::scenario::Scenario;
+use law::{Action, Context, Effect, Law, Request};
+use proptest::prelude::*;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub fn law() -> &'static Law {
+    static LAW: OnceLock<Law> = OnceLock::new();
+    LAW.get_or_init(Law::bundled)
+}
+
+pub fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn scenarios() -> Vec<(String, Scenario)> {
+    let mut files: Vec<_> = std::fs::read_dir(repo("scenarios")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let s = Scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.file_name().unwrap().to_string_lossy().into_owned(), s)
+        })
+        .collect()
+}
+
+#[test]
+fn every_scenario_case_gets_its_expected_decision() {
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (file, s) in scenarios() {
+        for o in s.run(law()) {
+            cases += 1;
+            assert!(o.passed.is_some(), "{file}: case {:?} states no expectation", o.case);
+            if o.passed == Some(false) {
+                failures.push(format!(
+                    "{file}: {}: {}\n  reasons: {:?}",
+                    o.case,
+                    o.failures.join("; "),
+                    o.decision.reasons.iter().map(|r| &r.rule_id).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(cases >= 60, "the suite has {cases} cases; the bar is 60");
+}
+
+#[test]
+fn every_decision_reason_carries_a_rule_id_and_a_citation() {
+    for (_, s) in scenarios() {
+        for o in s.run(law()) {
+            for r in &o.decision.reasons {
+                assert!(!r.rule_id.is_empty() && !r.citation.is_empty(), "{}: {r:?}", o.case);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_bundled_policies_validate_and_every_policy_is_annotated() {
+    let l = law();
+    assert!(l.policies.notes.len() >= 9);
+    for (id, cite, why) in l.policies.notes.values() {
+        assert!(id.starts_with('R') && !cite.is_empty() && !why.is_empty());
+    }
+    assert_eq!(l.rules_hash.len(), 64);
+}
+
+#[test]
+fn a_malformed_policy_or_table_is_refused_with_a_reason() {
+    let mut src = law::Sources::bundled();
+    let broken = law::POLICIES.replace("principal.training_current", "principal.training_curent");
+    src.policies = &broken;
+    let err = Law::load(&src).err().expect("invalid policy").to_string();
+    assert!(err.contains("validation failed"), "{err}");
+    let mut src = law::Sources::bundled();
+    let broken = law::JURISDICTIONS.replace(
+        "unless_any = [\"information_public\", \"ca_7282_5_offense\"]",
+        "unless_any = [\"informaton_public\"]",
+    );
+    src.jurisdictions = &broken;
+    let err = Law::load(&src).err().expect("unknown condition").to_string();
+    assert!(err.contains("unknown condition \"informaton_public\""), "{err}");
+}
+
+#[test]
+fn border_zone_distances_on_the_real_geometry() {
+    let b = &law().boundary;
+    let s = law::zone::ZoneSettings::default();
+    let miles = |lat, lon| b.report(lat, lon, s, None).distance_to_line_miles;
+    // Chicago is far from any external boundary: Lake Michigan's shore is not one.
+    assert!(miles(41.8781, -87.6298) > 150.0);
+    // El Paso sits on the Mexico border.
+    assert!(miles(31.7619, -106.4850) < 5.0);
+    // The nautical reading widens the zone by 15%.
+    let nautical = law::zone::ZoneSettings { air_mile: law::zone::AirMile::Nautical, ..s };
+    assert!(b.report(31.0, -100.0, nautical, None).reasonable_distance_miles > 115.0);
+    // Measuring from the coastline instead of the territorial sea's limit adds ~13.8 miles inland.
+    let coast = law::zone::ZoneSettings { coastal_measure: law::zone::CoastalMeasure::Coastline, ..s };
+    let (a, c) = (b.report(33.749, -84.388, s, None), b.report(33.749, -84.388, coast, None));
+    assert!((a.distance_to_boundary_miles - c.distance_to_boundary_miles - 13.8).abs() < 0.1);
+}
+
+fn any_officer_case() -> impl Strategy<Value = (usize, usize, Action)> {
+    (0..20usize, 0..20usize, prop::sample::select(Action::ALL.to_vec()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Decisions do not change with context the law does not read: the officer's display
+    /// name, conditions no rule of the action mentions, or a sector distance for non-zone
+    /// actions.
+    #[test]
+    fn decisions_ignore_irrelevant_context((file, case, action) in any_officer_case(), name in "[A-Za-z ]{1,20}") {
+        let all = scenarios();
+        let (_, s) = &all[file % all.len()];
+        let c = &s.cases[case % s.cases.len()];
+        let decide = |officer: &domain::officer::Officer, ctx: &Context| {
+            law().decide(&Request { officer, agency: &s.agency, agreements: &s.agreements, action, context: ctx, now: c.now })
+        };
+        let base = decide(&s.officer, &c.context);
+        let mut renamed = s.officer.clone();
+        renamed.name = name;
+        prop_assert_eq!(&decide(&renamed, &c.context), &base);
+        let mut ctx = c.context.clone();
+        if !matches!(action, Action::BoardVehicle | Action::AccessPrivateLand) {
+            ctx.sector_distance_miles = Some(1.0);
+            prop_assert_eq!(&decide(&s.officer, &ctx), &base);
+        }
+        if !matches!(action, Action::TakeCustody | Action::IssueDetainer | Action::HoldOnDetainer) && c.context.custody.is_none() {
+            ctx.time_zone = Some("Pacific/Guam".into());
+            prop_assert_eq!(decide(&s.officer, &ctx).effect, base.effect);
+        }
+    }
+}
+
+#[test]
+fn allow_with_flags_always_has_a_flag_and_deny_a_deny_reason() {
+    for (_, s) in scenarios() {
+        for o in s.run(law()) {
+            let kinds: Vec<_> = o.decision.reasons.iter().map(|r| r.kind).collect();
+            match o.decision.effect {
+                Effect::AllowWithFlags => assert!(kinds.contains(&law::ReasonKind::Flag), "{}", o.case),
+                Effect::Deny => assert!(kinds.contains(&law::ReasonKind::Deny), "{}", o.case),
+                Effect::Allow => assert!(!kinds.contains(&law::ReasonKind::Deny), "{}", o.case),
+            }
+        }
+    }
+}
