@@ -46,6 +46,16 @@ pub enum Which {
         #[arg(long, default_value_t = 200_000)]
         events: u64,
     },
+    /// Law decision latency with every real 287(g) agreement and all jurisdictions loaded.
+    Law {
+        #[arg(long, default_value_t = 20_000)]
+        requests: u32,
+    },
+    /// Border-zone query latency on the real boundary geometry.
+    Zone {
+        #[arg(long, default_value_t = 20_000)]
+        points: u32,
+    },
 }
 
 pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
@@ -53,6 +63,8 @@ pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
         Which::Append { events, batches, reps } => append(p, events, &parse_list(&batches)?, reps.max(1)),
         Which::Growth { sizes, dir } => growth(p, &parse_list(&sizes)?, dir),
         Which::Verify { events } => verify(p, events),
+        Which::Law { requests } => crate::lawbench::decisions(p, requests),
+        Which::Zone { points } => crate::lawbench::zone(p, points),
     }
 }
 
@@ -89,7 +101,7 @@ fn workload(from_event: u64, count: u64, t0: Timestamp) -> Vec<NewEvent> {
         for (i, (valid_at, event)) in subject_events(subject, t0).into_iter().enumerate() {
             let n = subject * per + i as u64;
             if n >= from_event && (out.len() as u64) < count {
-                out.push(NewEvent { valid_at, actor: "bench".into(), corrects: None, event });
+                out.push(NewEvent::new(valid_at, "bench", event));
             }
         }
         subject += 1;
@@ -103,10 +115,7 @@ fn t0() -> Timestamp {
 
 fn new_store(dir: &Path, name: &str) -> Result<SqliteStore> {
     let mut s = SqliteStore::create(&dir.join(name))?;
-    let events: Vec<NewEvent> = setup()
-        .into_iter()
-        .map(|event| NewEvent { valid_at: t0(), actor: "bench".into(), corrects: None, event })
-        .collect();
+    let events: Vec<NewEvent> = setup().into_iter().map(|event| NewEvent::new(t0(), "bench", event)).collect();
     s.append(&events, None, Timestamp::now())?;
     Ok(s)
 }

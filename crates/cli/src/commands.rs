@@ -63,10 +63,8 @@ fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
     if facts.is_empty() {
         return Ok((store, 0));
     }
-    let events: Vec<NewEvent> = facts
-        .into_iter()
-        .map(|f| NewEvent { valid_at: f.valid_at, actor: "system:reference".into(), corrects: None, event: f.event })
-        .collect();
+    let events: Vec<NewEvent> =
+        facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
     let key = format!("reference-{}", reference::AGREEMENTS_287G_SNAPSHOT);
     match store.append(&events, Some(&key), Timestamp::now()) {
         Ok(r) => Ok((store, r.last_seq + 1)),
@@ -312,16 +310,31 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
 
 pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
+    let created = !db.exists();
+    let result = run_demo(p, &db);
+    if result.is_err() && created {
+        // A demo that failed half-way leaves nothing behind.
+        remove_store_files(&db);
+    }
+    result
+}
+
+fn run_demo(p: &Printer, db: &Path) -> Result<ExitCode> {
+    let db = db.to_path_buf();
     let (mut store, reference_events) = create_with_reference(&db, false)?;
     let t0: Timestamp = "2026-03-02T08:00:00Z".parse().expect("valid");
+    let law = law::Law::bundled();
     let mut first_seq: BTreeMap<String, u64> = BTreeMap::new();
     for c in scenario(t0) {
         let corrects = c.corrects_command.as_ref().map(|k| first_seq[k]);
-        let events: Vec<NewEvent> = c
+        let (first_at, first_event) = c.events.first().cloned().expect("commands have events");
+        let decision = crate::decisions::demo_decision(&mut store, &law, &c.idempotency_key, &first_event, first_at)?;
+        let mut events: Vec<NewEvent> = c
             .events
             .into_iter()
-            .map(|(valid_at, event)| NewEvent { valid_at, actor: c.actor.clone(), corrects, event })
+            .map(|(valid_at, event)| NewEvent { valid_at, actor: c.actor.clone(), corrects, event, decision: None })
             .collect();
+        events[0].decision = decision;
         let r = store
             .append(&events, Some(&c.idempotency_key), Timestamp::now())
             .with_context(|| format!("demo command {}", c.idempotency_key))?;

@@ -7,6 +7,9 @@
 
 mod bench;
 mod commands;
+mod decisions;
+mod lawbench;
+mod lawcmd;
 mod printer;
 
 use clap::{Parser, Subcommand};
@@ -98,6 +101,16 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+    /// The Cedar policies and jurisdiction rules: validate them; explain a recorded decision.
+    Policy {
+        #[command(subcommand)]
+        cmd: lawcmd::PolicyCmd,
+    },
+    /// Ask the law engine: check scenario files; query the border zone.
+    Law {
+        #[command(subcommand)]
+        cmd: lawcmd::LawCmd,
+    },
     /// Measure the ledger against baselines in the same process (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -147,6 +160,8 @@ fn main() -> ExitCode {
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
         Command::Demo { db } => commands::demo(&p, db),
+        Command::Policy { cmd } => lawcmd::policy(&p, cmd),
+        Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),
     };
     match result {

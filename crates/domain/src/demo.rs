@@ -44,15 +44,24 @@ fn cmd(actor: &str, key: &str, events: Vec<(Timestamp, Event)>) -> DemoCommand {
 }
 
 fn officer(id: &str, agency: &str, name: &str, role: Role) -> Event {
+    // Federal immigration officers hold the officer classes of 8 CFR 287.5 and 287.7(b).
+    let federal = matches!(role, Role::BorderPatrolAgent | Role::DeportationOfficer);
+    let since: Timestamp = "2020-01-01T00:00:00Z".parse().expect("valid");
+    let designations = if federal {
+        [AuthoritySource::Cfr287_5, AuthoritySource::Cfr287_7b]
+            .into_iter()
+            .map(|authority| Designation {
+                authority,
+                scope: "immigration officer".into(),
+                granted_at: since,
+                expires_at: None,
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     Event::OfficerRegistered {
-        officer: Officer {
-            id: p(id),
-            agency: p(agency),
-            name: name.into(),
-            role,
-            designations: vec![],
-            training: vec![],
-        },
+        officer: Officer { id: p(id), agency: p(agency), name: name.into(), role, designations, training: vec![] },
     }
 }
 

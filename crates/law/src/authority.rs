@@ -7,13 +7,14 @@
 
 use crate::{Action, Reason, ReasonKind, Request};
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityUid, PolicyId, PolicySet,
+    ActionConstraint, Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityUid, PolicyId, PolicySet,
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use domain::agreement::{AgreementKind, AgreementStatus};
 use domain::officer::AuthoritySource;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 /// The loaded policies, their schema, and each policy's id, citation and explanation.
 pub struct Policies {
@@ -21,7 +22,33 @@ pub struct Policies {
     pub schema: Schema,
     pub notes: BTreeMap<PolicyId, (String, String, String)>,
     authorizer: Authorizer,
+    /// For each action, only the policies whose scope can match it: Cedar evaluates every
+    /// policy it is given, so slicing by action keeps a request to the two or three that apply.
+    by_action: HashMap<Action, PolicySet>,
+    action_uids: HashMap<Action, EntityUid>,
+    officer_uid: EntityUid,
+    case_uid: EntityUid,
+    /// The four contexts (in jail or not; state forbids 287(g) or not).
+    contexts: Vec<Context>,
+    /// Entity slices by the facts they encode: the policies read only these facts, so two
+    /// requests with the same facts share one slice (its transitive closure computed once).
+    slices: Mutex<HashMap<EntitiesKey, Arc<Entities>>>,
 }
+
+/// Everything the officer and case entities say.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct EntitiesKey {
+    agency_kind: &'static str,
+    role: String,
+    federal: Vec<&'static str>,
+    models: Vec<&'static str>,
+    training_current: bool,
+    title32: bool,
+    custody: bool,
+}
+
+/// Most entity slices kept (`SLICES_MAX`); the facts have few combinations in practice.
+const SLICES_MAX: usize = 4_096;
 
 /// Why the policies could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -54,47 +81,103 @@ impl Policies {
                 _ => return Err(PolicyError::Unannotated(p.id().to_string())),
             };
         }
-        Ok(Policies { set, schema, notes, authorizer: Authorizer::new() })
+        let mut by_action = HashMap::new();
+        for a in Action::ALL {
+            let uid = action_uid(a);
+            let mut slice = PolicySet::new();
+            for p in set.policies() {
+                let applies = match p.action_constraint() {
+                    ActionConstraint::Any => true,
+                    ActionConstraint::Eq(u) => u == uid,
+                    ActionConstraint::In(us) => us.contains(&uid),
+                };
+                if applies {
+                    slice.add(p.clone()).expect("ids are unique in the full set");
+                }
+            }
+            by_action.insert(a, slice);
+        }
+        let contexts = [(false, false), (false, true), (true, false), (true, true)]
+            .into_iter()
+            .map(|(in_jail, forbids)| {
+                Context::from_pairs([
+                    ("in_jail".to_string(), RestrictedExpression::new_bool(in_jail)),
+                    ("state_forbids_287g".to_string(), RestrictedExpression::new_bool(forbids)),
+                ])
+                .expect("literal context")
+            })
+            .collect();
+        Ok(Policies {
+            set,
+            schema,
+            notes,
+            authorizer: Authorizer::new(),
+            by_action,
+            action_uids: Action::ALL.into_iter().map(|a| (a, action_uid(a))).collect(),
+            officer_uid: uid("Officer", "officer"),
+            case_uid: uid("Case", "case"),
+            contexts,
+            slices: Mutex::new(HashMap::new()),
+        })
     }
 
-    /// Asks Cedar whether the officer may take the action; returns the determining policies.
-    pub fn authorize(&self, req: &Request, state_forbids_287g: bool) -> (bool, Vec<Reason>) {
-        let facts = OfficerFacts::derive(req);
-        let officer_uid = uid("Officer", req.officer.id.as_str());
-        let case_uid = uid("Case", "case");
+    fn entities(&self, key: EntitiesKey) -> Arc<Entities> {
+        let mut slices = self.slices.lock().expect("no panics while held");
+        if let Some(e) = slices.get(&key) {
+            return e.clone();
+        }
         let s = |x: &str| RestrictedExpression::new_string(x.to_string());
-        let set = |xs: &BTreeMap<&'static str, ()>| RestrictedExpression::new_set(xs.keys().map(|x| s(x)));
+        let set = |xs: &[&'static str]| RestrictedExpression::new_set(xs.iter().map(|x| s(x)));
         let officer = Entity::new(
-            officer_uid.clone(),
+            self.officer_uid.clone(),
             HashMap::from([
-                ("agency_kind".to_string(), s(kind_name(req.agency.kind))),
-                ("role".to_string(), s(&format!("{:?}", req.officer.role))),
-                ("federal_authorities".to_string(), set(&facts.federal)),
-                ("models_287g".to_string(), set(&facts.models)),
-                ("training_current".to_string(), RestrictedExpression::new_bool(facts.training_current)),
-                ("title32".to_string(), RestrictedExpression::new_bool(facts.title32)),
+                ("agency_kind".to_string(), s(key.agency_kind)),
+                ("role".to_string(), s(&key.role)),
+                ("federal_authorities".to_string(), set(&key.federal)),
+                ("models_287g".to_string(), set(&key.models)),
+                ("training_current".to_string(), RestrictedExpression::new_bool(key.training_current)),
+                ("title32".to_string(), RestrictedExpression::new_bool(key.title32)),
             ]),
             HashSet::new(),
         )
         .expect("attributes are literals");
         let case = Entity::new(
-            case_uid.clone(),
-            HashMap::from([(
-                "actor_agency_has_custody".to_string(),
-                RestrictedExpression::new_bool(req.context.actor_agency_has_custody()),
-            )]),
+            self.case_uid.clone(),
+            HashMap::from([("actor_agency_has_custody".to_string(), RestrictedExpression::new_bool(key.custody))]),
             HashSet::new(),
         )
         .expect("attributes are literals");
-        let entities = Entities::from_entities([officer, case], None).expect("two distinct entities");
-        let context = Context::from_pairs([
-            ("in_jail".to_string(), RestrictedExpression::new_bool(req.context.in_jail)),
-            ("state_forbids_287g".to_string(), RestrictedExpression::new_bool(state_forbids_287g)),
-        ])
-        .expect("literal context");
-        let request = cedar_policy::Request::new(officer_uid, action_uid(req.action), case_uid, context, None)
-            .expect("request without schema check");
-        let response = self.authorizer.is_authorized(&request, &self.set, &entities);
+        let e = Arc::new(Entities::from_entities([officer, case], None).expect("two distinct entities"));
+        if slices.len() >= SLICES_MAX {
+            slices.clear();
+        }
+        slices.insert(key, e.clone());
+        e
+    }
+
+    /// Asks Cedar whether the officer may take the action; returns the determining policies.
+    pub fn authorize(&self, req: &Request, state_forbids_287g: bool) -> (bool, Vec<Reason>) {
+        let facts = OfficerFacts::derive(req);
+        let key = EntitiesKey {
+            agency_kind: kind_name(req.agency.kind),
+            role: format!("{:?}", req.officer.role),
+            federal: facts.federal.keys().copied().collect(),
+            models: facts.models.keys().copied().collect(),
+            training_current: facts.training_current,
+            title32: facts.title32,
+            custody: req.context.actor_agency_has_custody(),
+        };
+        let entities = self.entities(key);
+        let context = self.contexts[usize::from(req.context.in_jail) * 2 + usize::from(state_forbids_287g)].clone();
+        let request = cedar_policy::Request::new(
+            self.officer_uid.clone(),
+            self.action_uids[&req.action].clone(),
+            self.case_uid.clone(),
+            context,
+            None,
+        )
+        .expect("request without schema check");
+        let response = self.authorizer.is_authorized(&request, &self.by_action[&req.action], &entities);
         let allowed = response.decision() == CedarDecision::Allow;
         let kind = if allowed { ReasonKind::Permit } else { ReasonKind::Deny };
         let mut reasons: Vec<Reason> = response

@@ -191,6 +191,10 @@ pub struct Context {
     /// The agency the actor belongs to holds the subject.
     #[serde(default)]
     pub actor_has_custody: Option<bool>,
+    /// The custodian has offered the subject to the actor's agency (an open handoff offer,
+    /// or a detainer the custodian honors): custody may move.
+    #[serde(default)]
+    pub custody_offered: bool,
 }
 
 impl Context {
@@ -322,5 +326,85 @@ impl Law {
     /// Decides one request.
     pub fn decide(&self, req: &Request) -> Decision {
         rules::decide(self, req)
+    }
+}
+
+/// Everything a decision was made from, owned, so it can be recorded and replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    pub officer: Officer,
+    pub agency: Agency,
+    #[serde(default)]
+    pub agreements: Vec<Agreement>,
+    pub action: Action,
+    pub context: Context,
+    pub now: Timestamp,
+}
+
+/// A decision as recorded with its event: the inputs, the outcome, and the rules' hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedDecision {
+    pub rules_hash: String,
+    pub effect: Effect,
+    pub rule_ids: Vec<String>,
+    pub citations: Vec<String>,
+    pub inputs: Inputs,
+}
+
+/// The law's sources as kept beside a log, keyed by their hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnedSources {
+    pub schema: String,
+    pub policies: String,
+    pub jurisdictions: String,
+    pub border_lines: String,
+}
+
+impl OwnedSources {
+    pub fn bundled() -> Self {
+        OwnedSources {
+            schema: SCHEMA.into(),
+            policies: POLICIES.into(),
+            jurisdictions: JURISDICTIONS.into(),
+            border_lines: BORDER_LINES.into(),
+        }
+    }
+
+    pub fn as_sources(&self) -> Sources<'_> {
+        Sources {
+            schema: &self.schema,
+            policies: &self.policies,
+            jurisdictions: &self.jurisdictions,
+            border_lines: &self.border_lines,
+        }
+    }
+}
+
+impl Law {
+    /// Decides from owned inputs.
+    pub fn decide_inputs(&self, i: &Inputs) -> Decision {
+        self.decide(&Request {
+            officer: &i.officer,
+            agency: &i.agency,
+            agreements: &i.agreements,
+            action: i.action,
+            context: &i.context,
+            now: i.now,
+        })
+    }
+
+    /// Decides and packages the decision for the ledger.
+    pub fn record(&self, inputs: Inputs) -> (Decision, RecordedDecision) {
+        let d = self.decide_inputs(&inputs);
+        let rec = RecordedDecision {
+            rules_hash: d.rules_hash.clone(),
+            effect: d.effect,
+            rule_ids: d.reasons.iter().map(|r| r.rule_id.clone()).collect(),
+            citations: d.reasons.iter().map(|r| r.citation.clone()).collect(),
+            inputs,
+        };
+        (d, rec)
     }
 }

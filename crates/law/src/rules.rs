@@ -378,8 +378,7 @@ fn border_zone(law: &Law, req: &Request, r: &mut Vec<Reason>) -> Option<crate::z
 
 /// R9: one custodian at a time.
 fn one_custodian(req: &Request, r: &mut Vec<Reason>) {
-    if let Some(c) = &req.context.custody
-        && c.agency != req.agency.id
+    if let Some(c) = req.context.custody.as_ref().filter(|c| c.agency != req.agency.id && !req.context.custody_offered)
     {
         deny(
             r,

@@ -167,6 +167,24 @@ impl Boundary {
         (2.0 * EARTH_RADIUS_M * (chord / 2.0).min(1.0).asin(), seg.data)
     }
 
+    /// Number of boundary segments.
+    pub fn segments(&self) -> usize {
+        self.tree.size()
+    }
+
+    /// The same answer as [`Boundary::nearest`] by scanning every segment (a benchmark and
+    /// test baseline).
+    pub fn nearest_by_scan(&self, lat: f64, lon: f64) -> (f64, BoundaryKind) {
+        let p = unit(lat, lon);
+        let best = self
+            .tree
+            .iter()
+            .map(|s| (s.geom().distance_2(&p), s.data))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("tree is not empty");
+        (2.0 * EARTH_RADIUS_M * (best.0.sqrt() / 2.0).min(1.0).asin(), best.1)
+    }
+
     /// What the border-zone rules say at a point.
     pub fn report(&self, lat: f64, lon: f64, settings: ZoneSettings, sector_distance_miles: Option<f64>) -> ZoneReport {
         let (m, nearest) = self.nearest(lat, lon);

@@ -33,6 +33,10 @@ pub struct Entry<E> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrects: Option<u64>,
     pub event: E,
+    /// The legal decision that permitted the event, with its inputs, reasons, citations and
+    /// the hash of the rules in force (absent for events no law decides, e.g. reference data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
 }
 
 impl<E: Serialize> Entry<E> {
@@ -103,6 +107,7 @@ mod tests {
             idempotency_key: None,
             corrects: None,
             event: serde_json::json!({"type": "t"}),
+            decision: None,
         };
         let b = e.to_bytes();
         assert_eq!(read_prefix(&b), Some((42, [7; 32])));

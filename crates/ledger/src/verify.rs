@@ -135,6 +135,7 @@ mod tests {
                     idempotency_key: None,
                     corrects: None,
                     event: seq,
+                    decision: None,
                 };
                 let b = e.to_bytes();
                 prev = leaf_hash(&b);

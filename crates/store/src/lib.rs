@@ -34,6 +34,15 @@ pub struct NewEvent {
     pub actor: String,
     pub corrects: Option<u64>,
     pub event: Event,
+    /// The law's decision on the action, recorded with the event (see `law::RecordedDecision`).
+    pub decision: Option<serde_json::Value>,
+}
+
+impl NewEvent {
+    /// An event no law decision accompanies (reference data, corrections, system events).
+    pub fn new(valid_at: Timestamp, actor: impl Into<String>, event: Event) -> Self {
+        NewEvent { valid_at, actor: actor.into(), corrects: None, event, decision: None }
+    }
 }
 
 /// What the store says after a command: where its events landed, and the checkpoint that
@@ -133,6 +142,13 @@ pub trait Store {
 
     /// Hashes of the proof that the tree of `old` entries is a prefix of the tree of `new`.
     fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// Keeps the sources of a version of the law (policies, jurisdiction table, geometry) under
+    /// the hash decisions quote, so any past decision can be replayed under its own rules.
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError>;
+
+    /// The sources kept under a rules hash.
+    fn law_version(&mut self, rules_hash: &str) -> Result<Option<String>, StoreError>;
 
     /// The Merkle root of the first `size` entries, from stored nodes.
     fn root_at(&mut self, size: u64) -> Result<Hash, StoreError>;

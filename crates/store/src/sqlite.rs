@@ -42,6 +42,7 @@ CREATE TABLE command (
     checkpoint_size INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE projection (kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE TABLE law_version (rules_hash TEXT PRIMARY KEY, sources TEXT NOT NULL) WITHOUT ROWID;
 CREATE TRIGGER event_no_update BEFORE UPDATE ON event BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 CREATE TRIGGER event_no_delete BEFORE DELETE ON event BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
@@ -495,6 +496,7 @@ fn append_events(
             idempotency_key: key.map(str::to_string),
             corrects: ne.corrects,
             event: &ne.event,
+            decision: ne.decision.clone(),
         };
         let subject = match apply_event(tx, &mut recs, seq, &entry) {
             Ok(s) => s,
@@ -730,6 +732,21 @@ impl Store for SqliteStore {
         }
         let tx = self.conn.transaction()?;
         ledger::merkle::consistency_proof(&mut TxNodes::with_upper(&tx, &mut self.upper_blocks), old, new)
+    }
+
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO law_version (rules_hash, sources) VALUES (?1, ?2) ON CONFLICT (rules_hash) DO NOTHING",
+            params![rules_hash, sources],
+        )?;
+        Ok(())
+    }
+
+    fn law_version(&mut self, rules_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT sources FROM law_version WHERE rules_hash = ?1", [rules_hash], |r| r.get(0))
+            .optional()?)
     }
 
     fn root_at(&mut self, size: u64) -> Result<Hash, StoreError> {

@@ -15,7 +15,7 @@ use store::{NewEvent, SqliteStore, Store};
 fn source_log(dir: &std::path::Path, subjects: u64) -> std::path::PathBuf {
     let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
     let mut st = SqliteStore::create(&dir.join("source.db")).unwrap();
-    let mk = |(valid_at, event)| NewEvent { valid_at, actor: "crash-test".into(), corrects: None, event };
+    let mk = |(valid_at, event)| NewEvent::new(valid_at, "crash-test", event);
     st.append(&setup().into_iter().map(|e| mk((t0, e))).collect::<Vec<_>>(), None, t0).unwrap();
     for chunk in (0..subjects).collect::<Vec<_>>().chunks(200) {
         let events: Vec<NewEvent> = chunk.iter().flat_map(|&i| subject_events(i, t0)).map(mk).collect();

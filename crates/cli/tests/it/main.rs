@@ -2,6 +2,7 @@
 //! import/export, and a crash test that SIGKILLs imports.
 
 mod crash;
+mod lawcmds;
 mod tamper;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,10 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
 pub fn s(p: &Path) -> &str {

@@ -23,7 +23,7 @@ pub fn fresh() -> (tempfile::TempDir, SqliteStore) {
 }
 
 pub fn ev(hour: i64, event: Event) -> NewEvent {
-    NewEvent { valid_at: t(hour), actor: "test".into(), corrects: None, event }
+    NewEvent::new(t(hour), "test", event)
 }
 
 /// Appends each command (recorded at hour = its index) and prints what the store said,
@@ -49,10 +49,7 @@ fn check(commands: Vec<Vec<NewEvent>>, expect: Expect) {
 }
 
 fn subject(i: u64) -> Vec<NewEvent> {
-    subject_events(i, t(1))
-        .into_iter()
-        .map(|(at, e)| NewEvent { valid_at: at, actor: "test".into(), corrects: None, event: e })
-        .collect()
+    subject_events(i, t(1)).into_iter().map(|(at, e)| NewEvent::new(at, "test", e)).collect()
 }
 
 #[test]
@@ -151,6 +148,7 @@ fn as_of_shows_what_was_known_then_including_corrections() {
         actor: "test".into(),
         corrects: Some(accepted.first_seq),
         event: Event::ValidTimeCorrected { note: "accepted earlier".into() },
+        decision: None,
     };
     s.append(&[fix], None, t(20)).unwrap();
     let chain = |s: &mut SqliteStore, at: i64| {
@@ -185,6 +183,7 @@ fn corrections_must_name_an_earlier_event_and_only_corrections_may() {
         actor: "test".into(),
         corrects,
         event: Event::ValidTimeCorrected { note: "x".into() },
+        decision: None,
     };
     assert!(s.append(&[fix(None)], None, t(1)).unwrap_err().to_string().contains("must name the event it corrects"));
     assert!(s.append(&[fix(Some(99))], None, t(1)).unwrap_err().to_string().contains("not earlier"));

@@ -1,0 +1,170 @@
+//! Law-engine benchmarks: decision latency with every real 287(g) agreement and all
+//! jurisdictions loaded, and border-zone query latency. Each prints percentiles and a ratio
+//! against a baseline measured in the same run.
+
+use crate::printer::Printer;
+use anyhow::Result;
+use domain::agency::Agency;
+use domain::agreement::{Agreement, AgreementKind};
+use domain::officer::{AuthoritySource, Designation, Officer, Role, TrainingRecord};
+use domain::{AgreementId, Event, Timestamp};
+use law::{Action, Context, Law, Request};
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+fn percentiles(mut ns: Vec<u64>) -> (f64, f64, f64) {
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() as f64 - 1.0) * q) as usize] as f64 / 1000.0;
+    (at(0.5), at(0.99), ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1000.0)
+}
+
+/// One synthetic officer per real agreement, designated under it with current training.
+struct Setup {
+    agencies: HashMap<String, Agency>,
+    agreements: Vec<Agreement>,
+    by_id: HashMap<AgreementId, Agreement>,
+}
+
+fn setup() -> Result<Setup> {
+    let facts = reference::load(&reference::Sources::bundled())?;
+    let mut s = Setup { agencies: HashMap::new(), agreements: vec![], by_id: HashMap::new() };
+    for f in facts {
+        match f.event {
+            Event::AgencyRegistered { agency } => _ = s.agencies.insert(agency.id.to_string(), agency),
+            Event::AgreementRecorded { agreement } => {
+                s.by_id.insert(agreement.id.clone(), agreement.clone());
+                s.agreements.push(agreement);
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
+    let law = Law::bundled();
+    let s = setup()?;
+    let since: Timestamp = "2025-01-01T00:00:00Z".parse().expect("valid");
+    let now: Timestamp = "2026-03-06T17:00:00Z".parse().expect("valid");
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut cases = Vec::with_capacity(requests as usize);
+    for _ in 0..requests {
+        let a = &s.agreements[(next(&mut x) % s.agreements.len() as u64) as usize];
+        let agency = s.agencies[a.parties[1].as_str()].clone();
+        let officer = Officer {
+            id: "BENCH-O".to_string().try_into().expect("valid"),
+            agency: agency.id.clone(),
+            name: "Synthetic".into(),
+            role: Role::LocalOfficer,
+            designations: vec![Designation {
+                authority: AuthoritySource::Agreement287g { agreement: a.id.clone() },
+                scope: "-".into(),
+                granted_at: since,
+                expires_at: None,
+            }],
+            training: vec![TrainingRecord { course: "-".into(), completed_at: since, valid_until: None }],
+        };
+        let action = Action::ALL[(next(&mut x) % Action::ALL.len() as u64) as usize];
+        let state = agency.state.as_ref().map(|st| st.to_string()).unwrap_or_default();
+        let ctx = Context {
+            jurisdictions: vec![state],
+            in_jail: next(&mut x).is_multiple_of(2),
+            actor_has_custody: Some(true),
+            ..Context::default()
+        };
+        cases.push((officer, agency, action, ctx));
+    }
+    // The measured path includes looking up the officer's agreements among all 1,843.
+    let mut ns = Vec::with_capacity(cases.len());
+    let mut allowed = 0;
+    for (officer, agency, action, ctx) in &cases {
+        let start = Instant::now();
+        let agreements: Vec<Agreement> = officer
+            .designations
+            .iter()
+            .filter_map(|d| match &d.authority {
+                AuthoritySource::Agreement287g { agreement } => s.by_id.get(agreement).cloned(),
+                _ => None,
+            })
+            .collect();
+        let d = law.decide(&Request { officer, agency, agreements: &agreements, action: *action, context: ctx, now });
+        ns.push(start.elapsed().as_nanos() as u64);
+        allowed += usize::from(d.effect != law::Effect::Deny);
+    }
+    // Baseline: the Cedar authorizer alone on the same requests (no rules beyond authority).
+    let mut base = Vec::with_capacity(cases.len());
+    for (officer, agency, action, ctx) in &cases {
+        let agreements: Vec<Agreement> = officer
+            .designations
+            .iter()
+            .filter_map(|d| match &d.authority {
+                AuthoritySource::Agreement287g { agreement } => s.by_id.get(agreement).cloned(),
+                _ => None,
+            })
+            .collect();
+        let req = Request { officer, agency, agreements: &agreements, action: *action, context: ctx, now };
+        let start = Instant::now();
+        let _ = law.policies.authorize(&req, false);
+        base.push(start.elapsed().as_nanos() as u64);
+    }
+    let models = s.agreements.iter().filter(|a| matches!(a.kind, AgreementKind::Moa287g { .. })).count();
+    let (p50, p99, mean) = percentiles(ns);
+    let (b50, b99, bmean) = percentiles(base);
+    p.emit(
+        &format!(
+            "law decisions: {requests} requests over {models} real 287(g) agreements and {} jurisdictions ({allowed} allowed)\n  full decision  p50 {p50:.1} µs  p99 {p99:.1} µs  mean {mean:.1} µs\n  Cedar alone    p50 {b50:.1} µs  p99 {b99:.1} µs  mean {bmean:.1} µs\n  full / Cedar-alone mean: {:.2}\n",
+            law.jurisdictions.jurisdictions.len(),
+            mean / bmean
+        ),
+        json!({ "bench": "law", "requests": requests, "agreements": models, "p50_us": p50, "p99_us": p99, "mean_us": mean,
+                "cedar_p50_us": b50, "cedar_p99_us": b99, "cedar_mean_us": bmean }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn zone(p: &Printer, points: u32) -> Result<ExitCode> {
+    let law = Law::bundled();
+    let settings = law::zone::ZoneSettings::default();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let pts: Vec<(f64, f64)> = (0..points)
+        .map(|_| (25.0 + (next(&mut x) % 2400) as f64 / 100.0, -124.0 + (next(&mut x) % 5700) as f64 / 100.0))
+        .collect();
+    let mut ns = Vec::with_capacity(pts.len());
+    let mut inside = 0;
+    for &(lat, lon) in &pts {
+        let start = Instant::now();
+        let z = law.boundary.report(lat, lon, settings, None);
+        ns.push(start.elapsed().as_nanos() as u64);
+        inside += usize::from(z.within_reasonable_distance);
+    }
+    // Baseline: the same nearest-segment answer by scanning every segment (first 500 points).
+    let sample = &pts[..pts.len().min(500)];
+    let mut scan = Vec::with_capacity(sample.len());
+    for &(lat, lon) in sample {
+        let start = Instant::now();
+        let (m, _) = law.boundary.nearest_by_scan(lat, lon);
+        scan.push(start.elapsed().as_nanos() as u64);
+        let (fast, _) = law.boundary.nearest(lat, lon);
+        anyhow::ensure!((m - fast).abs() < 1e-6, "index and scan disagree at {lat},{lon}");
+    }
+    let (p50, p99, mean) = percentiles(ns);
+    let (s50, s99, smean) = percentiles(scan);
+    p.emit(
+        &format!(
+            "border zone: {points} random points in the contiguous US ({inside} inside 100 miles), {} boundary segments\n  R-tree query   p50 {p50:.1} µs  p99 {p99:.1} µs  mean {mean:.1} µs\n  full scan      p50 {s50:.1} µs  p99 {s99:.1} µs  mean {smean:.1} µs\n  speed-up vs scan: {:.0}x\n",
+            law.boundary.segments(),
+            smean / mean
+        ),
+        json!({ "bench": "zone", "points": points, "p50_us": p50, "p99_us": p99, "mean_us": mean, "scan_mean_us": smean }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
