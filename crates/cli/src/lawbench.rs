@@ -50,6 +50,18 @@ fn setup() -> Result<Setup> {
     Ok(s)
 }
 
+/// The agreements an officer's designations name, looked up among all of them.
+fn officer_agreements(officer: &Officer, by_id: &HashMap<AgreementId, Agreement>) -> Vec<Agreement> {
+    officer
+        .designations
+        .iter()
+        .filter_map(|d| match &d.authority {
+            AuthoritySource::Agreement287g { agreement } => by_id.get(agreement).cloned(),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
     let law = Law::bundled();
     let s = setup()?;
@@ -88,14 +100,7 @@ pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
     let mut allowed = 0;
     for (officer, agency, action, ctx) in &cases {
         let start = Instant::now();
-        let agreements: Vec<Agreement> = officer
-            .designations
-            .iter()
-            .filter_map(|d| match &d.authority {
-                AuthoritySource::Agreement287g { agreement } => s.by_id.get(agreement).cloned(),
-                _ => None,
-            })
-            .collect();
+        let agreements: Vec<Agreement> = officer_agreements(officer, &s.by_id);
         let d = law.decide(&Request { officer, agency, agreements: &agreements, action: *action, context: ctx, now });
         ns.push(start.elapsed().as_nanos() as u64);
         allowed += usize::from(d.effect != law::Effect::Deny);
@@ -103,14 +108,7 @@ pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
     // Baseline: the Cedar authorizer alone on the same requests (no rules beyond authority).
     let mut base = Vec::with_capacity(cases.len());
     for (officer, agency, action, ctx) in &cases {
-        let agreements: Vec<Agreement> = officer
-            .designations
-            .iter()
-            .filter_map(|d| match &d.authority {
-                AuthoritySource::Agreement287g { agreement } => s.by_id.get(agreement).cloned(),
-                _ => None,
-            })
-            .collect();
+        let agreements: Vec<Agreement> = officer_agreements(officer, &s.by_id);
         let req = Request { officer, agency, agreements: &agreements, action: *action, context: ctx, now };
         let start = Instant::now();
         let _ = law.policies.authorize(&req, false);
