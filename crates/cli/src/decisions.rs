@@ -100,15 +100,20 @@ pub fn explain(p: &Printer, db: &Path, seq: u64) -> Result<ExitCode> {
 }
 
 fn custody_of(store: &mut SqliteStore, subject: &str) -> Result<Option<law::CustodyFacts>> {
-    Ok(match store.record(&RecordKey::new(RecordKind::Custody, subject))? {
-        Some(Record::Custody(c)) => c.custodian.map(|c| law::CustodyFacts {
-            agency_is_border_patrol: c.agency.as_str().starts_with("USBP-"),
-            agency: c.agency,
-            basis: c.basis,
-            since: c.since,
-        }),
+    let Some(Record::Custody(c)) = store.record(&RecordKey::new(RecordKind::Custody, subject))? else {
+        return Ok(None);
+    };
+    let Some(c) = c.custodian else { return Ok(None) };
+    let kind = match store.record(&RecordKey::new(RecordKind::Agency, &c.agency))? {
+        Some(Record::Agency(a)) => Some(a.kind),
         _ => None,
-    })
+    };
+    Ok(Some(law::CustodyFacts {
+        agency_is_border_patrol: kind == Some(domain::agency::AgencyKind::CbpBorderPatrol),
+        agency: c.agency,
+        basis: c.basis,
+        since: c.since,
+    }))
 }
 
 fn detainer_facts(store: &mut SqliteStore, id: &str) -> Result<Option<law::DetainerFacts>> {
