@@ -193,6 +193,12 @@ fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<cr
                 clock.deadline
             ),
         );
+        flag(
+            r,
+            "R4-new-seizure",
+            "Miranda-Olivares v. Clackamas County (D. Or. 2014); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015); Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)",
+            "A hold past the limit is a new warrantless seizure for which the holding agency is liable: release now and report.",
+        );
     } else if req.now < t0 {
         deny(
             r,

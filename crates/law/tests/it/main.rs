@@ -41,6 +41,9 @@ fn every_scenario_case_gets_its_expected_decision() {
         for o in s.run(law()) {
             cases += 1;
             assert!(o.passed.is_some(), "{file}: case {:?} states no expectation", o.case);
+            let case = s.cases.iter().find(|c| c.name == o.case).expect("same case");
+            let expect = case.expect.as_ref().expect("checked above");
+            assert!(!expect.citations.is_empty(), "{file}: case {:?} asserts no citation", o.case);
             if o.passed == Some(false) {
                 failures.push(format!(
                     "{file}: {}: {}\n  reasons: {:?}",
