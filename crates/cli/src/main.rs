@@ -3,7 +3,8 @@
 //! Each subcommand parses its arguments, calls one function, and prints through the one
 //! [`printer::Printer`] (`--json` on every command). Exit codes:
 //! 0 success; 1 an error (bad input, missing file, refused command); 2 bad usage;
-//! 3 verification found tampering; 4 rebuilt projections differ from the stored ones.
+//! 3 verification found tampering, a proof did not verify, or a replayed decision differs;
+//! 4 rebuilt projections differ from the stored ones.
 
 mod bench;
 mod commands;
