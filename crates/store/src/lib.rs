@@ -56,6 +56,39 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
+/// Where one command of a [`Batch`] landed, before its transaction commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub replayed: bool,
+    /// For a replay from an earlier transaction, the checkpoint that first covered it; `None`
+    /// when the transaction's own checkpoint covers it.
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+impl Pending {
+    /// The receipt once the transaction has committed under `checkpoint`.
+    pub fn receipt(self, checkpoint: Option<&SignedCheckpoint>) -> Option<Receipt> {
+        let checkpoint = self.checkpoint.or_else(|| checkpoint.cloned())?;
+        Some(Receipt { first_seq: self.first_seq, last_seq: self.last_seq, checkpoint, replayed: self.replayed })
+    }
+}
+
+/// Many commands in one write transaction (group commit). Each command sees the state the
+/// commands before it left, and a refused command is undone alone: the others still commit.
+/// Nothing is durable, and no receipt may be given out, until [`Store::transact`] returns.
+pub trait Batch {
+    /// One record of state as this transaction sees it.
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+    /// Appends one command's events (see [`Store::append`]), or refuses them and changes nothing.
+    fn command(&mut self, events: &[NewEvent], idempotency_key: Option<&str>) -> Result<Pending, StoreError>;
+    /// Keeps a version of the law's sources (see [`Store::put_law_version`]).
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError>;
+    /// Whether the sources under `rules_hash` are kept.
+    fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError>;
+}
+
 /// One stored row of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -103,6 +136,15 @@ pub trait Store {
         idempotency_key: Option<&str>,
         now: Timestamp,
     ) -> Result<Receipt, StoreError>;
+
+    /// Runs `f` over one write transaction and commits it with one signed checkpoint covering
+    /// everything `f` appended (group commit). Returns that checkpoint, or the latest when
+    /// nothing was appended (`None` for an empty log). When `f` fails, nothing persists.
+    fn transact(
+        &mut self,
+        now: Timestamp,
+        f: &mut dyn FnMut(&mut dyn Batch) -> Result<(), StoreError>,
+    ) -> Result<Option<SignedCheckpoint>, StoreError>;
 
     /// Appends already-sequenced entries from another copy of this log (restore, replicate).
     /// They must continue this log exactly; entries already present (same bytes) are skipped.

@@ -9,8 +9,8 @@
 //! database, so that whoever can edit the database file cannot re-sign a rewritten log.
 
 use crate::{
-    BATCH_EVENTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, ProjectionRow, Receipt, Store, StoreError, StoredEntry,
-    VerifyingKey,
+    BATCH_EVENTS_MAX, Batch, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Pending, ProjectionRow, Receipt, Store, StoreError,
+    StoredEntry, VerifyingKey,
 };
 use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
 use ledger::merkle::{Frontier, NodeStore};
@@ -84,7 +84,8 @@ struct Ctx<'a> {
     signer: &'a Signer,
     origin: &'a str,
     cache: &'a RecordCache,
-    written: Vec<(RecordKey, Record)>,
+    /// Records written by the commands of this transaction so far.
+    written: BTreeMap<RecordKey, Record>,
 }
 
 fn key_path(db: &Path) -> PathBuf {
@@ -217,7 +218,7 @@ impl SqliteStore {
                 signer: &signer,
                 origin: &self.origin,
                 cache: &self.cache,
-                written: vec![],
+                written: BTreeMap::new(),
             };
             let out = f(&mut ctx)?;
             let written = ctx.written;
@@ -352,19 +353,18 @@ impl NodeStore for TxNodes<'_> {
     }
 }
 
-/// Current state read through a transaction, with this command's writes in an overlay.
+/// Current state read through a transaction: this command's writes in an overlay, over the
+/// earlier commands' writes in the same transaction, over the committed-record cache.
 struct TxRecords<'a> {
     tx: &'a Connection,
     cache: &'a RecordCache,
+    below: &'a BTreeMap<RecordKey, Record>,
     overlay: BTreeMap<RecordKey, Record>,
 }
 
 impl Records for TxRecords<'_> {
     fn get(&mut self, key: &RecordKey) -> Result<Option<Record>, domain::ApplyError> {
-        if let Some(r) = self.overlay.get(key).or_else(|| self.cache.get(key)) {
-            return Ok(Some(r.clone()));
-        }
-        read_record(self.tx, key).map_err(|e| domain::ApplyError::Storage(e.to_string()))
+        self.read(key).map_err(|e| domain::ApplyError::Storage(e.to_string()))
     }
     fn put(&mut self, record: Record) {
         self.overlay.insert(record.key(), record);
@@ -384,6 +384,13 @@ fn read_record(conn: &Connection, key: &RecordKey) -> Result<Option<Record>, Sto
 }
 
 impl TxRecords<'_> {
+    fn read(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)).or_else(|| self.cache.get(key)) {
+            return Ok(Some(r.clone()));
+        }
+        read_record(self.tx, key)
+    }
+
     /// Writes the overlay to the projection table and returns it, for the cache.
     fn flush(self) -> Result<Vec<(RecordKey, Record)>, StoreError> {
         let mut stmt =
@@ -483,7 +490,7 @@ fn append_events(
     let first = head.frontier.size();
     let recorded_us = us(now).max(head.last_recorded_us);
     let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut recs = TxRecords { tx, cache: c.cache, overlay: BTreeMap::new() };
+    let mut recs = TxRecords { tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
     for (index, ne) in events.iter().enumerate() {
         let seq = head.frontier.size();
         let entry = Entry {
@@ -515,7 +522,8 @@ fn append_events(
         insert_entry(tx, head, &entry.to_bytes(), &meta)?;
     }
     let last = head.frontier.size() - 1;
-    c.written = recs.flush()?;
+    let written = recs.flush()?;
+    c.written.extend(written);
     Ok((first, last))
 }
 
@@ -541,7 +549,7 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
 
 fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
     let (tx, head) = (c.tx, &mut *c.head);
-    let mut recs = TxRecords { tx, cache: c.cache, overlay: BTreeMap::new() };
+    let mut recs = TxRecords { tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
     let mut first = None;
     for se in entries {
         let size = head.frontier.size();
@@ -593,7 +601,8 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
     let Some(first_seq) = first else {
         return Ok(None);
     };
-    c.written = recs.flush()?;
+    let written = recs.flush()?;
+    c.written.extend(written);
     let checkpoint = sign_checkpoint(tx, c.head, c.signer, c.origin)?;
     tx.execute(
         "UPDATE command SET checkpoint_size = ?1 WHERE last_seq >= ?2",
@@ -602,35 +611,121 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
     Ok(Some(Receipt { first_seq, last_seq: c.head.frontier.size() - 1, checkpoint, replayed: false }))
 }
 
+/// One command inside a write transaction: the idempotency check, then its events. Its
+/// command row names checkpoint size 0 until [`finish`] signs the transaction's checkpoint.
+fn command_tx(c: &mut Ctx, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Pending, StoreError> {
+    validate_request(events, key)?;
+    // Only a keyed request is compared with its retries; hashing it costs a serialization.
+    let request_hash = key.map(|_| leaf_hash(&serde_json::to_vec(events).expect("events serialize")));
+    let tx = c.tx;
+    if let Some(k) = key {
+        let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
+            .prepare_cached(
+                "SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1",
+            )?
+            .query_row([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        if let Some((hash, first_seq, last_seq, size)) = seen {
+            if Some(hash.as_slice()) != request_hash.as_ref().map(|h| &h[..]) {
+                return Err(StoreError::IdempotencyConflict { key: k.to_string() });
+            }
+            let checkpoint = if size == 0 { None } else { Some(checkpoint_at(tx, size)?) };
+            return Ok(Pending { first_seq, last_seq, replayed: true, checkpoint });
+        }
+    }
+    // The command row goes first, so that once `append_events` has added to `c.written`
+    // nothing more can fail.
+    if let Some(k) = key {
+        let first = c.head.frontier.size();
+        tx.prepare_cached(
+            "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, ?2, ?3, ?4, 0)",
+        )?
+        .execute(params![k, &request_hash.expect("set when keyed")[..], first, first + events.len() as u64 - 1])?;
+    }
+    let (first_seq, last_seq) = append_events(c, events, key, now)?;
+    Ok(Pending { first_seq, last_seq, replayed: false, checkpoint: None })
+}
+
+/// Signs the checkpoint that covers a write transaction's appends (or returns the latest when
+/// it appended nothing) and points the transaction's command rows at it.
+fn finish(c: &mut Ctx, size_before: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let size = c.head.frontier.size();
+    if size == size_before {
+        return if size == 0 { Ok(None) } else { checkpoint_at(c.tx, size).map(Some) };
+    }
+    let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
+    c.tx.prepare_cached("UPDATE command SET checkpoint_size = ?1 WHERE checkpoint_size = 0")?.execute([size])?;
+    Ok(Some(checkpoint))
+}
+
+/// The commands of one group-commit transaction on SQLite; each runs under a savepoint so a
+/// refused command leaves the others untouched.
+struct SqliteBatch<'x, 'c> {
+    c: &'x mut Ctx<'c>,
+    now: Timestamp,
+}
+
+impl Batch for SqliteBatch<'_, '_> {
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        TxRecords { tx: self.c.tx, cache: self.c.cache, below: &self.c.written, overlay: BTreeMap::new() }.read(key)
+    }
+
+    fn command(&mut self, events: &[NewEvent], key: Option<&str>) -> Result<Pending, StoreError> {
+        let head = self.c.head.clone();
+        self.c.tx.execute_batch("SAVEPOINT command")?;
+        match command_tx(self.c, events, key, self.now) {
+            Ok(p) => {
+                self.c.tx.execute_batch("RELEASE command")?;
+                Ok(p)
+            }
+            Err(e) => {
+                self.c.tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
+                *self.c.head = head;
+                Err(e)
+            }
+        }
+    }
+
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError> {
+        self.c
+            .tx
+            .prepare_cached(
+                "INSERT INTO law_version (rules_hash, sources) VALUES (?1, ?2) ON CONFLICT (rules_hash) DO NOTHING",
+            )?
+            .execute(params![rules_hash, sources])?;
+        Ok(())
+    }
+
+    fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .c
+            .tx
+            .prepare_cached("SELECT 1 FROM law_version WHERE rules_hash = ?1")?
+            .query_row([rules_hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
-        validate_request(events, key)?;
-        // Only a keyed request is compared with its retries; hashing it costs a serialization.
-        let request_hash = key.map(|_| leaf_hash(&serde_json::to_vec(events).expect("events serialize")));
         self.write(true, |c| {
-            let tx = c.tx;
-            if let Some(k) = key {
-                let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
-                    .query_row("SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1", [k], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                    })
-                    .optional()?;
-                if let Some((hash, first_seq, last_seq, size)) = seen {
-                    if Some(hash.as_slice()) != request_hash.as_ref().map(|h| &h[..]) {
-                        return Err(StoreError::IdempotencyConflict { key: k.to_string() });
-                    }
-                    return Ok(Receipt { first_seq, last_seq, checkpoint: checkpoint_at(tx, size)?, replayed: true });
-                }
-            }
-            let (first_seq, last_seq) = append_events(c, events, key, now)?;
-            let checkpoint = sign_checkpoint(tx, c.head, c.signer, c.origin)?;
-            if let Some(k) = key {
-                tx.execute(
-                    "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![k, &request_hash.expect("set when keyed")[..], first_seq, last_seq, checkpoint.checkpoint.size],
-                )?;
-            }
-            Ok(Receipt { first_seq, last_seq, checkpoint, replayed: false })
+            let size = c.head.frontier.size();
+            let p = command_tx(c, events, key, now)?;
+            let checkpoint = finish(c, size)?;
+            Ok(p.receipt(checkpoint.as_ref()).expect("a command leaves a checkpoint"))
+        })
+    }
+
+    fn transact(
+        &mut self,
+        now: Timestamp,
+        f: &mut dyn FnMut(&mut dyn Batch) -> Result<(), StoreError>,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        self.write(true, |c| {
+            let size = c.head.frontier.size();
+            f(&mut SqliteBatch { c, now })?;
+            finish(c, size)
         })
     }
 

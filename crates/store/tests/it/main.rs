@@ -320,3 +320,39 @@ fn offers_need_the_releasing_agency_to_hold_the_subject() {
         "#]],
     );
 }
+
+#[test]
+fn a_group_commit_sees_earlier_commands_and_refuses_one_command_alone() {
+    let (_d, mut s) = fresh();
+    let size = s.size().unwrap();
+    let c = subject(5);
+    let mut outcomes = Vec::new();
+    let mut saw_subject = false;
+    let cp = s
+        .transact(t(20), &mut |b| {
+            outcomes.push(b.command(&c[0..1], Some("g-1")).map_err(|e| e.to_string()));
+            // The subject registered by the first command is visible to the next ones.
+            saw_subject = b.record(&RecordKey::new(RecordKind::Subject, "WL-S-0000000005"))?.is_some();
+            // Accepting a handoff nobody offered is refused, and leaves the batch as it was.
+            outcomes.push(b.command(&c[3..4], None).map_err(|e| e.to_string()));
+            outcomes.push(b.command(&c[1..3], Some("g-2")).map_err(|e| e.to_string()));
+            outcomes.push(b.command(&c[0..1], Some("g-1")).map_err(|e| e.to_string()));
+            Ok(())
+        })
+        .unwrap()
+        .unwrap();
+    assert!(saw_subject);
+    assert!(outcomes[1].is_err(), "{:?}", outcomes[1]);
+    let first = outcomes[0].clone().unwrap();
+    let third = outcomes[2].clone().unwrap();
+    let retry = outcomes[3].clone().unwrap();
+    assert_eq!((first.first_seq, third.first_seq, third.last_seq), (size, size + 1, size + 2));
+    assert!(retry.replayed && retry.first_seq == size && retry.checkpoint.is_none());
+    assert_eq!(cp.checkpoint.size, size + 3);
+    assert_eq!(s.size().unwrap(), size + 3);
+    // One checkpoint for the whole transaction, and a later retry gets it back.
+    let again = s.append(&c[1..3], Some("g-2"), t(21)).unwrap();
+    assert!(again.replayed && again.checkpoint == cp);
+    ops::verify(&mut s, None, &mut |_| {}).unwrap();
+    assert_eq!(ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
+}
