@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What kind of agency this is (reference.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgencyKind {
     /// ICE Enforcement and Removal Operations, including its field offices (AORs).
@@ -36,6 +37,7 @@ impl AgencyKind {
 
 /// An agency. `parent` links a field office to its directorate or a sector to Border Patrol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Agency {
     pub id: AgencyId,
@@ -81,6 +83,7 @@ impl Agency {
 
 /// What a facility is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FacilityKind {
     Jail,
@@ -91,6 +94,7 @@ pub enum FacilityKind {
 
 /// A place where custody is held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Facility {
     pub id: FacilityId,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// The three 287(g) models in use since 2025 (reference.md §2.2; ICE's SUPPORT TYPE column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Model287g {
     JailEnforcementModel,
@@ -54,6 +55,7 @@ impl Model287g {
 
 /// A function an agreement can delegate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DelegatedFunction {
     InterviewInJail,
@@ -68,6 +70,7 @@ pub enum DelegatedFunction {
 
 /// What kind of agreement this is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum AgreementKind {
     /// A 287(g) memorandum of agreement (8 U.S.C. 1357(g)).
@@ -81,6 +84,7 @@ pub enum AgreementKind {
 /// Lifecycle of an agreement (reference.md "Implications": MOA lifecycle). ICE's published
 /// sheet lists only agreements in force, so recorded agreements start `Active`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgreementStatus {
     Active,
@@ -112,6 +116,7 @@ impl AgreementStatus {
 
 /// An agreement and its parties.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agreement {
     pub id: AgreementId,
     #[serde(flatten)]

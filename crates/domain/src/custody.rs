@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why an agency holds the subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CustodyBasis {
     /// Immigration arrest (8 U.S.C. 1357(a) or an administrative warrant).
@@ -26,6 +27,7 @@ pub enum CustodyBasis {
 
 /// The one agency holding a subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Custodian {
     pub agency: AgencyId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +38,7 @@ pub struct Custodian {
 
 /// A subject's current custody: the projection row that answers "who holds whom".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Custody {
     pub subject: SubjectId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +140,7 @@ impl Custody {
 
 /// One side of a handoff (NIEM `j:CustodyTransferReleasing…` / `…Receiving…`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandoffParty {
     pub agency: AgencyId,
@@ -148,6 +152,7 @@ pub struct HandoffParty {
 
 /// Lifecycle of a handoff: offered → accepted | rejected | expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HandoffStatus {
     Offered,
@@ -181,6 +186,7 @@ impl HandoffStatus {
 
 /// A two-party custody handoff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     pub id: HandoffId,

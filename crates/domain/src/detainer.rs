@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// The detainer form family (reference.md §3.3). Only I-247A may be issued since
 /// April 2, 2017; the others are kept for historic records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DetainerForm {
     #[serde(rename = "I-247A")]
     I247a,
@@ -30,6 +31,7 @@ pub enum DetainerForm {
 
 /// The administrative warrant that must accompany a detainer (ICE Policy 10074.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WarrantForm {
     /// Warrant for Arrest of Alien.
     #[serde(rename = "I-200")]
@@ -41,6 +43,7 @@ pub enum WarrantForm {
 
 /// An accompanying warrant: administrative, not judicial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Warrant {
     pub form: WarrantForm,
@@ -52,6 +55,7 @@ pub struct Warrant {
 /// can be refused: Policy 10074.2 says an investigation's initiation, and foreign birth with no
 /// database match, are never probable cause (Gonzalez v. ICE, C.D. Cal. 2019).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProbableCauseBasis {
     FinalOrderOfRemoval,
@@ -65,6 +69,7 @@ pub enum ProbableCauseBasis {
 
 /// NIEM `im:DetentionDetainerLiftCode` (reference.md §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LiftCode {
     /// Booked into detention.
     B,
@@ -88,6 +93,7 @@ pub enum LiftCode {
 
 /// Lifecycle (reference.md "Implications": detainer lifecycle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DetainerStatus {
     Issued,
@@ -157,6 +163,7 @@ impl DetainerStep {
 
 /// One detainer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Detainer {
     pub id: DetainerId,

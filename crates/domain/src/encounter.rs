@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// I-213 "Method of Location/Apprehension" codes (reference.md §4.1). CAP, NCA and L are
 /// defined in an ICE FOIA document; the others are inferred by UWCHR ("likely"; UNVERIFIED).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MethodCode {
     /// CAP Local (city/county jails).
     #[serde(rename = "CLC")]
@@ -52,6 +53,7 @@ pub enum MethodCode {
 
 /// The legal authority the officer claims for the encounter (reference.md §6, R1, R7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorityClaimed {
     /// 8 U.S.C. 1357(a)(1): interrogate a person believed to be an alien.
@@ -80,6 +82,7 @@ pub enum AuthorityClaimed {
 /// reference.md §6). The factors that never suffice alone are still recordable, so that the law
 /// engine can flag a stop that rests on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SuspicionFactor {
     ProximityToBorder,
@@ -102,6 +105,7 @@ pub enum SuspicionFactor {
 
 /// One encounter. `arrest` says whether the subject entered the agency's custody.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Encounter {
     pub id: EncounterId,

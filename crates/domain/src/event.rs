@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Every kind of state change. The JSON form (`{"type": "...", ...}`) is the ledger's payload
 /// and the import/export format, so variants and fields are only ever added.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     AgencyRegistered {
@@ -133,6 +134,14 @@ pub enum Event {
     ValidTimeCorrected {
         note: String,
     },
+    /// Someone read a subject's record: every read is itself logged (who, for which agency,
+    /// and what they read).
+    SubjectRecordRead {
+        subject: SubjectId,
+        reader: String,
+        agency: AgencyId,
+        what: String,
+    },
 }
 
 impl Event {
@@ -166,6 +175,7 @@ impl Event {
             Event::OperationPlanned { .. } => "operation_planned",
             Event::OperationStatusChanged { .. } => "operation_status_changed",
             Event::ValidTimeCorrected { .. } => "valid_time_corrected",
+            Event::SubjectRecordRead { .. } => "subject_record_read",
         }
     }
 

@@ -27,6 +27,7 @@ macro_rules! code_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -185,6 +186,7 @@ code_id!(
 /// A point on the Earth (WGS84 degrees). Liaison records where an encounter happened; it
 /// never tracks where a person is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "LatLonRaw")]
 pub struct LatLon {
     lat: f64,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// An officer's role in their home agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     DeportationOfficer,
@@ -27,6 +28,7 @@ pub enum Role {
 
 /// Where an officer's immigration authority comes from (reference.md R1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "source")]
 pub enum AuthoritySource {
     /// 8 CFR 287.5(e)(2)/(e)(3): classes of immigration officers who may issue/serve warrants.
@@ -43,6 +45,7 @@ pub enum AuthoritySource {
 
 /// One grant of authority to one officer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Designation {
     pub authority: AuthoritySource,
@@ -55,6 +58,7 @@ pub struct Designation {
 
 /// One completed training course (e.g. the 287(g) JEM course, a WSO online course).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrainingRecord {
     pub course: String,
@@ -65,6 +69,7 @@ pub struct TrainingRecord {
 
 /// An officer (agent, deputy, Guard member) and what they are entitled to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Officer {
     pub id: OfficerId,

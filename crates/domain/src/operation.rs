@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Lifecycle: planned → active → concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OperationStatus {
     Planned,
@@ -35,6 +36,7 @@ impl OperationStatus {
 
 /// One agency's part in an operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Participation {
     pub agency: AgencyId,
@@ -46,6 +48,7 @@ pub struct Participation {
 
 /// An operation or deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
     pub id: OperationId,

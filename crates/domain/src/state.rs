@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 /// The kinds of record in the projection, one table row kind each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     Agency,
@@ -472,6 +473,14 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
         }
         // A valid-time correction changes how history reads, not current state.
         Event::ValidTimeCorrected { .. } => Ok(Applied::default()),
+        Event::SubjectRecordRead { subject: id, agency: a, reader, .. } => {
+            subject(r, id)?;
+            agency(r, a)?;
+            if reader.trim().is_empty() {
+                return Err(invalid("a logged read must name its reader"));
+            }
+            Ok(Applied { subject: Some(id.clone()) })
+        }
     }
 }
 

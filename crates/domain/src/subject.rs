@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Evidence offered for a citizenship claim (reference.md R6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CitizenshipEvidence {
     StatementOnly,
@@ -22,6 +23,7 @@ pub enum CitizenshipEvidence {
 
 /// A claim of citizenship, as made, with its evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CitizenshipClaim {
     /// ISO 3166 alpha-2 country of the claimed citizenship (`US` for a US citizenship claim).
@@ -38,6 +40,7 @@ impl CitizenshipClaim {
 
 /// A person. Dates of birth are calendar dates (`YYYY-MM-DD`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     pub id: SubjectId,

@@ -17,7 +17,8 @@ pub use sqlite::SqliteStore;
 
 use domain::{Event, Record, RecordKey, Timestamp};
 pub use ledger::checkpoint::VerifyingKey;
-use ledger::{Entry, Hash, SignedCheckpoint};
+use ledger::{Entry, SignedCheckpoint};
+pub use ledger::{Hash, leaf_hash};
 
 /// Most events one command or import batch may append (`BATCH_EVENTS_MAX`).
 pub const BATCH_EVENTS_MAX: usize = 10_000;
@@ -81,8 +82,13 @@ impl Pending {
 pub trait Batch {
     /// One record of state as this transaction sees it.
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
-    /// Appends one command's events (see [`Store::append`]), or refuses them and changes nothing.
-    fn command(&mut self, events: &[NewEvent], idempotency_key: Option<&str>) -> Result<Pending, StoreError>;
+    /// The command already appended under `key`, when `request_hash` matches; a different
+    /// request under the same key is refused with [`StoreError::IdempotencyConflict`].
+    fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError>;
+    /// Appends one command's events (see [`Store::append`]), or refuses them and changes
+    /// nothing. A keyed command carries the hash of the request it answers, which its retries
+    /// must match.
+    fn command(&mut self, events: &[NewEvent], idempotency_key: Option<(&str, Hash)>) -> Result<Pending, StoreError>;
     /// Keeps a version of the law's sources (see [`Store::put_law_version`]).
     fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError>;
     /// Whether the sources under `rules_hash` are kept.

@@ -613,37 +613,47 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
 
 /// One command inside a write transaction: the idempotency check, then its events. Its
 /// command row names checkpoint size 0 until [`finish`] signs the transaction's checkpoint.
-fn command_tx(c: &mut Ctx, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Pending, StoreError> {
-    validate_request(events, key)?;
-    // Only a keyed request is compared with its retries; hashing it costs a serialization.
-    let request_hash = key.map(|_| leaf_hash(&serde_json::to_vec(events).expect("events serialize")));
+fn command_tx(
+    c: &mut Ctx,
+    events: &[NewEvent],
+    key: Option<(&str, Hash)>,
+    now: Timestamp,
+) -> Result<Pending, StoreError> {
+    validate_request(events, key.map(|k| k.0))?;
     let tx = c.tx;
-    if let Some(k) = key {
-        let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
-            .prepare_cached(
-                "SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1",
-            )?
-            .query_row([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?;
-        if let Some((hash, first_seq, last_seq, size)) = seen {
-            if Some(hash.as_slice()) != request_hash.as_ref().map(|h| &h[..]) {
-                return Err(StoreError::IdempotencyConflict { key: k.to_string() });
-            }
-            let checkpoint = if size == 0 { None } else { Some(checkpoint_at(tx, size)?) };
-            return Ok(Pending { first_seq, last_seq, replayed: true, checkpoint });
-        }
+    if let Some((k, hash)) = key
+        && let Some(seen) = find_command(tx, k, &hash)?
+    {
+        return Ok(seen);
     }
     // The command row goes first, so that once `append_events` has added to `c.written`
     // nothing more can fail.
-    if let Some(k) = key {
+    if let Some((k, hash)) = key {
         let first = c.head.frontier.size();
         tx.prepare_cached(
             "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES (?1, ?2, ?3, ?4, 0)",
         )?
-        .execute(params![k, &request_hash.expect("set when keyed")[..], first, first + events.len() as u64 - 1])?;
+        .execute(params![k, &hash[..], first, first + events.len() as u64 - 1])?;
     }
-    let (first_seq, last_seq) = append_events(c, events, key, now)?;
+    let (first_seq, last_seq) = append_events(c, events, key.map(|k| k.0), now)?;
     Ok(Pending { first_seq, last_seq, replayed: false, checkpoint: None })
+}
+
+/// The earlier command under idempotency key `k`, if any; a different request under the
+/// same key is refused.
+fn find_command(tx: &Transaction, k: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
+    let seen: Option<(Vec<u8>, u64, u64, u64)> = tx
+        .prepare_cached(
+            "SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = ?1",
+        )?
+        .query_row([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((hash, first_seq, last_seq, size)) = seen else { return Ok(None) };
+    if hash.as_slice() != request_hash {
+        return Err(StoreError::IdempotencyConflict { key: k.to_string() });
+    }
+    let checkpoint = if size == 0 { None } else { Some(checkpoint_at(tx, size)?) };
+    Ok(Some(Pending { first_seq, last_seq, replayed: true, checkpoint }))
 }
 
 /// Signs the checkpoint that covers a write transaction's appends (or returns the latest when
@@ -670,7 +680,11 @@ impl Batch for SqliteBatch<'_, '_> {
         TxRecords { tx: self.c.tx, cache: self.c.cache, below: &self.c.written, overlay: BTreeMap::new() }.read(key)
     }
 
-    fn command(&mut self, events: &[NewEvent], key: Option<&str>) -> Result<Pending, StoreError> {
+    fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
+        find_command(self.c.tx, key, request_hash)
+    }
+
+    fn command(&mut self, events: &[NewEvent], key: Option<(&str, Hash)>) -> Result<Pending, StoreError> {
         let head = self.c.head.clone();
         self.c.tx.execute_batch("SAVEPOINT command")?;
         match command_tx(self.c, events, key, self.now) {
@@ -711,6 +725,8 @@ impl Store for SqliteStore {
     fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
         self.write(true, |c| {
             let size = c.head.frontier.size();
+            // A retry is recognized by the hash of its events.
+            let key = key.map(|k| (k, leaf_hash(&serde_json::to_vec(events).expect("events serialize"))));
             let p = command_tx(c, events, key, now)?;
             let checkpoint = finish(c, size)?;
             Ok(p.receipt(checkpoint.as_ref()).expect("a command leaves a checkpoint"))

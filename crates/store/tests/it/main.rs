@@ -330,13 +330,16 @@ fn a_group_commit_sees_earlier_commands_and_refuses_one_command_alone() {
     let mut saw_subject = false;
     let cp = s
         .transact(t(20), &mut |b| {
-            outcomes.push(b.command(&c[0..1], Some("g-1")).map_err(|e| e.to_string()));
+            outcomes.push(b.command(&c[0..1], Some(("g-1", [1; 32]))).map_err(|e| e.to_string()));
             // The subject registered by the first command is visible to the next ones.
             saw_subject = b.record(&RecordKey::new(RecordKind::Subject, "WL-S-0000000005"))?.is_some();
             // Accepting a handoff nobody offered is refused, and leaves the batch as it was.
             outcomes.push(b.command(&c[3..4], None).map_err(|e| e.to_string()));
-            outcomes.push(b.command(&c[1..3], Some("g-2")).map_err(|e| e.to_string()));
-            outcomes.push(b.command(&c[0..1], Some("g-1")).map_err(|e| e.to_string()));
+            outcomes.push(
+                b.command(&c[1..3], Some(("g-2", store::leaf_hash(&serde_json::to_vec(&c[1..3]).unwrap()))))
+                    .map_err(|e| e.to_string()),
+            );
+            outcomes.push(b.command(&c[0..1], Some(("g-1", [1; 32]))).map_err(|e| e.to_string()));
             Ok(())
         })
         .unwrap()

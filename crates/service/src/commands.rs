@@ -1,0 +1,637 @@
+//! The write workflows: each request type, who may send it, the legal question it asks and
+//! the events it appends.
+
+use crate::decide::{custody_facts, decide_and_keep, get, inputs};
+use crate::{ApiRole, Principal, ServiceError};
+use domain::agency::Agency;
+use domain::custody::{Handoff, HandoffParty, HandoffStatus};
+use domain::detainer::{Detainer, DetainerForm, DetainerStatus, LiftCode, ProbableCauseBasis, Warrant};
+use domain::encounter::{AuthorityClaimed, Encounter, MethodCode, SuspicionFactor};
+use domain::operation::{Operation, OperationStatus, Participation};
+use domain::subject::{CitizenshipClaim, CitizenshipEvidence, Subject};
+use domain::*;
+use jiff::SignedDuration;
+use law::{Action, Context, Decision, Law};
+use serde::{Deserialize, Serialize};
+use store::{Batch, Hash, NewEvent, Pending};
+use utoipa::ToSchema;
+
+/// Settings the workflows need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a handoff offer stays open when the request names no window.
+    pub handoff_window: SignedDuration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { handoff_window: SignedDuration::from_hours(4) }
+    }
+}
+
+/// Register a (synthetic) person.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubject {
+    /// Chosen by the server when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<SubjectId>,
+    pub names: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date_of_birth: Option<jiff::civil::Date>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "A012345678")]
+    pub a_number: Option<ANumber>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub fbi_number: Option<FbiNumber>,
+}
+
+/// A claim of citizenship made by or for the subject.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClaim {
+    /// ISO 3166 alpha-2 code of the claimed citizenship (`US`).
+    pub country: String,
+    pub evidence: Vec<CitizenshipEvidence>,
+}
+
+/// An encounter, and an arrest when `arrest` is true.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEncounter {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<EncounterId>,
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    pub location: LatLon,
+    pub method: MethodCode,
+    pub authority: AuthorityClaimed,
+    #[serde(default)]
+    pub suspicion_factors: Vec<SuspicionFactor>,
+    pub arrest: bool,
+    /// The operation the encounter belongs to, if any.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub operation: Option<OperationId>,
+    /// Where it happens, for the state-law gate: a state (`CA`), optionally also a city id.
+    pub jurisdictions: Vec<String>,
+    /// Processing in a jail under a 287(g) jail model (the law asks `process_for_removal`).
+    #[serde(default)]
+    pub in_jail: bool,
+    #[serde(default)]
+    pub at_fixed_checkpoint: bool,
+    #[serde(default)]
+    pub dwelling: bool,
+}
+
+/// A jail booking on a criminal charge, by the booking agency's jail staff.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBooking {
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    #[schema(value_type = String)]
+    pub facility: FacilityId,
+    pub charge: String,
+}
+
+/// The custodian offers the subject to another agency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHandoff {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<HandoffId>,
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    #[schema(value_type = String)]
+    pub receiving_agency: AgencyId,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub receiving_facility: Option<FacilityId>,
+    /// Minutes the offer stays open (default: the server's handoff window).
+    #[serde(default)]
+    pub expires_in_minutes: Option<u32>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The receiving agency's answer to a handoff offer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, tag = "answer", rename_all = "snake_case")]
+pub enum HandoffAnswer {
+    Accept {
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        facility: Option<FacilityId>,
+    },
+    Reject {
+        reason: String,
+    },
+}
+
+/// A detainer (Form I-247A) or a notification-only request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDetainer {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<DetainerId>,
+    #[schema(value_type = String)]
+    pub subject: SubjectId,
+    #[schema(value_type = String)]
+    pub recipient_agency: AgencyId,
+    #[serde(default = "i247a")]
+    pub form: DetainerForm,
+    /// The accompanying administrative warrant (I-200 or I-205), signed.
+    #[serde(default)]
+    pub warrant: Option<Warrant>,
+    pub probable_cause: Vec<ProbableCauseBasis>,
+    #[serde(default)]
+    pub transferred_for_proceeding: bool,
+    /// Ask only to be told of the release, not to hold.
+    #[serde(default)]
+    pub notification_only: bool,
+}
+
+fn i247a() -> DetainerForm {
+    DetainerForm::I247a
+}
+
+/// A step in a detainer's life.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, tag = "step", rename_all = "snake_case")]
+pub enum DetainerUpdate {
+    /// The detainer was served on the subject.
+    Serve,
+    /// The recipient jail accepts or declines, as its law requires.
+    Answer { accepted: bool },
+    /// The subject would otherwise be released now: the hold clock starts.
+    ReleaseEligible,
+    /// The issuing agency takes the subject into custody.
+    AssumeCustody {
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        facility: Option<FacilityId>,
+    },
+    /// The issuing agency lifts the detainer (NIEM lift code).
+    Lift { code: LiftCode },
+}
+
+/// An operation or deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperation {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<OperationId>,
+    pub name: String,
+    pub city: String,
+    #[schema(value_type = String, example = "IL")]
+    pub state: StateCode,
+    #[schema(value_type = String, format = Date)]
+    pub starts_on: jiff::civil::Date,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub ends_on: Option<jiff::civil::Date>,
+    pub participants: Vec<Participation>,
+}
+
+/// Every write request.
+#[derive(Debug, Clone)]
+pub enum Command {
+    RegisterSubject(NewSubject),
+    ClaimCitizenship {
+        subject: SubjectId,
+        claim: NewClaim,
+    },
+    RecordEncounter(NewEncounter),
+    BookIntoJail(NewBooking),
+    OfferHandoff(NewHandoff),
+    AnswerHandoff {
+        handoff: HandoffId,
+        answer: HandoffAnswer,
+    },
+    /// The server closes an offer nobody answered in time.
+    ExpireHandoff {
+        handoff: HandoffId,
+    },
+    IssueDetainer(NewDetainer),
+    UpdateDetainer {
+        detainer: DetainerId,
+        update: DetainerUpdate,
+    },
+    PlanOperation(NewOperation),
+    /// A read of a subject's record, logged before the record is returned.
+    LogRead {
+        subject: SubjectId,
+        what: String,
+    },
+}
+
+impl Command {
+    /// Who may send it.
+    pub fn roles(&self) -> &'static [ApiRole] {
+        use ApiRole::*;
+        match self {
+            Command::RegisterSubject(_) | Command::ClaimCitizenship { .. } => {
+                &[FieldOfficer, Supervisor, JailStaff, Officer287g]
+            }
+            Command::RecordEncounter(_) => &[FieldOfficer, Supervisor, Officer287g],
+            Command::BookIntoJail(_) => &[JailStaff],
+            Command::OfferHandoff(_) | Command::AnswerHandoff { .. } => {
+                &[FieldOfficer, Supervisor, JailStaff, Officer287g]
+            }
+            Command::ExpireHandoff { .. } => &[],
+            Command::IssueDetainer(_) => &[FieldOfficer, Supervisor],
+            Command::UpdateDetainer { update, .. } => match update {
+                DetainerUpdate::Answer { .. } | DetainerUpdate::ReleaseEligible => &[JailStaff, Officer287g],
+                _ => &[FieldOfficer, Supervisor],
+            },
+            Command::PlanOperation(_) => &[Supervisor],
+            Command::LogRead { .. } => &[FieldOfficer, Supervisor, JailStaff, Officer287g, Oversight, Administrator],
+        }
+    }
+}
+
+/// What a command did: where its events landed, the events, and the law's decision.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub pending: Pending,
+    /// The events appended (empty for a replayed request: read them from the log).
+    pub events: Vec<Event>,
+    pub decision: Option<Decision>,
+}
+
+/// The server itself, for commands no person sends (expiring offers and holds).
+pub fn system_principal() -> Principal {
+    Principal { id: "liaison".into(), agency: AgencyId::parse("LIAISON").expect("valid"), officer: None, roles: vec![] }
+}
+
+/// Runs one command inside a batch. A request under an idempotency key that was already
+/// answered returns the first answer's place in the log and appends nothing.
+pub fn execute(
+    b: &mut dyn Batch,
+    law: &Law,
+    settings: &Settings,
+    p: &Principal,
+    cmd: &Command,
+    key: Option<(&str, Hash)>,
+    now: Timestamp,
+) -> Result<Done, ServiceError> {
+    if let Some((k, h)) = key
+        && let Some(pending) = b.find_command(k, &h)?
+    {
+        return Ok(Done { pending, events: vec![], decision: None });
+    }
+    let system = p.id == "liaison" && p.roles.is_empty();
+    if !system && !p.has_any(cmd.roles()) {
+        let need: Vec<&str> = cmd.roles().iter().map(|r| r.as_str()).collect();
+        return Err(ServiceError::forbidden(format!("this request needs one of the roles: {}", need.join(", "))));
+    }
+    let (events, decision) = plan(b, law, settings, p, cmd, now)?;
+    let actor = p.officer.as_ref().map_or(p.id.clone(), |o| o.to_string());
+    let recorded = decision.as_ref().map(|(_, v)| v.clone());
+    let new: Vec<NewEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| NewEvent {
+            valid_at: now,
+            actor: actor.clone(),
+            corrects: None,
+            event: e.clone(),
+            decision: if i == 0 { recorded.clone() } else { None },
+        })
+        .collect();
+    let pending = b.command(&new, key)?;
+    Ok(Done { pending, events, decision: decision.map(|(d, _)| d) })
+}
+
+type Planned = (Vec<Event>, Option<(Decision, serde_json::Value)>);
+
+fn officer_of(p: &Principal) -> Result<&str, ServiceError> {
+    p.officer.as_ref().map(|o| o.as_str()).ok_or_else(|| {
+        ServiceError::forbidden("this request is an officer's act; a service account cannot make it".to_string())
+    })
+}
+
+fn agency(b: &mut dyn Batch, id: &AgencyId) -> Result<Agency, ServiceError> {
+    match get(b, RecordKind::Agency, id.as_str())? {
+        Some(Record::Agency(a)) => Ok(a),
+        _ => Err(ServiceError::not_found("agency", id.as_str())),
+    }
+}
+
+fn detainer(b: &mut dyn Batch, id: &DetainerId) -> Result<Detainer, ServiceError> {
+    match get(b, RecordKind::Detainer, id.as_str())? {
+        Some(Record::Detainer(d)) => Ok(d),
+        _ => Err(ServiceError::not_found("detainer", id.as_str())),
+    }
+}
+
+fn subject(b: &mut dyn Batch, id: &SubjectId) -> Result<Subject, ServiceError> {
+    match get(b, RecordKind::Subject, id.as_str())? {
+        Some(Record::Subject(s)) => Ok(s),
+        _ => Err(ServiceError::not_found("subject", id.as_str())),
+    }
+}
+
+fn state_of(a: &Agency) -> Vec<String> {
+    a.state.iter().map(|s| s.to_string()).collect()
+}
+
+/// Whether the subject's US citizenship claim awaits a determination.
+fn claim_pending(s: &Subject) -> bool {
+    s.citizenship_claims.iter().any(|c| c.is_us())
+}
+
+fn decide(
+    b: &mut dyn Batch,
+    law: &Law,
+    officer: &str,
+    action: Action,
+    context: Context,
+    now: Timestamp,
+) -> Result<Option<(Decision, serde_json::Value)>, ServiceError> {
+    let i = inputs(b, officer, action, context, now)?;
+    decide_and_keep(b, law, i).map(Some)
+}
+
+fn plan(
+    b: &mut dyn Batch,
+    law: &Law,
+    settings: &Settings,
+    p: &Principal,
+    cmd: &Command,
+    now: Timestamp,
+) -> Result<Planned, ServiceError> {
+    Ok(match cmd {
+        Command::RegisterSubject(n) => {
+            let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the subject needs an id"))?;
+            if n.names.iter().all(|s| s.trim().is_empty()) {
+                return Err(ServiceError::invalid("a subject needs at least one name"));
+            }
+            let s = Subject {
+                id,
+                names: n.names.clone(),
+                date_of_birth: n.date_of_birth,
+                a_number: n.a_number.clone(),
+                fbi_number: n.fbi_number.clone(),
+                citizenship_claims: vec![],
+            };
+            (vec![Event::SubjectRegistered { subject: s }], None)
+        }
+        Command::ClaimCitizenship { subject: s, claim } => {
+            subject(b, s)?;
+            if claim.country.len() != 2 || !claim.country.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(ServiceError::invalid(format!(
+                    "country {:?} must be an ISO 3166 alpha-2 code such as US",
+                    claim.country
+                )));
+            }
+            let claim =
+                CitizenshipClaim { country: claim.country.clone(), evidence: claim.evidence.clone(), claimed_at: now };
+            (vec![Event::CitizenshipClaimed { subject: s.clone(), claim }], None)
+        }
+        Command::RecordEncounter(n) => {
+            let officer = officer_of(p)?;
+            let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the encounter needs an id"))?;
+            let s = subject(b, &n.subject)?;
+            let action = match (n.in_jail, n.arrest) {
+                (true, _) => Action::ProcessForRemoval,
+                (false, true) => Action::FieldArrest,
+                (false, false) => Action::FieldStop,
+            };
+            let ctx = Context {
+                jurisdictions: n.jurisdictions.clone(),
+                in_jail: n.in_jail,
+                location: Some(n.location),
+                suspicion_factors: n.suspicion_factors.clone(),
+                at_fixed_checkpoint: n.at_fixed_checkpoint,
+                dwelling: n.dwelling,
+                citizenship_claim_pending: claim_pending(&s),
+                custody: custody_facts(b, n.subject.as_str())?,
+                ..Context::default()
+            };
+            let decision = decide(b, law, officer, action, ctx, now)?;
+            let e = Encounter {
+                id,
+                subject: n.subject.clone(),
+                agency: p.agency.clone(),
+                officer: OfficerId::parse(officer).expect("an officer id"),
+                location: n.location,
+                method: n.method,
+                authority: n.authority,
+                suspicion_factors: n.suspicion_factors.clone(),
+                arrest: n.arrest,
+                operation: n.operation.clone(),
+            };
+            (vec![Event::EncounterRecorded { encounter: e }], decision)
+        }
+        Command::BookIntoJail(n) => (
+            vec![Event::JailBooked {
+                subject: n.subject.clone(),
+                agency: p.agency.clone(),
+                facility: n.facility.clone(),
+                charge: n.charge.clone(),
+            }],
+            None,
+        ),
+        Command::OfferHandoff(n) => {
+            let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the handoff needs an id"))?;
+            let releasing = agency(b, &p.agency)?;
+            let receiving = agency(b, &n.receiving_agency)?;
+            // A state or local custodian handing a person to ICE or CBP is the act state law
+            // gates (transfer); a federal-to-federal transfer is not gated by the law engine.
+            let decision = if !releasing.kind.is_federal_immigration() && receiving.kind.is_federal_immigration() {
+                let ctx = Context {
+                    jurisdictions: state_of(&releasing),
+                    in_jail: true,
+                    actor_has_custody: Some(true),
+                    custody: custody_facts(b, n.subject.as_str())?,
+                    ..Context::default()
+                };
+                decide(b, law, officer_of(p)?, Action::TransferToIce, ctx, now)?
+            } else {
+                None
+            };
+            let window = n
+                .expires_in_minutes
+                .map(|m| SignedDuration::from_mins(i64::from(m)))
+                .unwrap_or(settings.handoff_window);
+            if window <= SignedDuration::ZERO {
+                return Err(ServiceError::invalid("expires_in_minutes must be at least 1"));
+            }
+            let h = Handoff {
+                id,
+                subject: n.subject.clone(),
+                releasing: HandoffParty { agency: p.agency.clone(), facility: None, official: p.officer.clone() },
+                receiving: HandoffParty {
+                    agency: n.receiving_agency.clone(),
+                    facility: n.receiving_facility.clone(),
+                    official: None,
+                },
+                offered_at: now,
+                expires_at: now + window,
+                status: HandoffStatus::Offered,
+                answered_at: None,
+                note: n.note.clone(),
+            };
+            (vec![Event::HandoffOffered { handoff: h }], decision)
+        }
+        Command::AnswerHandoff { handoff, answer } => {
+            let Some(Record::Handoff(h)) = get(b, RecordKind::Handoff, handoff.as_str())? else {
+                return Err(ServiceError::not_found("handoff", handoff.as_str()));
+            };
+            if h.receiving.agency != p.agency {
+                return Err(ServiceError::not_found("handoff", handoff.as_str()));
+            }
+            let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+            match answer {
+                HandoffAnswer::Accept { facility } => {
+                    let ctx = Context {
+                        custody: custody_facts(b, h.subject.as_str())?,
+                        custody_offered: h.status == HandoffStatus::Offered,
+                        ..Context::default()
+                    };
+                    let decision = decide(b, law, official.as_str(), Action::TakeCustody, ctx, now)?;
+                    let e = Event::HandoffAccepted { handoff: handoff.clone(), official, facility: facility.clone() };
+                    (vec![e], decision)
+                }
+                HandoffAnswer::Reject { reason } => {
+                    if reason.trim().is_empty() {
+                        return Err(ServiceError::invalid("a rejection needs a reason"));
+                    }
+                    (vec![Event::HandoffRejected { handoff: handoff.clone(), official, reason: reason.clone() }], None)
+                }
+            }
+        }
+        Command::ExpireHandoff { handoff } => (vec![Event::HandoffExpired { handoff: handoff.clone() }], None),
+        Command::IssueDetainer(n) => {
+            let officer = officer_of(p)?;
+            let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the detainer needs an id"))?;
+            let s = subject(b, &n.subject)?;
+            let recipient = agency(b, &n.recipient_agency)?;
+            let d = Detainer {
+                id,
+                subject: n.subject.clone(),
+                form: n.form,
+                issuing_agency: p.agency.clone(),
+                issuing_officer: OfficerId::parse(officer).expect("an officer id"),
+                recipient_agency: n.recipient_agency.clone(),
+                warrant: n.warrant.clone(),
+                probable_cause: n.probable_cause.clone(),
+                transferred_for_proceeding: n.transferred_for_proceeding,
+                notification_only: n.notification_only,
+                issued_at: now,
+                served_on_subject_at: None,
+                release_eligible_at: None,
+                status: DetainerStatus::Issued,
+                lift_code: None,
+            };
+            let ctx = Context {
+                jurisdictions: state_of(&recipient),
+                custody: custody_facts(b, n.subject.as_str())?,
+                citizenship_claim_pending: claim_pending(&s),
+                detainer: Some((&d).into()),
+                ..Context::default()
+            };
+            let decision = decide(b, law, officer, Action::IssueDetainer, ctx, now)?;
+            (vec![Event::DetainerIssued { detainer: d }], decision)
+        }
+        Command::UpdateDetainer { detainer: id, update } => {
+            let d = detainer(b, id)?;
+            let issuing = d.issuing_agency == p.agency;
+            let recipient = d.recipient_agency == p.agency;
+            let (ok, is_hold) = match update {
+                DetainerUpdate::Answer { .. } | DetainerUpdate::ReleaseEligible => (recipient, true),
+                _ => (issuing, false),
+            };
+            if !ok && !(issuing || recipient) {
+                return Err(ServiceError::not_found("detainer", id.as_str()));
+            }
+            if !ok {
+                let side = if is_hold { "the recipient agency" } else { "the issuing agency" };
+                return Err(ServiceError::forbidden(format!("only {side} may take this step on detainer {id}")));
+            }
+            let recipient_agency = agency(b, &d.recipient_agency)?;
+            match update {
+                DetainerUpdate::Serve => (vec![Event::DetainerServed { detainer: id.clone() }], None),
+                DetainerUpdate::Answer { accepted } => {
+                    let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+                    let decision = if *accepted {
+                        let action = if d.notification_only { Action::NotifyRelease } else { Action::HoldOnDetainer };
+                        let ctx = Context {
+                            jurisdictions: state_of(&recipient_agency),
+                            in_jail: true,
+                            actor_has_custody: Some(true),
+                            custody: custody_facts(b, d.subject.as_str())?,
+                            detainer: Some((&d).into()),
+                            ..Context::default()
+                        };
+                        decide(b, law, official.as_str(), action, ctx, now)?
+                    } else {
+                        None
+                    };
+                    (vec![Event::DetainerAnswered { detainer: id.clone(), accepted: *accepted, official }], decision)
+                }
+                DetainerUpdate::ReleaseEligible => {
+                    let mut facts: law::DetainerFacts = (&d).into();
+                    facts.release_eligible_at = Some(now);
+                    let ctx = Context {
+                        jurisdictions: state_of(&recipient_agency),
+                        in_jail: true,
+                        actor_has_custody: Some(true),
+                        custody: custody_facts(b, d.subject.as_str())?,
+                        detainer: Some(facts),
+                        ..Context::default()
+                    };
+                    let decision = decide(b, law, officer_of(p)?, Action::HoldOnDetainer, ctx, now)?;
+                    (vec![Event::SubjectReleaseEligible { detainer: id.clone() }], decision)
+                }
+                DetainerUpdate::AssumeCustody { facility } => {
+                    let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+                    let ctx = Context {
+                        custody: custody_facts(b, d.subject.as_str())?,
+                        custody_offered: true,
+                        ..Context::default()
+                    };
+                    let decision = decide(b, law, official.as_str(), Action::TakeCustody, ctx, now)?;
+                    let e =
+                        Event::DetainerCustodyAssumed { detainer: id.clone(), official, facility: facility.clone() };
+                    (vec![e], decision)
+                }
+                DetainerUpdate::Lift { code } => {
+                    (vec![Event::DetainerLifted { detainer: id.clone(), code: *code }], None)
+                }
+            }
+        }
+        Command::PlanOperation(n) => {
+            let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the operation needs an id"))?;
+            let o = Operation {
+                id,
+                name: n.name.clone(),
+                city: n.city.clone(),
+                state: n.state.clone(),
+                starts_on: n.starts_on,
+                ends_on: n.ends_on,
+                participants: n.participants.clone(),
+                status: OperationStatus::Planned,
+            };
+            (vec![Event::OperationPlanned { operation: o }], None)
+        }
+        Command::LogRead { subject: s, what } => (
+            vec![Event::SubjectRecordRead {
+                subject: s.clone(),
+                reader: p.id.clone(),
+                agency: p.agency.clone(),
+                what: what.clone(),
+            }],
+            None,
+        ),
+    })
+}
