@@ -308,7 +308,7 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
     }
 }
 
-pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
+pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
     let created = !db.exists();
     let result = run_demo(p, &db);
@@ -316,7 +316,11 @@ pub fn demo(p: &Printer, db: Option<PathBuf>) -> Result<ExitCode> {
         // A demo that failed half-way leaves nothing behind.
         remove_store_files(&db);
     }
-    result
+    let code = result?;
+    if let Some(addr) = serve_on {
+        crate::serve::serve_demo(p, &db, &addr)?;
+    }
+    Ok(code)
 }
 
 fn run_demo(p: &Printer, db: &Path) -> Result<ExitCode> {

@@ -12,6 +12,7 @@ mod decisions;
 mod lawbench;
 mod lawcmd;
 mod printer;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -96,11 +97,33 @@ enum Command {
         db: PathBuf,
         file: PathBuf,
     },
-    /// Create a demo store with a synthetic scenario and print the custody chains.
+    /// Create a demo store with a synthetic scenario, print the custody chains, then serve the
+    /// API over it and print one token per role with an example curl for each workflow.
     Demo {
         /// Where to create the demo store (default: a new file in the temp directory).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Where the demo serves the API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Build the demo store and stop, without serving the API.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Serve the coordination API (flags override LIAISON_* variables, which override --config).
+    Serve {
+        /// sqlite://PATH (or a path); LIAISON_DB.
+        #[arg(long)]
+        db: Option<String>,
+        /// HOST:PORT to listen on; LIAISON_ADDR (default 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+        /// The principals and their hashed tokens (JSON); LIAISON_TOKENS.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// A TOML config file; LIAISON_CONFIG.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// The Cedar policies and jurisdiction rules: validate them; explain a recorded decision.
     Policy {
@@ -160,7 +183,8 @@ fn main() -> ExitCode {
         }
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
-        Command::Demo { db } => commands::demo(&p, db),
+        Command::Demo { db, addr, no_serve } => commands::demo(&p, db, (!no_serve).then_some(addr)),
+        Command::Serve { db, addr, tokens, config } => serve::serve(db, addr, tokens, config),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),

@@ -551,7 +551,7 @@ fn plan(
                 DetainerUpdate::Answer { .. } | DetainerUpdate::ReleaseEligible => (recipient, true),
                 _ => (issuing, false),
             };
-            if !ok && !(issuing || recipient) {
+            if !(ok || issuing || recipient) {
                 return Err(ServiceError::not_found("detainer", id.as_str()));
             }
             if !ok {

@@ -14,7 +14,7 @@ pub struct ServiceError {
     pub message: String,
     /// The law's decision, when the law refused the action.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
+    pub decision: Option<Box<Decision>>,
 }
 
 impl ServiceError {
@@ -46,7 +46,7 @@ impl ServiceError {
             status: 403,
             code: "denied_by_law",
             message: format!("the law does not permit {action}: {}", why.join("; ")),
-            decision: Some(decision),
+            decision: Some(Box::new(decision)),
         }
     }
 

@@ -15,7 +15,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use domain::{Event, Record, RecordKey, Timestamp};
+use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
 pub use ledger::checkpoint::VerifyingKey;
 use ledger::{Entry, SignedCheckpoint};
 pub use ledger::{Hash, leaf_hash};
@@ -178,6 +178,9 @@ pub trait Store {
 
     /// One record of current state.
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+
+    /// Up to `limit` records of one kind with ids after `after`, in id order (a page).
+    fn records(&mut self, kind: RecordKind, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError>;
 
     /// Every stored projection row as `(kind, id, canonical bytes)`, sorted.
     fn projection_rows(&mut self) -> Result<Vec<ProjectionRow>, StoreError>;

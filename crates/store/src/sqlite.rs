@@ -803,6 +803,21 @@ impl Store for SqliteStore {
         read_record(&self.conn, key)
     }
 
+    fn records(&mut self, kind: RecordKind, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, body FROM projection WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
+        let rows = stmt.query_map(params![kind.as_str(), after.unwrap_or(""), limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        rows.map(|r| {
+            let (id, body) = r?;
+            Record::from_bytes(kind, &body)
+                .map_err(|e| StoreError::Corrupt(format!("projection {}/{id}: {e}", kind.as_str())))
+        })
+        .collect()
+    }
+
     fn projection_rows(&mut self) -> Result<Vec<ProjectionRow>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT kind, id, body FROM projection ORDER BY kind, id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

@@ -32,7 +32,7 @@ pub fn s(p: &Path) -> &str {
 pub fn demo_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let o = liaison(&["demo", "--db", s(&db)]);
+    let o = liaison(&["demo", "--no-serve", "--db", s(&db)]);
     assert!(o.status.success(), "{}", stderr(&o));
     (dir, db)
 }

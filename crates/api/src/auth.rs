@@ -1,0 +1,108 @@
+//! Bearer tokens for the embedded default: each principal has one token, kept only as an
+//! argon2id hash in the tokens file. A token reads `lsn_<principal>_<secret>`: the principal
+//! part finds the hash, argon2 checks the secret. A verified token is remembered by its
+//! SHA-256 for the life of the process, so argon2's deliberate cost is paid once per token,
+//! not once per request.
+//!
+//! JWT validation against an OIDC issuer's keys (for real deployments) is not built yet; see
+//! docs/api.md.
+
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+use service::Principal;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::RwLock;
+
+/// One entry of the tokens file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    pub principal: Principal,
+    /// `argon2id$<salt hex>$<hash hex>`.
+    pub token_hash: String,
+}
+
+/// Argon2id with its default parameters (19 MiB, 2 passes, 1 lane).
+fn argon2() -> argon2::Argon2<'static> {
+    argon2::Argon2::default()
+}
+
+fn derive(secret: &str, salt: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    argon2().hash_password_into(secret.as_bytes(), salt, &mut out).expect("argon2 with valid parameters");
+    out
+}
+
+/// A new random token for `principal` and the entry that stores its hash.
+pub fn issue(principal: Principal) -> (String, TokenEntry) {
+    let mut secret = [0u8; 24];
+    let mut salt = [0u8; 16];
+    getrandom(&mut secret);
+    getrandom(&mut salt);
+    let secret = hex::encode(secret);
+    let token = format!("lsn_{}_{secret}", principal.id);
+    let token_hash = format!("argon2id${}${}", hex::encode(salt), hex::encode(derive(&secret, &salt)));
+    (token, TokenEntry { principal, token_hash })
+}
+
+fn getrandom(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random source");
+}
+
+/// The principals and how to check their tokens.
+pub struct Tokens {
+    entries: HashMap<String, TokenEntry>,
+    verified: RwLock<HashMap<[u8; 32], Principal>>,
+}
+
+impl Tokens {
+    pub fn new(entries: Vec<TokenEntry>) -> Result<Self> {
+        let mut map = HashMap::new();
+        for e in entries {
+            if e.principal.id.contains('_') || e.principal.id.is_empty() {
+                bail!("principal id {:?} must be non-empty and contain no '_'", e.principal.id);
+            }
+            if map.insert(e.principal.id.clone(), e).is_some() {
+                bail!("a principal is listed twice in the tokens file");
+            }
+        }
+        Ok(Tokens { entries: map, verified: RwLock::new(HashMap::new()) })
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading tokens {}", path.display()))?;
+        let entries: Vec<TokenEntry> =
+            serde_json::from_str(&text).with_context(|| format!("tokens file {}", path.display()))?;
+        Self::new(entries)
+    }
+
+    /// The principal a bearer token belongs to, or `None`.
+    pub fn check(&self, token: &str) -> Option<Principal> {
+        let digest = store::leaf_hash(token.as_bytes());
+        if let Some(p) = self.verified.read().expect("lock").get(&digest) {
+            return Some(p.clone());
+        }
+        let rest = token.strip_prefix("lsn_")?;
+        let (id, secret) = rest.split_once('_')?;
+        let entry = self.entries.get(id)?;
+        let mut parts = entry.token_hash.split('$');
+        let (Some("argon2id"), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let (salt, hash) = (hex::decode(salt).ok()?, hex::decode(hash).ok()?);
+        let got = derive(secret, &salt);
+        // Constant-time comparison.
+        let diff = got.iter().zip(hash.iter()).fold(got.len() ^ hash.len(), |acc, (a, b)| acc | usize::from(a ^ b));
+        if diff != 0 {
+            return None;
+        }
+        let mut cache = self.verified.write().expect("lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(digest, entry.principal.clone());
+        Some(entry.principal.clone())
+    }
+}

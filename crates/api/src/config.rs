@@ -1,0 +1,92 @@
+//! Server configuration: a TOML file, then `LIAISON_*` environment variables over it.
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Everything `liaison serve` can be told. Every field has a default except the database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://PATH` (or a bare path) or `postgres://...`.
+    pub db: String,
+    /// Address to listen on (`LIAISON_ADDR`).
+    pub addr: String,
+    /// The principals and their argon2-hashed tokens (`LIAISON_TOKENS`).
+    pub tokens: Option<PathBuf>,
+    /// Minutes an unanswered handoff offer stays open (`LIAISON_HANDOFF_WINDOW_MINUTES`).
+    pub handoff_window_minutes: u32,
+    /// Most requests committed in one transaction (`LIAISON_BATCH_MAX`).
+    pub batch_max: usize,
+    /// Largest request body accepted, bytes (`LIAISON_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Read connections (`LIAISON_READERS`).
+    pub readers: usize,
+    /// Seconds between sweeps that expire unanswered offers (`LIAISON_SWEEP_SECONDS`).
+    pub sweep_seconds: u64,
+    /// `json` (default) or `text` (`LIAISON_LOG_FORMAT`).
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            db: String::new(),
+            addr: "127.0.0.1:8080".into(),
+            tokens: None,
+            handoff_window_minutes: 240,
+            batch_max: 256,
+            body_limit: 64 * 1024,
+            readers: 4,
+            sweep_seconds: 30,
+            log_format: "json".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `file` (if given), then applies `LIAISON_*` variables from `env`.
+    pub fn load(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> Result<Config> {
+        let mut c = match file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f).with_context(|| format!("reading config {}", f.display()))?;
+                toml::from_str(&text).with_context(|| format!("config {}", f.display()))?
+            }
+            None => Config::default(),
+        };
+        for (k, v) in env {
+            let Some(name) = k.strip_prefix("LIAISON_") else { continue };
+            let num = |what: &str| -> Result<u64> {
+                v.parse().with_context(|| format!("{k}={v:?}: {what} must be a whole number"))
+            };
+            match name {
+                "DB" => c.db = v.clone(),
+                "ADDR" => c.addr = v.clone(),
+                "TOKENS" => c.tokens = Some(PathBuf::from(&v)),
+                "HANDOFF_WINDOW_MINUTES" => c.handoff_window_minutes = num("minutes")? as u32,
+                "BATCH_MAX" => c.batch_max = num("a count")? as usize,
+                "BODY_LIMIT" => c.body_limit = num("bytes")? as usize,
+                "READERS" => c.readers = num("a count")? as usize,
+                "SWEEP_SECONDS" => c.sweep_seconds = num("seconds")?,
+                "LOG_FORMAT" => c.log_format = v.clone(),
+                "LOG" | "CONFIG" => {}
+                _ => bail!("unknown setting {k}; see docs/api.md for the LIAISON_* variables"),
+            }
+        }
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.db.is_empty() {
+            bail!("no database: pass --db sqlite://PATH or set LIAISON_DB");
+        }
+        if self.handoff_window_minutes == 0 || self.batch_max == 0 || self.readers == 0 || self.sweep_seconds == 0 {
+            bail!("handoff_window_minutes, batch_max, readers and sweep_seconds must be at least 1");
+        }
+        if !matches!(self.log_format.as_str(), "json" | "text") {
+            bail!("log_format must be json or text, not {:?}", self.log_format);
+        }
+        Ok(())
+    }
+}

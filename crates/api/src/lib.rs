@@ -1,0 +1,176 @@
+//! The coordination service: agencies work through an HTTP API (axum) with per-agency access.
+//!
+//! Writes go to the single [`writer::Writer`], which runs each through the workflows
+//! (`service::execute`: roles, the law, the ledger) and commits them in groups. Reads go to a
+//! small pool of read handles. Every error is RFC 9457 problem+json ([`problem`]); the OpenAPI
+//! document is generated from the handlers ([`openapi`]) and checked into `docs/openapi.json`.
+
+pub mod auth;
+pub mod config;
+pub mod metrics;
+pub mod problem;
+mod routes;
+pub mod writer;
+
+pub use config::Config;
+pub use routes::{openapi, router};
+
+use anyhow::{Context as _, Result, bail};
+use law::Law;
+use std::sync::{Arc, Mutex};
+use store::{SqliteStore, Store};
+
+/// Opens a store from a URL: `sqlite://PATH` or a bare path. PostgreSQL is not built yet.
+pub fn open_store(url: &str) -> Result<Box<dyn Store + Send>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!("the PostgreSQL store is not built yet; use sqlite://PATH");
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let s = SqliteStore::open(std::path::Path::new(path)).with_context(|| format!("opening store {path}"))?;
+    Ok(Box::new(s))
+}
+
+/// Read handles, each used by one request at a time.
+pub struct Readers {
+    pool: Vec<Mutex<Box<dyn Store + Send>>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Readers {
+    pub fn open(url: &str, n: usize) -> Result<Self> {
+        let pool = (0..n).map(|_| open_store(url).map(Mutex::new)).collect::<Result<_>>()?;
+        Ok(Readers { pool, next: 0.into() })
+    }
+
+    /// Runs `f` on a free read handle (blocking; call from a blocking thread).
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn Store) -> T) -> T {
+        for m in &self.pool {
+            if let Ok(mut s) = m.try_lock() {
+                return f(s.as_mut());
+            }
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.pool.len();
+        let mut s = self.pool[i].lock().unwrap_or_else(|e| e.into_inner());
+        f(s.as_mut())
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub writer: writer::Writer,
+    pub readers: Readers,
+    pub tokens: auth::Tokens,
+    pub law: Arc<Law>,
+    pub metrics: metrics::Metrics,
+    pub body_limit: usize,
+}
+
+/// A running server, for tests and `liaison demo`.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, finishes the requests in flight, commits what was queued.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.done.await.context("server task")?
+    }
+}
+
+/// Starts the server on `config.addr` with the given principals; returns once it listens.
+pub async fn start(config: &Config, tokens: auth::Tokens) -> Result<Server> {
+    let law = Arc::new(Law::bundled());
+    let settings =
+        service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
+    let store = open_store(&config.db)?;
+    let (writer, writer_thread) =
+        writer::Writer::start(store, law.clone(), settings, config.batch_max).context("starting the writer")?;
+    let readers = Readers::open(&config.db, config.readers)?;
+    let state = Arc::new(AppState {
+        writer: writer.clone(),
+        readers,
+        tokens,
+        law,
+        metrics: metrics::Metrics::new(),
+        body_limit: config.body_limit,
+    });
+    let listener =
+        tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let sweep_every = std::time::Duration::from_secs(config.sweep_seconds);
+    let sweeper = {
+        let w = writer.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(sweep_every);
+            loop {
+                tick.tick().await;
+                w.sweep().await;
+            }
+        })
+    };
+    drop(writer);
+    let app = router(state.clone());
+    let done = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+            .context("serving")?;
+        sweeper.abort();
+        let _ = sweeper.await;
+        // Every handler has finished; dropping the last sender lets the writer drain its queue.
+        drop(state);
+        tokio::task::spawn_blocking(move || writer_thread.join())
+            .await
+            .context("joining the writer")?
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        tracing::info!("stopped; every acknowledged write is committed");
+        Ok(())
+    });
+    Ok(Server { addr, shutdown, done })
+}
+
+/// Sets up JSON (or text) logs on stderr, filtered by `LIAISON_LOG` (default `info`).
+pub fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "text" { b.try_init() } else { b.json().flatten_event(true).try_init() };
+}
+
+/// `liaison serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: Config) -> Result<()> {
+    let tokens = match &config.tokens {
+        Some(p) => auth::Tokens::load(p)?,
+        None => bail!("no tokens file: pass --tokens FILE or set LIAISON_TOKENS (`liaison demo` writes one)"),
+    };
+    let server = start(&config, tokens).await?;
+    tracing::info!(addr = %server.addr, db = %config.db, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

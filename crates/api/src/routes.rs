@@ -1,0 +1,812 @@
+//! Routes, handlers and the OpenAPI document they generate.
+
+use crate::AppState;
+use crate::problem::{ApiError, Problem};
+use crate::writer::Committed;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use domain::{Record, RecordKey, RecordKind};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use service::views::DetainerView;
+use service::{
+    Command, DetainerUpdate, HandoffAnswer, NewBooking, NewClaim, NewDetainer, NewEncounter, NewHandoff, NewOperation,
+    NewSubject, Principal, ServiceError,
+};
+use std::sync::Arc;
+use std::time::Instant;
+use store::Store;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+type St = State<Arc<AppState>>;
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Liaison coordination API", version = "1", description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
+    paths(
+        healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, record_encounter,
+        book, offer_handoff, answer_handoff, get_handoff, issue_detainer, update_detainer, get_detainer,
+        plan_operation, get_operation, list_agreements, get_agreement, audit_events, latest_checkpoint,
+        inclusion_proof, consistency_proof
+    ),
+    components(schemas(Problem, Written, Page)),
+    modifiers(&Bearer)
+)]
+struct Doc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+/// The OpenAPI 3.1 document as pretty JSON (what `docs/openapi.json` holds).
+pub fn openapi() -> String {
+    let mut doc = Doc::openapi();
+    doc.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    serde_json::to_string_pretty(&doc).expect("json") + "\n"
+}
+
+/// All routes, with authentication, metrics and problem+json fallbacks.
+pub fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/subjects", post(register_subject))
+        .route("/subjects/{id}", get(get_subject))
+        .route("/subjects/{id}/custody-chain", get(custody_chain))
+        .route("/subjects/{id}/citizenship-claims", post(claim_citizenship))
+        .route("/encounters", post(record_encounter))
+        .route("/bookings", post(book))
+        .route("/handoffs", post(offer_handoff))
+        .route("/handoffs/{id}", get(get_handoff))
+        .route("/handoffs/{id}/answer", post(answer_handoff))
+        .route("/detainers", post(issue_detainer))
+        .route("/detainers/{id}", get(get_detainer))
+        .route("/detainers/{id}/steps", post(update_detainer))
+        .route("/operations", post(plan_operation))
+        .route("/operations/{id}", get(get_operation))
+        .route("/agreements", get(list_agreements))
+        .route("/agreements/{id}", get(get_agreement))
+        .route("/audit/events", get(audit_events))
+        .route("/ledger/checkpoint", get(latest_checkpoint))
+        .route("/ledger/proofs/inclusion", get(inclusion_proof))
+        .route("/ledger/proofs/consistency", get(consistency_proof))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi()) }))
+        .nest("/v1", v1)
+        .fallback(|| async { ApiError::new(404, "no_route", "no such endpoint; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(405, "method_not_allowed", "this endpoint does not take that method; see /openapi.json")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))
+        .with_state(state)
+}
+
+/// Counts and times every request, and logs it.
+async fn observe(State(st): St, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |m| m.as_str().to_string());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let secs = start.elapsed().as_secs_f64();
+    st.metrics
+        .requests
+        .get_or_create(&crate::metrics::RequestLabels { method: method.clone(), route: route.clone(), status })
+        .inc();
+    st.metrics.latency.get_or_create(&crate::metrics::RouteLabels { route: route.clone() }).observe(secs);
+    if status >= 500 {
+        tracing::error!(%method, %route, status, ms = secs * 1000.0, "request");
+    } else {
+        tracing::debug!(%method, %route, status, ms = secs * 1000.0, "request");
+    }
+    resp
+}
+
+/// Resolves the bearer token to a principal, or answers 401.
+async fn authenticate(State(st): St, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let Some(token) = token else {
+        return ApiError::new(401, "unauthenticated", "send Authorization: Bearer <token>").into_response();
+    };
+    let st2 = st.clone();
+    let principal = tokio::task::spawn_blocking(move || st2.tokens.check(&token)).await.ok().flatten();
+    match principal {
+        Some(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        None => ApiError::new(401, "unauthenticated", "the bearer token is not valid").into_response(),
+    }
+}
+
+fn principal(req_ext: &axum::http::Extensions) -> Principal {
+    req_ext.get::<Principal>().cloned().expect("authenticate runs first")
+}
+
+/// Parses a JSON body, naming what was wrong.
+fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(T, Bytes)> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(413, "body_too_large", "the request body is larger than the server accepts")
+        } else {
+            ApiError::new(400, "unreadable_body", format!("the request body could not be read: {e}"))
+        }
+    })?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+    if !json {
+        return Err(ApiError::new(415, "unsupported_media_type", "send the body as Content-Type: application/json"));
+    }
+    let value = serde_json::from_slice(&body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
+        let status = if code == "malformed_json" { 400 } else { 422 };
+        ApiError::new(status, code, format!("the request body is not valid: {e}"))
+    })?;
+    Ok((value, body))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(t)| t).map_err(|e| ApiError::new(400, "invalid_query", format!("the query string is not valid: {e}")))
+}
+
+fn id<T: TryFrom<String, Error = domain::IdError>>(s: String) -> ApiResult<T> {
+    T::try_from(s).map_err(|e| ApiError::new(400, "invalid_id", e.to_string()))
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The request's Idempotency-Key, validated.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    let k = v.to_str().map_err(|_| ApiError::new(400, "invalid_idempotency_key", "Idempotency-Key must be ASCII"))?;
+    if k.is_empty() || k.len() > 100 {
+        return Err(ApiError::new(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 100 characters"));
+    }
+    Ok(Some(k.to_string()))
+}
+
+/// What a write returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Written {
+    /// The id of the record the request created or changed.
+    pub id: String,
+    /// True when this answers a retry of an earlier request with the same Idempotency-Key.
+    pub replayed: bool,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// The signed checkpoint (C2SP signed note) that covers the events.
+    pub checkpoint: String,
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    /// The law's decision: effect, reasons with rule ids and citations, hold clock, border zone.
+    #[schema(value_type = Option<Object>)]
+    pub decision: Option<serde_json::Value>,
+}
+
+/// Runs a write through the writer and shapes the answer.
+async fn write(
+    st: &Arc<AppState>,
+    p: Principal,
+    cmd: Command,
+    id: String,
+    key: Option<String>,
+    route: &str,
+    body: &[u8],
+) -> ApiResult<(StatusCode, axum::Json<Written>)> {
+    let key = key.map(|k| {
+        let mut req = route.as_bytes().to_vec();
+        req.push(b'\n');
+        req.extend_from_slice(body);
+        (format!("{}:{k}", p.id), store::leaf_hash(&req))
+    });
+    let Committed { done, checkpoint } = st.writer.run(p, cmd, key).await?;
+    let (events, decision) = if done.pending.replayed {
+        replayed(st, done.pending.first_seq, done.pending.last_seq).await?
+    } else {
+        (
+            done.events.iter().map(|e| serde_json::to_value(e).expect("json")).collect(),
+            done.decision.map(|d| serde_json::to_value(d).expect("json")),
+        )
+    };
+    let status = if done.pending.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((
+        status,
+        axum::Json(Written {
+            id,
+            replayed: done.pending.replayed,
+            first_seq: done.pending.first_seq,
+            last_seq: done.pending.last_seq,
+            checkpoint: checkpoint.to_note(),
+            events,
+            decision,
+        }),
+    ))
+}
+
+/// The events and decision of an earlier request, read back from the log; the decision is
+/// replayed from its recorded inputs (the law is deterministic, so it is the same decision).
+async fn replayed(
+    st: &Arc<AppState>,
+    first: u64,
+    last: u64,
+) -> ApiResult<(Vec<serde_json::Value>, Option<serde_json::Value>)> {
+    let law = st.law.clone();
+    blocking(st, move |s| {
+        let entries = s.entries(first, (last - first + 1) as usize)?;
+        let mut events = Vec::new();
+        let mut decision = None;
+        for se in entries {
+            let e = se.decode()?;
+            if let Some(v) = e.decision {
+                let rec: law::RecordedDecision =
+                    serde_json::from_value(v).map_err(|e| ServiceError::internal(format!("recorded decision: {e}")))?;
+                decision = Some(serde_json::to_value(law.decide_inputs(&rec.inputs)).expect("json"));
+            }
+            events.push(serde_json::to_value(&e.event).expect("json"));
+        }
+        Ok((events, decision))
+    })
+    .await
+}
+
+/// Runs a read on a read handle, off the async threads.
+async fn blocking<T: Send + 'static>(
+    st: &Arc<AppState>,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, ServiceError> + Send + 'static,
+) -> ApiResult<T> {
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || st.readers.with(f))
+        .await
+        .map_err(|e| ApiError::new(500, "internal", format!("read task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+fn not_found(kind: &str, id: &str) -> ServiceError {
+    ServiceError::not_found(kind, id)
+}
+
+fn record(s: &mut dyn Store, kind: RecordKind, id: &str) -> Result<Option<Record>, ServiceError> {
+    Ok(s.record(&RecordKey::new(kind, id))?)
+}
+
+/// The subject, if `p` may know it exists; "not found" otherwise.
+fn visible_subject(s: &mut dyn Store, p: &Principal, id: &str) -> Result<domain::subject::Subject, ServiceError> {
+    let Some(Record::Subject(subject)) = record(s, RecordKind::Subject, id)? else {
+        return Err(not_found("subject", id));
+    };
+    let custodian = match record(s, RecordKind::Custody, id)? {
+        Some(Record::Custody(c)) => c.custodian.map(|c| c.agency),
+        _ => None,
+    };
+    let kind = match record(s, RecordKind::Agency, p.agency.as_str())? {
+        Some(Record::Agency(a)) => Some(a.kind),
+        _ => None,
+    };
+    let quick = p.is_oversight() || custodian.as_ref() == Some(&p.agency);
+    let entries = if quick { vec![] } else { s.subject_entries(id, None)? };
+    if service::access::may_see_subject(p, kind, custodian.as_ref(), &entries) {
+        Ok(subject)
+    } else {
+        Err(not_found("subject", id))
+    }
+}
+
+/// Logs a read of a subject's record before it is returned.
+async fn log_read(st: &Arc<AppState>, p: &Principal, subject: &domain::SubjectId, what: String) -> ApiResult<()> {
+    st.writer.run(p.clone(), Command::LogRead { subject: subject.clone(), what }, None).await?;
+    Ok(())
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "The process is up")))]
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", security(()), responses((status = 200, description = "Ready"), (status = 503, body = Problem)))]
+async fn readyz(State(st): St) -> ApiResult<impl IntoResponse> {
+    let size = blocking(&st, |s| Ok(s.size()?))
+        .await
+        .map_err(|e| ApiError::new(503, "not_ready", format!("the store does not answer: {}", e.0.message)))?;
+    Ok(axum::Json(serde_json::json!({ "status": "ready", "events": size })))
+}
+
+async fn metrics(State(st): St) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], st.metrics.render())
+}
+
+/// Register a (synthetic) person.
+#[utoipa::path(post, path = "/v1/subjects", request_body = NewSubject, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn register_subject(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (mut n, raw): (NewSubject, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let id = n.id.clone().map_or_else(|| service::new_id("S", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::SubjectId::parse(&id).expect("generated ids are valid"));
+    write(&st, p, Command::RegisterSubject(n), id, key, "POST /v1/subjects", &raw).await
+}
+
+/// What a reader sees of a subject: the record and who holds them now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubjectView {
+    #[schema(value_type = Object)]
+    pub subject: domain::subject::Subject,
+    #[schema(value_type = Option<Object>)]
+    pub custody: Option<domain::custody::Custody>,
+}
+
+/// A subject's record (the read is logged).
+#[utoipa::path(get, path = "/v1/subjects/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = SubjectView), (status = 404, body = Problem)))]
+async fn get_subject(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(sid): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let sid: domain::SubjectId = id(sid)?;
+    let (pp, s2) = (p.clone(), sid.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    log_read(&st, &p, &sid, "subject".into()).await?;
+    let view = blocking(&st, move |s| {
+        let subject = visible_subject(s, &p, sid.as_str())?;
+        let custody = match record(s, RecordKind::Custody, sid.as_str())? {
+            Some(Record::Custody(c)) => Some(c),
+            _ => None,
+        };
+        Ok(SubjectView { subject, custody })
+    })
+    .await?;
+    Ok(axum::Json(view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct AsOf {
+    /// Show the chain as it was known at this time (RFC 3339).
+    #[param(value_type = Option<String>)]
+    as_of: Option<jiff::Timestamp>,
+}
+
+/// A subject's custody chain, optionally as known at a past time (the read is logged).
+#[utoipa::path(get, path = "/v1/subjects/{id}/custody-chain", params(("id" = String, Path), AsOf),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = Problem)))]
+async fn custody_chain(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(sid): Path<String>,
+    q: Result<Query<AsOf>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let as_of = query(q)?.as_of;
+    let sid: domain::SubjectId = id(sid)?;
+    let (pp, s2) = (p.clone(), sid.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    log_read(&st, &p, &sid, "custody chain".into()).await?;
+    let chain = blocking(&st, move |s| Ok(store::ops::custody_chain(s, sid.as_str(), as_of)?)).await?;
+    Ok(axum::Json(chain))
+}
+
+/// Record a claim of citizenship (it must be decided before any detainer).
+#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-claims", request_body = NewClaim, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn claim_citizenship(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let sid: domain::SubjectId = id(sid)?;
+    let (claim, raw): (NewClaim, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let (pp, s2) = (p.clone(), sid.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    let route = format!("POST /v1/subjects/{sid}/citizenship-claims");
+    write(&st, p, Command::ClaimCitizenship { subject: sid.clone(), claim }, sid.to_string(), key, &route, &raw).await
+}
+
+/// Record an encounter or arrest; the law decides whether the officer may make it.
+#[utoipa::path(post, path = "/v1/encounters", request_body = NewEncounter, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
+async fn record_encounter(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (mut n, raw): (NewEncounter, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let id = n.id.clone().map_or_else(|| service::new_id("E", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::EncounterId::parse(&id).expect("valid"));
+    write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &raw).await
+}
+
+/// A jail reports a booking on a criminal charge; the jail becomes the custodian.
+#[utoipa::path(post, path = "/v1/bookings", request_body = NewBooking, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn book(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (n, raw): (NewBooking, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let id = n.subject.to_string();
+    write(&st, p, Command::BookIntoJail(n), id, key, "POST /v1/bookings", &raw).await
+}
+
+/// The custodian offers the subject to another agency.
+#[utoipa::path(post, path = "/v1/handoffs", request_body = NewHandoff, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn offer_handoff(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (mut n, raw): (NewHandoff, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let (pp, s2) = (p.clone(), n.subject.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    let id = n.id.clone().map_or_else(|| service::new_id("H", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::HandoffId::parse(&id).expect("valid"));
+    write(&st, p, Command::OfferHandoff(n), id, key, "POST /v1/handoffs", &raw).await
+}
+
+/// The receiving agency accepts or rejects an offer. Of concurrent accepts, one wins.
+#[utoipa::path(post, path = "/v1/handoffs/{id}/answer", request_body = HandoffAnswer, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem, description = "Already answered or expired"), (status = "4XX", body = Problem)))]
+async fn answer_handoff(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    Path(hid): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let hid: domain::HandoffId = id(hid)?;
+    let (answer, raw): (HandoffAnswer, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let route = format!("POST /v1/handoffs/{hid}/answer");
+    write(&st, p, Command::AnswerHandoff { handoff: hid.clone(), answer }, hid.to_string(), key, &route, &raw).await
+}
+
+/// A handoff, for its two parties and oversight (the read is logged).
+#[utoipa::path(get, path = "/v1/handoffs/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn get_handoff(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(hid): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let hid: domain::HandoffId = id(hid)?;
+    let pp = p.clone();
+    let h = blocking(&st, move |s| match record(s, RecordKind::Handoff, hid.as_str())? {
+        Some(Record::Handoff(h))
+            if pp.is_oversight() || h.releasing.agency == pp.agency || h.receiving.agency == pp.agency =>
+        {
+            Ok(h)
+        }
+        _ => Err(not_found("handoff", hid.as_str())),
+    })
+    .await?;
+    log_read(&st, &p, &h.subject, format!("handoff {}", h.id)).await?;
+    Ok(axum::Json(h))
+}
+
+/// Issue a detainer (I-247A with its warrant and probable-cause basis) or a notification request.
+#[utoipa::path(post, path = "/v1/detainers", request_body = NewDetainer, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
+async fn issue_detainer(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (mut n, raw): (NewDetainer, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let id = n.id.clone().map_or_else(|| service::new_id("D", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::DetainerId::parse(&id).expect("valid"));
+    write(&st, p, Command::IssueDetainer(n), id, key, "POST /v1/detainers", &raw).await
+}
+
+/// A step in a detainer's life: serve, answer, release-eligible, assume custody, lift.
+#[utoipa::path(post, path = "/v1/detainers/{id}/steps", request_body = DetainerUpdate, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem), (status = "4XX", body = Problem)))]
+async fn update_detainer(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    Path(did): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let did: domain::DetainerId = id(did)?;
+    let (update, raw): (DetainerUpdate, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let route = format!("POST /v1/detainers/{did}/steps");
+    write(&st, p, Command::UpdateDetainer { detainer: did.clone(), update }, did.to_string(), key, &route, &raw).await
+}
+
+/// A detainer with its hold deadline, for its two agencies and oversight (the read is logged).
+#[utoipa::path(get, path = "/v1/detainers/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = DetainerView), (status = 404, body = Problem)))]
+async fn get_detainer(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(did): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let did: domain::DetainerId = id(did)?;
+    let pp = p.clone();
+    let view = blocking(&st, move |s| match record(s, RecordKind::Detainer, did.as_str())? {
+        Some(Record::Detainer(d))
+            if pp.is_oversight() || d.issuing_agency == pp.agency || d.recipient_agency == pp.agency =>
+        {
+            let state = match record(s, RecordKind::Agency, d.recipient_agency.as_str())? {
+                Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
+                _ => None,
+            };
+            Ok(DetainerView::new(d, state.as_deref()))
+        }
+        _ => Err(not_found("detainer", did.as_str())),
+    })
+    .await?;
+    log_read(&st, &p, &view.detainer.subject, format!("detainer {}", view.detainer.id)).await?;
+    Ok(axum::Json(view))
+}
+
+/// Plan an operation or deployment (city, dates, agencies, headcounts).
+#[utoipa::path(post, path = "/v1/operations", request_body = NewOperation, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn plan_operation(
+    State(st): St,
+    ext: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let (mut n, raw): (NewOperation, _) = parse(&headers, body)?;
+    let key = idempotency_key(&headers)?;
+    let id = n.id.clone().map_or_else(|| service::new_id("OP", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::OperationId::parse(&id).expect("valid"));
+    write(&st, p, Command::PlanOperation(n), id, key, "POST /v1/operations", &raw).await
+}
+
+/// An operation, for its participating agencies and oversight.
+#[utoipa::path(get, path = "/v1/operations/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn get_operation(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(oid): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let oid: domain::OperationId = id(oid)?;
+    let op = blocking(&st, move |s| match record(s, RecordKind::Operation, oid.as_str())? {
+        Some(Record::Operation(o)) if p.is_oversight() || o.participants.iter().any(|x| x.agency == p.agency) => Ok(o),
+        _ => Err(not_found("operation", oid.as_str())),
+    })
+    .await?;
+    Ok(axum::Json(op))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    /// The `next` value of the previous page.
+    after: Option<String>,
+    /// At most this many items (1 to 1000, default 100).
+    limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> ApiResult<usize> {
+        match self.limit {
+            None => Ok(100),
+            Some(n @ 1..=1000) => Ok(n),
+            Some(n) => Err(ApiError::new(400, "invalid_query", format!("limit {n} must be between 1 and 1000"))),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// The 287(g) registry and other agreements, a page at a time.
+#[utoipa::path(get, path = "/v1/agreements", params(PageQuery), responses((status = 200, body = Page), (status = "4XX", body = Problem)))]
+async fn list_agreements(State(st): St, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult<impl IntoResponse> {
+    let q = query(q)?;
+    let limit = q.limit()?;
+    let page = blocking(&st, move |s| {
+        let recs = s.records(RecordKind::Agreement, q.after.as_deref(), limit)?;
+        let next = (recs.len() == limit).then(|| recs.last().map(|r| r.key().id)).flatten();
+        Ok(Page { items: recs.iter().map(|r| serde_json::from_slice(&r.to_bytes()).expect("json")).collect(), next })
+    })
+    .await?;
+    Ok(axum::Json(page))
+}
+
+/// One agreement.
+#[utoipa::path(get, path = "/v1/agreements/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn get_agreement(State(st): St, Path(aid): Path<String>) -> ApiResult<impl IntoResponse> {
+    let aid: domain::AgreementId = id(aid)?;
+    let a = blocking(&st, move |s| match record(s, RecordKind::Agreement, aid.as_str())? {
+        Some(Record::Agreement(a)) => Ok(a),
+        _ => Err(not_found("agreement", aid.as_str())),
+    })
+    .await?;
+    Ok(axum::Json(a))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    /// Only events concerning this subject.
+    subject: Option<String>,
+    /// Only events of this type (e.g. `subject_record_read`).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    type_: Option<String>,
+    /// The `next` value of the previous page (a sequence number).
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Search the ledger's events (oversight and administrators).
+#[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page), (status = "4XX", body = Problem)))]
+async fn audit_events(
+    State(st): St,
+    ext: axum::http::Extensions,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    if !p.has_any(&[service::ApiRole::Oversight, service::ApiRole::Administrator]) {
+        return Err(ApiError::new(403, "forbidden", "event search is for oversight and administrators"));
+    }
+    let q = query(q)?;
+    let limit = PageQuery { after: None, limit: q.limit }.limit()?;
+    let after: Option<u64> = match &q.after {
+        None => None,
+        Some(a) => Some(a.parse().map_err(|_| ApiError::new(400, "invalid_query", "after must be a sequence number"))?),
+    };
+    let page = blocking(&st, move |s| {
+        let from = after.map_or(0, |a| a + 1);
+        let mut items = Vec::new();
+        let mut last = None;
+        let keep = |e: &ledger::Entry<domain::Event>| q.type_.as_deref().is_none_or(|t| e.event.type_name() == t);
+        if let Some(subject) = &q.subject {
+            for e in s.subject_entries(subject, None)?.into_iter().filter(|e| e.seq >= from && keep(e)).take(limit) {
+                last = Some(e.seq);
+                items.push(serde_json::to_value(&e).expect("json"));
+            }
+        } else {
+            let mut at = from;
+            while items.len() < limit {
+                let chunk = s.entries(at, 1000)?;
+                let Some(end) = chunk.last().map(|c| c.seq) else { break };
+                for se in chunk {
+                    let e = se.decode()?;
+                    if keep(&e) && items.len() < limit {
+                        last = Some(e.seq);
+                        items.push(serde_json::to_value(&e).expect("json"));
+                    }
+                }
+                at = end + 1;
+            }
+        }
+        let next = if items.len() == limit { last.map(|l| l.to_string()) } else { None };
+        Ok(Page { items, next })
+    })
+    .await?;
+    Ok(axum::Json(page))
+}
+
+/// The latest signed checkpoint (C2SP signed note) and the log's verifier key.
+#[utoipa::path(get, path = "/v1/ledger/checkpoint", responses((status = 200, body = Object)))]
+async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
+    let v = blocking(&st, |s| {
+        let cps = s.checkpoints()?;
+        let cp = cps.last().ok_or_else(|| not_found("checkpoint", "latest"))?;
+        let key = hex::encode(s.verifying_key()?.as_bytes());
+        Ok(serde_json::json!({ "size": cp.checkpoint.size, "root": hex::encode(cp.checkpoint.root), "note": cp.to_note(), "public_key": key }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    seq: u64,
+    size: u64,
+}
+
+/// Proof that event `seq` is in the tree of `size` events.
+#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", params(InclusionQuery), responses((status = 200, body = Object), (status = "4XX", body = Problem)))]
+async fn inclusion_proof(
+    State(st): St,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let q = query(q)?;
+    let v = blocking(&st, move |s| {
+        let proof = s.inclusion_proof(q.seq, q.size)?;
+        let leaf = s.entries(q.seq, 1)?.into_iter().next().map(|e| hex::encode(e.leaf));
+        let root = hex::encode(s.root_at(q.size)?);
+        Ok(serde_json::json!({ "seq": q.seq, "size": q.size, "leaf": leaf, "root": root, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    old: u64,
+    new: u64,
+}
+
+/// Proof that the tree of `old` events is a prefix of the tree of `new` events.
+#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", params(ConsistencyQuery), responses((status = 200, body = Object), (status = "4XX", body = Problem)))]
+async fn consistency_proof(
+    State(st): St,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let q = query(q)?;
+    let v = blocking(&st, move |s| {
+        let proof = s.consistency_proof(q.old, q.new)?;
+        Ok(serde_json::json!({ "old": q.old, "new": q.new, "old_root": hex::encode(s.root_at(q.old)?), "new_root": hex::encode(s.root_at(q.new)?), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}

@@ -1,0 +1,191 @@
+//! The single writer: one thread owns the store's write handle and commits requests in
+//! groups. Requests queue on a channel; the writer takes every request waiting (up to
+//! `batch_max`), runs each through the workflows inside one transaction, commits once, and
+//! only then answers them. An answer is given only for a committed write, so a crash loses no
+//! acknowledged write; a request refused alone does not spoil the others in its group.
+
+use domain::custody::HandoffStatus;
+use domain::{HandoffId, Record, RecordKind, Timestamp};
+use law::Law;
+use ledger::SignedCheckpoint;
+use service::{Command, Done, Principal, ServiceError, Settings};
+use std::collections::BTreeSet;
+use store::{Hash, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+/// A committed command: what it did and the checkpoint that covers it.
+#[derive(Debug)]
+pub struct Committed {
+    pub done: Done,
+    pub checkpoint: SignedCheckpoint,
+}
+
+pub type Answer = Result<Committed, ServiceError>;
+
+/// One request for the writer.
+pub struct Job {
+    pub principal: Principal,
+    pub command: Command,
+    pub key: Option<(String, Hash)>,
+    pub reply: oneshot::Sender<Answer>,
+}
+
+/// What the writer may be asked.
+pub enum Message {
+    Job(Box<Job>),
+    /// Expire the handoff offers whose window has closed.
+    Sweep,
+}
+
+/// The sending side, shared by the request handlers.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Message>,
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`. The thread ends when every `Writer` is dropped
+    /// and the queue is drained.
+    pub fn start(
+        mut store: Box<dyn Store + Send>,
+        law: std::sync::Arc<Law>,
+        settings: Settings,
+        batch_max: usize,
+    ) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
+        let mut offers = open_offers(store.as_mut())?;
+        let (tx, mut rx) = mpsc::channel::<Message>(batch_max * 8);
+        let handle = std::thread::Builder::new()
+            .name("liaison-writer".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut jobs = Vec::new();
+                    let mut sweep = false;
+                    let mut next = Some(first);
+                    while let Some(m) = next.take() {
+                        match m {
+                            Message::Job(j) => jobs.push(*j),
+                            Message::Sweep => sweep = true,
+                        }
+                        if jobs.len() < batch_max {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    if sweep {
+                        jobs.extend(expiry_jobs(&mut offers));
+                    }
+                    commit(store.as_mut(), &law, &settings, jobs, &mut offers);
+                }
+            })
+            .expect("spawn the writer thread");
+        Ok((Writer { tx }, handle))
+    }
+
+    /// Queues a command and waits until it is committed or refused.
+    pub async fn run(&self, principal: Principal, command: Command, key: Option<(String, Hash)>) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { principal, command, key, reply };
+        if self.tx.send(Message::Job(Box::new(job))).await.is_err() {
+            return Err(ServiceError::new(503, "shutting_down", "the server is shutting down; retry elsewhere"));
+        }
+        answer.await.unwrap_or_else(|_| Err(ServiceError::internal("the writer stopped before answering")))
+    }
+
+    pub async fn sweep(&self) {
+        let _ = self.tx.send(Message::Sweep).await;
+    }
+}
+
+/// Open offers, by expiry time.
+type Offers = BTreeSet<(Timestamp, HandoffId)>;
+
+fn open_offers(store: &mut dyn Store) -> Result<Offers, StoreError> {
+    let mut out = Offers::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.records(RecordKind::Handoff, after.as_deref(), 1000)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.key().id);
+        for r in page {
+            if let Record::Handoff(h) = r
+                && h.status == HandoffStatus::Offered
+            {
+                out.insert((h.expires_at, h.id));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn expiry_jobs(offers: &mut Offers) -> Vec<Job> {
+    let now = Timestamp::now();
+    let mut due = Vec::new();
+    while let Some((at, _)) = offers.first()
+        && *at <= now
+    {
+        let (_, id) = offers.pop_first().expect("checked");
+        let (reply, _) = oneshot::channel();
+        due.push(Job {
+            principal: service::system_principal(),
+            command: Command::ExpireHandoff { handoff: id },
+            key: None,
+            reply,
+        });
+    }
+    due
+}
+
+fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>, offers: &mut Offers) {
+    let now = Timestamp::now();
+    let mut results: Vec<Option<Result<Done, ServiceError>>> = Vec::with_capacity(jobs.len());
+    let outcome = store.transact(now, &mut |b| {
+        results.clear();
+        for j in &jobs {
+            let key = j.key.as_ref().map(|(k, h)| (k.as_str(), *h));
+            let r = service::execute(b, law, settings, &j.principal, &j.command, key, now);
+            if let Err(e) = &r
+                && e.status >= 500
+            {
+                return Err(StoreError::Invalid(e.message.clone()));
+            }
+            results.push(Some(r));
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(cp) => {
+            for (job, r) in jobs.into_iter().zip(results) {
+                let answer = match r.expect("every job ran") {
+                    Ok(done) => {
+                        for e in &done.events {
+                            if let domain::Event::HandoffOffered { handoff: h } = e {
+                                offers.insert((h.expires_at, h.id.clone()));
+                            }
+                        }
+                        let checkpoint = done.pending.checkpoint.clone().or_else(|| cp.clone());
+                        match checkpoint {
+                            Some(checkpoint) => Ok(Committed { done, checkpoint }),
+                            None => Err(ServiceError::internal("no checkpoint covers the command")),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = &answer
+                    && e.status >= 500
+                {
+                    tracing::error!(code = e.code, message = %e.message, "command failed");
+                }
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, requests = jobs.len(), "group commit failed; nothing was written");
+            for job in jobs {
+                let _ = job.reply.send(Err(ServiceError::new(
+                    503,
+                    "not_committed",
+                    format!("the write could not be committed and was not recorded: {e}"),
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `liaison serve`, and the API half of `liaison demo`: demo principals with one token per
+//! role, and an example `curl` for each workflow.
+
+use crate::printer::Printer;
+use anyhow::{Context as _, Result};
+use api::auth::{TokenEntry, Tokens, issue};
+use domain::{AgencyId, OfficerId};
+use service::{ApiRole, Principal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// `liaison serve`: flags override `LIAISON_*` variables, which override the config file.
+pub fn serve(
+    db: Option<String>,
+    addr: Option<String>,
+    tokens: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("LIAISON_")).collect();
+    let config_file = config.or_else(|| std::env::var_os("LIAISON_CONFIG").map(PathBuf::from));
+    env.extend(db.map(|v| ("LIAISON_DB".to_string(), v)));
+    env.extend(addr.map(|v| ("LIAISON_ADDR".to_string(), v)));
+    env.extend(tokens.map(|v| ("LIAISON_TOKENS".to_string(), v.display().to_string())));
+    let config = api::Config::load(config_file.as_deref(), env.into_iter())?;
+    api::init_logs(&config.log_format);
+    runtime()?.block_on(api::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's principals: one per role, acting as the demo scenario's officers.
+pub fn demo_principals() -> Vec<Principal> {
+    let officer = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
+        id: id.to_string(),
+        agency: AgencyId::parse(agency).expect("valid"),
+        officer: Some(OfficerId::parse(id).expect("valid")),
+        roles,
+    };
+    let account = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
+        id: id.to_string(),
+        agency: AgencyId::parse(agency).expect("valid"),
+        officer: None,
+        roles,
+    };
+    vec![
+        officer("O-USBP-0001", "USBP-SAN-DIEGO", vec![ApiRole::FieldOfficer]),
+        officer("O-ERO-SND-0001", "ICE-ERO-SND", vec![ApiRole::Supervisor, ApiRole::FieldOfficer]),
+        officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
+        officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g]),
+        account("oversight-crcl", "DHS-CRCL", vec![ApiRole::Oversight]),
+        account("registry-admin", "ICE-ERO", vec![ApiRole::Administrator]),
+    ]
+}
+
+/// Each demo principal with its token (shown once, never stored).
+type Shown = Vec<(Principal, String)>;
+
+/// Issues a token per demo principal and writes the hashes beside the store (`PATH.tokens.json`).
+pub fn demo_tokens(db: &Path) -> Result<(Shown, Vec<TokenEntry>, PathBuf)> {
+    let mut shown = Vec::new();
+    let mut entries = Vec::new();
+    for p in demo_principals() {
+        let (token, entry) = issue(p.clone());
+        shown.push((p, token));
+        entries.push(entry);
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push(".tokens.json");
+    let path = PathBuf::from(path);
+    std::fs::write(&path, serde_json::to_string_pretty(&entries)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok((shown, entries, path))
+}
+
+/// Serves the demo store on `addr` until interrupted, after printing the tokens and examples.
+pub fn serve_demo(p: &Printer, db: &Path, addr: &str) -> Result<()> {
+    let (shown, entries, tokens_path) = demo_tokens(db)?;
+    api::init_logs("text");
+    let config = api::Config {
+        db: format!("sqlite://{}", db.display()),
+        addr: addr.to_string(),
+        tokens: Some(tokens_path.clone()),
+        log_format: "text".into(),
+        ..api::Config::default()
+    };
+    runtime()?.block_on(async {
+        let server = api::start(&config, Tokens::new(entries)?).await?;
+        let base = format!("http://{}", server.addr);
+        p.emit(&examples(&base, &shown, &tokens_path), serde_json::json!({ "url": base, "tokens": shown.iter().map(|(p, t)| serde_json::json!({"principal": p, "token": t})).collect::<Vec<_>>() }));
+        api::shutdown_signal().await;
+        server.stop().await
+    })
+}
+
+fn examples(base: &str, shown: &[(Principal, String)], tokens_path: &Path) -> String {
+    let mut t = format!(
+        "\nThe coordination API is serving this store at {base} (OpenAPI: {base}/openapi.json).\nStop it with Ctrl-C: queued writes are committed first.\n\nOne bearer token per demo role (hashes in {}):\n",
+        tokens_path.display()
+    );
+    let var = |r: ApiRole| r.as_str().to_uppercase();
+    for (p, token) in shown {
+        let role = p.roles[0];
+        t.push_str(&format!("  export {}={token}   # {} of {}\n", var(role), p.id, p.agency));
+    }
+    let post = |who: &str, path: &str, key: &str, body: &str| {
+        format!(
+            "curl -s -X POST {base}{path} -H \"Authorization: Bearer ${who}\" -H 'Content-Type: application/json' -H 'Idempotency-Key: {key}' -d '{body}'\n"
+        )
+    };
+    let get = |who: &str, path: &str| format!("curl -s '{base}{path}' -H \"Authorization: Bearer ${who}\"\n");
+    t.push_str("\nWorkflows (run the exports above first):\n\n# register a synthetic person, then record an arrest near the border (the law decides)\n");
+    t.push_str(&post("FIELD_OFFICER", "/v1/subjects", "ex-1", r#"{"id":"S-EX-0001","names":["Example Person"]}"#));
+    t.push_str(&post("FIELD_OFFICER", "/v1/encounters", "ex-2", r#"{"subject":"S-EX-0001","location":{"lat":32.6,"lon":-117.0},"method":"PB","authority":"warrantless_arrest_1357a2","suspicion_factors":["recent_illegal_crossings_in_area","fleeing_or_hiding"],"arrest":true,"jurisdictions":["CA"]}"#));
+    t.push_str("# offer custody to ICE ERO San Diego; ERO accepts\n");
+    t.push_str(&post(
+        "FIELD_OFFICER",
+        "/v1/handoffs",
+        "ex-3",
+        r#"{"id":"H-EX-0001","subject":"S-EX-0001","receiving_agency":"ICE-ERO-SND"}"#,
+    ));
+    t.push_str(&post("SUPERVISOR", "/v1/handoffs/H-EX-0001/answer", "ex-4", r#"{"answer":"accept"}"#));
+    t.push_str("# the subject's record and custody chain (each read is logged)\n");
+    t.push_str(&get("SUPERVISOR", "/v1/subjects/S-EX-0001"));
+    t.push_str(&get("SUPERVISOR", "/v1/subjects/S-EX-0001/custody-chain"));
+    t.push_str("# a jail books a person; the detainer the demo issued to it, with its hold deadline\n");
+    t.push_str(&post("JAIL_STAFF", "/v1/subjects", "ex-5", r#"{"id":"S-EX-0002","names":["Another Person"]}"#));
+    t.push_str(&post(
+        "JAIL_STAFF",
+        "/v1/bookings",
+        "ex-6",
+        r#"{"subject":"S-EX-0002","facility":"F-TX-ANG-JAIL","charge":"Tex. Penal Code 49.04 (DWI)"}"#,
+    ));
+    t.push_str(&get("JAIL_STAFF", "/v1/detainers/D-DEMO-0001"));
+    t.push_str("# plan an operation\n");
+    t.push_str(&post("SUPERVISOR", "/v1/operations", "ex-7", r#"{"name":"Example deployment","city":"San Diego","state":"CA","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-SND","headcount":20}]}"#));
+    t.push_str("# oversight: who read what, the 287(g) registry, the ledger's checkpoint and proofs\n");
+    t.push_str(&get("OVERSIGHT", "/v1/audit/events?type=subject_record_read&limit=5"));
+    t.push_str(&get("ADMINISTRATOR", "/v1/agreements?limit=2"));
+    t.push_str(&get("OVERSIGHT", "/v1/ledger/checkpoint"));
+    t.push_str(&get("OVERSIGHT", "/v1/ledger/proofs/consistency?old=10&new=20"));
+    t
+}
