@@ -8,8 +8,9 @@
 //! docs/api.md.
 
 use anyhow::{Context as _, Result, bail};
+use domain::{AgencyId, OfficerId};
 use serde::{Deserialize, Serialize};
-use service::Principal;
+use service::{ApiRole, Principal};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::RwLock;
@@ -105,4 +106,28 @@ impl Tokens {
         cache.insert(digest, entry.principal.clone());
         Some(entry.principal.clone())
     }
+}
+
+/// The demo's principals: one per role, acting as the demo scenario's officers.
+pub fn demo_principals() -> Vec<Principal> {
+    let officer = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
+        id: id.to_string(),
+        agency: AgencyId::parse(agency).expect("valid"),
+        officer: Some(OfficerId::parse(id).expect("valid")),
+        roles,
+    };
+    let account = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
+        id: id.to_string(),
+        agency: AgencyId::parse(agency).expect("valid"),
+        officer: None,
+        roles,
+    };
+    vec![
+        officer("O-USBP-0001", "USBP-SAN-DIEGO", vec![ApiRole::FieldOfficer]),
+        officer("O-ERO-SND-0001", "ICE-ERO-SND", vec![ApiRole::Supervisor, ApiRole::FieldOfficer]),
+        officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
+        officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g]),
+        account("oversight-crcl", "DHS-CRCL", vec![ApiRole::Oversight]),
+        account("registry-admin", "ICE-ERO", vec![ApiRole::Administrator]),
+    ]
 }

@@ -30,7 +30,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Liaison coordination API", version = "1", description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
+    info(title = "Liaison coordination API", version = "1", license(name = "Apache-2.0", identifier = "Apache-2.0"), description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
     paths(
         healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, record_encounter,
         book, offer_handoff, answer_handoff, get_handoff, issue_detainer, update_detainer, get_detainer,

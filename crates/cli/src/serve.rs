@@ -4,7 +4,6 @@
 use crate::printer::Printer;
 use anyhow::{Context as _, Result};
 use api::auth::{TokenEntry, Tokens, issue};
-use domain::{AgencyId, OfficerId};
 use service::{ApiRole, Principal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,30 +30,6 @@ pub fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo's principals: one per role, acting as the demo scenario's officers.
-pub fn demo_principals() -> Vec<Principal> {
-    let officer = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
-        id: id.to_string(),
-        agency: AgencyId::parse(agency).expect("valid"),
-        officer: Some(OfficerId::parse(id).expect("valid")),
-        roles,
-    };
-    let account = |id: &str, agency: &str, roles: Vec<ApiRole>| Principal {
-        id: id.to_string(),
-        agency: AgencyId::parse(agency).expect("valid"),
-        officer: None,
-        roles,
-    };
-    vec![
-        officer("O-USBP-0001", "USBP-SAN-DIEGO", vec![ApiRole::FieldOfficer]),
-        officer("O-ERO-SND-0001", "ICE-ERO-SND", vec![ApiRole::Supervisor, ApiRole::FieldOfficer]),
-        officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
-        officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g]),
-        account("oversight-crcl", "DHS-CRCL", vec![ApiRole::Oversight]),
-        account("registry-admin", "ICE-ERO", vec![ApiRole::Administrator]),
-    ]
-}
-
 /// Each demo principal with its token (shown once, never stored).
 type Shown = Vec<(Principal, String)>;
 
@@ -62,7 +37,7 @@ type Shown = Vec<(Principal, String)>;
 pub fn demo_tokens(db: &Path) -> Result<(Shown, Vec<TokenEntry>, PathBuf)> {
     let mut shown = Vec::new();
     let mut entries = Vec::new();
-    for p in demo_principals() {
+    for p in api::auth::demo_principals() {
         let (token, entry) = issue(p.clone());
         shown.push((p, token));
         entries.push(entry);

@@ -113,9 +113,9 @@ pub struct NewHandoff {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub receiving_facility: Option<FacilityId>,
-    /// Minutes the offer stays open (default: the server's handoff window).
+    /// Seconds the offer stays open (default: the server's handoff window).
     #[serde(default)]
-    pub expires_in_minutes: Option<u32>,
+    pub expires_in_seconds: Option<u32>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -460,11 +460,11 @@ fn plan(
                 None
             };
             let window = n
-                .expires_in_minutes
-                .map(|m| SignedDuration::from_mins(i64::from(m)))
+                .expires_in_seconds
+                .map(|m| SignedDuration::from_secs(i64::from(m)))
                 .unwrap_or(settings.handoff_window);
             if window <= SignedDuration::ZERO {
-                return Err(ServiceError::invalid("expires_in_minutes must be at least 1"));
+                return Err(ServiceError::invalid("expires_in_seconds must be at least 1"));
             }
             let h = Handoff {
                 id,
@@ -489,6 +489,17 @@ fn plan(
             };
             if h.receiving.agency != p.agency {
                 return Err(ServiceError::not_found("handoff", handoff.as_str()));
+            }
+            if h.status != HandoffStatus::Offered {
+                let status = serde_json::to_value(h.status).expect("json");
+                return Err(ServiceError::new(
+                    409,
+                    "invalid_transition",
+                    format!(
+                        "handoff {handoff} is {}; only an open offer can be answered",
+                        status.as_str().unwrap_or("")
+                    ),
+                ));
             }
             let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
             match answer {
@@ -563,14 +574,20 @@ fn plan(
                 DetainerUpdate::Serve => (vec![Event::DetainerServed { detainer: id.clone() }], None),
                 DetainerUpdate::Answer { accepted } => {
                     let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+                    // Accepting is a promise to hold (or notify) at release: the law is asked
+                    // now, as if the subject were release-eligible now, so that a jail whose
+                    // law forbids the hold cannot promise it. The hold itself is decided again
+                    // when the subject is actually release-eligible.
                     let decision = if *accepted {
                         let action = if d.notification_only { Action::NotifyRelease } else { Action::HoldOnDetainer };
+                        let mut facts: law::DetainerFacts = (&d).into();
+                        facts.release_eligible_at = Some(now);
                         let ctx = Context {
                             jurisdictions: state_of(&recipient_agency),
                             in_jail: true,
                             actor_has_custody: Some(true),
                             custody: custody_facts(b, d.subject.as_str())?,
-                            detainer: Some((&d).into()),
+                            detainer: Some(facts),
                             ..Context::default()
                         };
                         decide(b, law, official.as_str(), action, ctx, now)?

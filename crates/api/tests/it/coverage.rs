@@ -1,0 +1,90 @@
+//! Authorization coverage: every endpoint × every role (and no token), with the statuses
+//! checked in at `crates/api/tests/coverage.txt`. Refresh with `UPDATE_EXPECT=1`.
+
+use crate::{Harness, ROLES};
+
+/// Every endpoint, with a request that is valid for at least one role.
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("POST", "/v1/subjects", r#"{"names":["Coverage Person"]}"#),
+    ("GET", "/v1/subjects/S-DEMO-0001", ""),
+    ("GET", "/v1/subjects/S-DEMO-0001/custody-chain", ""),
+    ("POST", "/v1/subjects/S-DEMO-0001/citizenship-claims", r#"{"country":"MX","evidence":["statement_only"]}"#),
+    (
+        "POST",
+        "/v1/encounters",
+        r#"{"subject":"S-DEMO-0001","location":{"lat":32.6,"lon":-117.0},"method":"PB","authority":"warrantless_arrest_1357a2","suspicion_factors":["recent_illegal_crossings_in_area"],"arrest":false,"jurisdictions":["CA"]}"#,
+    ),
+    ("POST", "/v1/bookings", r#"{"subject":"S-DEMO-0002","facility":"F-TX-ANG-JAIL","charge":"test"}"#),
+    ("POST", "/v1/handoffs", r#"{"subject":"S-DEMO-0003","receiving_agency":"ICE-ERO-SND"}"#),
+    ("POST", "/v1/handoffs/H-DEMO-0001/answer", r#"{"answer":"reject","reason":"coverage"}"#),
+    ("GET", "/v1/handoffs/H-DEMO-0001", ""),
+    (
+        "POST",
+        "/v1/detainers",
+        r#"{"subject":"S-DEMO-0002","recipient_agency":"TX-ANGELINA-COUNTY-SHERIFFS-OFFICE","notification_only":true,"probable_cause":["pending_removal_proceedings"],"warrant":{"form":"I-200","signed_by":"O-ERO-SND-0001","signed_at":"2026-11-01T10:00:00Z"}}"#,
+    ),
+    ("POST", "/v1/detainers/D-DEMO-0001/steps", r#"{"step":"serve"}"#),
+    ("GET", "/v1/detainers/D-DEMO-0001", ""),
+    (
+        "POST",
+        "/v1/operations",
+        r#"{"name":"Coverage","city":"Houston","state":"TX","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-HOU","headcount":3}]}"#,
+    ),
+    ("GET", "/v1/operations/OP-NONE", ""),
+    ("GET", "/v1/agreements?limit=1", ""),
+    ("GET", "/v1/agreements/287G-AK-KODIAK-POLICE-DEPARTMENT-WSO-20200720", ""),
+    ("GET", "/v1/audit/events?limit=1", ""),
+    ("GET", "/v1/ledger/checkpoint", ""),
+    ("GET", "/v1/ledger/proofs/inclusion?seq=0&size=10", ""),
+    ("GET", "/v1/ledger/proofs/consistency?old=5&new=10", ""),
+    ("GET", "/healthz", ""),
+    ("GET", "/readyz", ""),
+    ("GET", "/metrics", ""),
+    ("GET", "/openapi.json", ""),
+];
+
+#[test]
+fn every_endpoint_for_every_role() {
+    let h = Harness::start();
+    let mut out = String::from("# status by role; `none` sends no token. Refresh: UPDATE_EXPECT=1 cargo test -p api\n");
+    let who: Vec<&str> = ROLES.iter().copied().chain(["none"]).collect();
+    for (method, path, body) in ENDPOINTS {
+        out.push_str(&format!("{method} {path}\n "));
+        for role in &who {
+            let a = if *method == "POST" {
+                h.post_raw(role, path, body.as_bytes(), &[("Content-Type", "application/json")])
+            } else {
+                h.get(role, path)
+            };
+            assert!(a.status < 500, "{method} {path} as {role}: {a:?}");
+            if *role == "oversight" && *method == "POST" {
+                assert!(a.status >= 400, "oversight is read-only: {method} {path}");
+            }
+            if a.status >= 400 {
+                assert_eq!(a.content_type, "application/problem+json", "{method} {path} as {role}");
+            }
+            let code = a.body.get("code").and_then(|c| c.as_str()).map(|c| format!(":{c}")).unwrap_or_default();
+            out.push_str(&format!(" {role}={}{code}", a.status));
+        }
+        out.push('\n');
+    }
+    expect_test::expect_file!["../coverage.txt"].assert_eq(&out);
+    h.stop_and_verify();
+}
+
+#[test]
+fn the_checked_in_openapi_document_is_the_generated_one() {
+    expect_test::expect_file!["../../../../docs/openapi.json"].assert_eq(&api::openapi());
+    let doc: serde_json::Value = serde_json::from_str(&api::openapi()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    // Every route the router serves under /v1 is documented.
+    for (_, path, _) in ENDPOINTS.iter().filter(|e| e.1.starts_with("/v1") || e.1.ends_with("z")) {
+        let p = path.split('?').next().unwrap();
+        let documented = doc["paths"].as_object().unwrap().keys().any(|k| {
+            let ks: Vec<&str> = k.split('/').collect();
+            let ps: Vec<&str> = p.split('/').collect();
+            ks.len() == ps.len() && ks.iter().zip(&ps).all(|(a, b)| a.starts_with('{') || a == b)
+        });
+        assert!(documented, "{p} is not in the OpenAPI document");
+    }
+}

@@ -1,0 +1,161 @@
+//! API integration tests: a real server on loopback over a store holding the real reference
+//! data and the demo scenario, driven over HTTP by the demo principals (one per role).
+
+mod bad_input;
+mod coverage;
+mod workflows;
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use store::{NewEvent, SqliteStore, Store};
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    pub tokens: HashMap<&'static str, String>,
+    agent: ureq::Agent,
+    server: Option<api::Server>,
+    rt: tokio::runtime::Runtime,
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+pub const ROLES: [&str; 6] =
+    ["field_officer", "supervisor", "jail_staff", "officer_287g", "oversight", "administrator"];
+
+/// A store with the reference data and the demo scenario's events (without decisions).
+fn populated_store(path: &std::path::Path) {
+    let mut s = SqliteStore::create(path).unwrap();
+    let facts = reference::load(&reference::Sources::bundled()).unwrap();
+    let events: Vec<NewEvent> =
+        facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
+    s.append(&events, None, jiff::Timestamp::now()).unwrap();
+    let t0: jiff::Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    for c in domain::demo::scenario(t0) {
+        if c.corrects_command.is_some() {
+            continue;
+        }
+        let events: Vec<NewEvent> = c.events.into_iter().map(|(at, e)| NewEvent::new(at, c.actor.clone(), e)).collect();
+        s.append(&events, Some(&c.idempotency_key), jiff::Timestamp::now()).unwrap();
+    }
+}
+
+impl Harness {
+    pub fn start() -> Harness {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(tune: impl FnOnce(&mut api::Config)) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("api.db");
+        populated_store(&db);
+        let mut tokens = HashMap::new();
+        let mut entries = Vec::new();
+        for p in api::auth::demo_principals() {
+            let (token, entry) = api::auth::issue(p.clone());
+            let role = ROLES.iter().find(|r| **r == p.roles[0].as_str()).unwrap();
+            tokens.insert(*role, token);
+            entries.push(entry);
+        }
+        let mut config = api::Config {
+            db: format!("sqlite://{}", db.display()),
+            addr: "127.0.0.1:0".into(),
+            ..api::Config::default()
+        };
+        tune(&mut config);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let server = rt.block_on(api::start(&config, api::auth::Tokens::new(entries).unwrap())).unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Harness { base: format!("http://{}", server.addr), dir, tokens, agent, server: Some(server), rt }
+    }
+
+    pub fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("api.db")
+    }
+
+    fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
+        let status = r.status().as_u16();
+        let content_type = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer { status, content_type, body }
+    }
+
+    pub fn get(&self, role: &str, path: &str) -> Answer {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(t) = self.tokens.get(role) {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        Self::answer(req.call().unwrap())
+    }
+
+    /// POSTs raw bytes with the given headers.
+    pub fn post_raw(&self, role: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        if let Some(t) = self.tokens.get(role) {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::answer(req.send(body).unwrap())
+    }
+
+    pub fn post(&self, role: &str, path: &str, body: Value) -> Answer {
+        self.post_raw(role, path, body.to_string().as_bytes(), &[("Content-Type", "application/json")])
+    }
+
+    pub fn post_keyed(&self, role: &str, path: &str, key: &str, body: Value) -> Answer {
+        self.post_raw(
+            role,
+            path,
+            body.to_string().as_bytes(),
+            &[("Content-Type", "application/json"), ("Idempotency-Key", key)],
+        )
+    }
+
+    /// Number of events in the log, read from the store directly.
+    pub fn log_size(&self) -> u64 {
+        SqliteStore::open(&self.db()).unwrap().size().unwrap()
+    }
+
+    /// Stops the server gracefully and checks the whole log.
+    pub fn stop_and_verify(mut self) -> u64 {
+        let server = self.server.take().unwrap();
+        self.rt.block_on(server.stop()).unwrap();
+        let mut s = SqliteStore::open(&self.db()).unwrap();
+        let report = store::ops::verify(&mut s, None, &mut |_| {}).unwrap();
+        assert_eq!(store::ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
+        report.count
+    }
+}
+
+/// Registers a subject as `role` and returns its id.
+pub fn new_subject(h: &Harness, role: &str, id: &str) -> String {
+    let a = h.post(role, "/v1/subjects", json!({ "id": id, "names": ["Test Person"] }));
+    assert_eq!(a.status, 201, "{a:?}");
+    id.to_string()
+}
+
+/// A Border Patrol arrest near San Diego, recorded by the field officer.
+pub fn arrest(h: &Harness, subject: &str) -> Answer {
+    h.post(
+        "field_officer",
+        "/v1/encounters",
+        json!({
+            "subject": subject,
+            "location": { "lat": 32.6, "lon": -117.0 },
+            "method": "PB",
+            "authority": "warrantless_arrest_1357a2",
+            "suspicion_factors": ["recent_illegal_crossings_in_area", "fleeing_or_hiding"],
+            "arrest": true,
+            "jurisdictions": ["CA"]
+        }),
+    )
+}
