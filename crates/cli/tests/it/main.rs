@@ -2,6 +2,7 @@
 //! import/export, and a crash test that SIGKILLs imports.
 
 mod crash;
+mod serve_crash;
 mod lawcmds;
 mod tamper;
 
