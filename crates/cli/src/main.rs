@@ -110,6 +110,24 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Issue a bearer token for a principal: adds (or replaces) it in the tokens file, keeping
+    /// only the argon2id hash, and prints the token once.
+    Token {
+        /// The tokens file (created if missing).
+        #[arg(long)]
+        tokens: PathBuf,
+        /// The principal's name (an officer id or a service account name; no '_').
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        agency: String,
+        /// The officer record the principal acts as.
+        #[arg(long)]
+        officer: Option<String>,
+        /// field_officer, supervisor, jail_staff, officer_287g, oversight or administrator (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
     /// Serve the coordination API (flags override LIAISON_* variables, which override --config).
     Serve {
         /// sqlite://PATH (or a path); LIAISON_DB.
@@ -184,6 +202,7 @@ fn main() -> ExitCode {
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
         Command::Demo { db, addr, no_serve } => commands::demo(&p, db, (!no_serve).then_some(addr)),
+        Command::Token { tokens, id, agency, officer, roles } => serve::token(&p, &tokens, id, agency, officer, roles),
         Command::Serve { db, addr, tokens, config } => serve::serve(db, addr, tokens, config),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),

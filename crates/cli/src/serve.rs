@@ -30,6 +30,45 @@ pub fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `liaison token`: issues a token for one principal into a tokens file.
+pub fn token(
+    p: &Printer,
+    file: &Path,
+    id: String,
+    agency: String,
+    officer: Option<String>,
+    roles: Vec<String>,
+) -> Result<ExitCode> {
+    let roles = roles
+        .iter()
+        .map(|r| {
+            serde_json::from_value(serde_json::Value::String(r.clone())).with_context(|| format!("unknown role {r:?}"))
+        })
+        .collect::<Result<Vec<ApiRole>>>()?;
+    let principal = Principal {
+        id,
+        agency: domain::AgencyId::parse(&agency)?,
+        officer: officer.map(|o| domain::OfficerId::parse(&o)).transpose()?,
+        roles,
+    };
+    let mut entries: Vec<TokenEntry> = if file.exists() {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("tokens file {}", file.display()))?
+    } else {
+        Vec::new()
+    };
+    let (token, entry) = issue(principal);
+    entries.retain(|e| e.principal.id != entry.principal.id);
+    entries.push(entry);
+    Tokens::new(entries.clone())?;
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&entries)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("replacing {}", file.display()))?;
+    p.emit(&token, serde_json::json!({ "token": token }));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Each demo principal with its token (shown once, never stored).
 type Shown = Vec<(Principal, String)>;
 

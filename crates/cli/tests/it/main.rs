@@ -2,8 +2,8 @@
 //! import/export, and a crash test that SIGKILLs imports.
 
 mod crash;
-mod serve_crash;
 mod lawcmds;
+mod serve_crash;
 mod tamper;
 
 use std::path::{Path, PathBuf};
