@@ -55,6 +55,9 @@ fn getrandom(buf: &mut [u8]) {
 pub struct Tokens {
     entries: HashMap<String, TokenEntry>,
     verified: RwLock<HashMap<[u8; 32], Principal>>,
+    /// One argon2 check at a time: many connections presenting a new token at once wait for
+    /// the first check instead of each paying for their own.
+    checking: std::sync::Mutex<()>,
 }
 
 impl Tokens {
@@ -68,7 +71,7 @@ impl Tokens {
                 bail!("a principal is listed twice in the tokens file");
             }
         }
-        Ok(Tokens { entries: map, verified: RwLock::new(HashMap::new()) })
+        Ok(Tokens { entries: map, verified: RwLock::new(HashMap::new()), checking: std::sync::Mutex::new(()) })
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -78,9 +81,19 @@ impl Tokens {
         Self::new(entries)
     }
 
-    /// The principal a bearer token belongs to, or `None`.
+    /// The principal of a token already verified by this process (cheap; no argon2).
+    pub fn cached(&self, token: &str) -> Option<Principal> {
+        self.verified.read().expect("lock").get(&store::leaf_hash(token.as_bytes())).cloned()
+    }
+
+    /// The principal a bearer token belongs to, or `None`. Costs an argon2 check the first
+    /// time a token is seen; call it off the async threads.
     pub fn check(&self, token: &str) -> Option<Principal> {
         let digest = store::leaf_hash(token.as_bytes());
+        if let Some(p) = self.verified.read().expect("lock").get(&digest) {
+            return Some(p.clone());
+        }
+        let _one_at_a_time = self.checking.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = self.verified.read().expect("lock").get(&digest) {
             return Some(p.clone());
         }

@@ -134,8 +134,13 @@ async fn authenticate(State(st): St, mut req: Request, next: Next) -> Response {
     let Some(token) = token else {
         return ApiError::new(401, "unauthenticated", "send Authorization: Bearer <token>").into_response();
     };
-    let st2 = st.clone();
-    let principal = tokio::task::spawn_blocking(move || st2.tokens.check(&token)).await.ok().flatten();
+    let principal = match st.tokens.cached(&token) {
+        Some(p) => Some(p),
+        None => {
+            let st2 = st.clone();
+            tokio::task::spawn_blocking(move || st2.tokens.check(&token)).await.ok().flatten()
+        }
+    };
     match principal {
         Some(p) => {
             req.extensions_mut().insert(p);
@@ -275,6 +280,12 @@ async fn replayed(
         Ok((events, decision))
     })
     .await
+}
+
+/// Runs a point read (a few primary-key lookups, tens of microseconds) on a read handle in
+/// place: cheaper than a hop to the blocking pool, and short enough not to stall the worker.
+fn point_read<T>(st: &AppState, f: impl FnOnce(&mut dyn Store) -> Result<T, ServiceError>) -> ApiResult<T> {
+    st.readers.with(f).map_err(ApiError::from)
 }
 
 /// Runs a read on a read handle, off the async threads.
@@ -523,15 +534,14 @@ async fn get_handoff(
     let p = principal(&ext);
     let hid: domain::HandoffId = id(hid)?;
     let pp = p.clone();
-    let h = blocking(&st, move |s| match record(s, RecordKind::Handoff, hid.as_str())? {
+    let h = point_read(&st, move |s| match record(s, RecordKind::Handoff, hid.as_str())? {
         Some(Record::Handoff(h))
             if pp.is_oversight() || h.releasing.agency == pp.agency || h.receiving.agency == pp.agency =>
         {
             Ok(h)
         }
         _ => Err(not_found("handoff", hid.as_str())),
-    })
-    .await?;
+    })?;
     log_read(&st, &p, &h.subject, format!("handoff {}", h.id)).await?;
     Ok(axum::Json(h))
 }
@@ -582,7 +592,7 @@ async fn get_detainer(
     let p = principal(&ext);
     let did: domain::DetainerId = id(did)?;
     let pp = p.clone();
-    let view = blocking(&st, move |s| match record(s, RecordKind::Detainer, did.as_str())? {
+    let view = point_read(&st, move |s| match record(s, RecordKind::Detainer, did.as_str())? {
         Some(Record::Detainer(d))
             if pp.is_oversight() || d.issuing_agency == pp.agency || d.recipient_agency == pp.agency =>
         {
@@ -593,8 +603,7 @@ async fn get_detainer(
             Ok(DetainerView::new(d, state.as_deref()))
         }
         _ => Err(not_found("detainer", did.as_str())),
-    })
-    .await?;
+    })?;
     log_read(&st, &p, &view.detainer.subject, format!("detainer {}", view.detainer.id)).await?;
     Ok(axum::Json(view))
 }
@@ -626,11 +635,10 @@ async fn get_operation(
 ) -> ApiResult<impl IntoResponse> {
     let p = principal(&ext);
     let oid: domain::OperationId = id(oid)?;
-    let op = blocking(&st, move |s| match record(s, RecordKind::Operation, oid.as_str())? {
+    let op = point_read(&st, move |s| match record(s, RecordKind::Operation, oid.as_str())? {
         Some(Record::Operation(o)) if p.is_oversight() || o.participants.iter().any(|x| x.agency == p.agency) => Ok(o),
         _ => Err(not_found("operation", oid.as_str())),
-    })
-    .await?;
+    })?;
     Ok(axum::Json(op))
 }
 
@@ -681,11 +689,10 @@ async fn list_agreements(State(st): St, q: Result<Query<PageQuery>, QueryRejecti
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 async fn get_agreement(State(st): St, Path(aid): Path<String>) -> ApiResult<impl IntoResponse> {
     let aid: domain::AgreementId = id(aid)?;
-    let a = blocking(&st, move |s| match record(s, RecordKind::Agreement, aid.as_str())? {
+    let a = point_read(&st, move |s| match record(s, RecordKind::Agreement, aid.as_str())? {
         Some(Record::Agreement(a)) => Ok(a),
         _ => Err(not_found("agreement", aid.as_str())),
-    })
-    .await?;
+    })?;
     Ok(axum::Json(a))
 }
 

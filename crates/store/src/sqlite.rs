@@ -69,6 +69,9 @@ pub struct SqliteStore {
     cache: RecordCache,
     /// Immutable upper Merkle blocks, for proofs.
     upper_blocks: BlockCache,
+    /// Rules hashes known to be kept (law versions are never removed). Looking one up in the
+    /// table costs a read of its sources, which are megabytes.
+    law_versions: std::collections::HashSet<String>,
 }
 
 /// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
@@ -86,6 +89,7 @@ struct Ctx<'a> {
     cache: &'a RecordCache,
     /// Records written by the commands of this transaction so far.
     written: BTreeMap<RecordKey, Record>,
+    law_versions: &'a mut std::collections::HashSet<String>,
 }
 
 fn key_path(db: &Path) -> PathBuf {
@@ -107,6 +111,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Savepoints (one per command in a group commit) journal into temp storage: keep it in
+    // memory. The statement cache holds every statement a write transaction uses.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -146,6 +154,7 @@ impl SqliteStore {
             head: None,
             cache: HashMap::new(),
             upper_blocks: HashMap::new(),
+            law_versions: Default::default(),
         })
     }
 
@@ -168,6 +177,7 @@ impl SqliteStore {
             head: None,
             cache: HashMap::new(),
             upper_blocks: HashMap::new(),
+            law_versions: Default::default(),
         })
     }
 
@@ -219,6 +229,7 @@ impl SqliteStore {
                 origin: &self.origin,
                 cache: &self.cache,
                 written: BTreeMap::new(),
+                law_versions: &mut self.law_versions,
             };
             let out = f(&mut ctx)?;
             let written = ctx.written;
@@ -233,6 +244,10 @@ impl SqliteStore {
             Ok(out)
         })();
         self.signer = Some(signer);
+        if result.is_err() || !commit {
+            // A law version seen only inside this transaction is gone with it.
+            self.law_versions.clear();
+        }
         result
     }
 }
@@ -686,14 +701,19 @@ impl Batch for SqliteBatch<'_, '_> {
 
     fn command(&mut self, events: &[NewEvent], key: Option<(&str, Hash)>) -> Result<Pending, StoreError> {
         let head = self.c.head.clone();
-        self.c.tx.execute_batch("SAVEPOINT command")?;
+        let sql = |s: &str| -> Result<(), StoreError> {
+            self.c.tx.prepare_cached(s)?.execute([])?;
+            Ok(())
+        };
+        sql("SAVEPOINT command")?;
         match command_tx(self.c, events, key, self.now) {
             Ok(p) => {
-                self.c.tx.execute_batch("RELEASE command")?;
+                sql("RELEASE command")?;
                 Ok(p)
             }
             Err(e) => {
-                self.c.tx.execute_batch("ROLLBACK TO command; RELEASE command")?;
+                sql("ROLLBACK TO command")?;
+                sql("RELEASE command")?;
                 *self.c.head = head;
                 Err(e)
             }
@@ -711,13 +731,21 @@ impl Batch for SqliteBatch<'_, '_> {
     }
 
     fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError> {
-        Ok(self
+        if self.c.law_versions.contains(rules_hash) {
+            return Ok(true);
+        }
+        let found = self
             .c
             .tx
-            .prepare_cached("SELECT 1 FROM law_version WHERE rules_hash = ?1")?
+            .prepare_cached("SELECT length(rules_hash) FROM law_version WHERE rules_hash = ?1")?
             .query_row([rules_hash], |_| Ok(()))
             .optional()?
-            .is_some())
+            .is_some();
+        if found {
+            // Forgotten again if this transaction does not commit (see `write`).
+            self.c.law_versions.insert(rules_hash.to_string());
+        }
+        Ok(found)
     }
 }
 
