@@ -332,17 +332,24 @@ fn run_demo(p: &Printer, db: &Path) -> Result<ExitCode> {
     for c in scenario(t0) {
         let corrects = c.corrects_command.as_ref().map(|k| first_seq[k]);
         let (first_at, first_event) = c.events.first().cloned().expect("commands have events");
-        let decision = crate::decisions::demo_decision(&mut store, &law, &c.idempotency_key, &first_event, first_at)?;
         let mut events: Vec<NewEvent> = c
             .events
             .into_iter()
             .map(|(valid_at, event)| NewEvent { valid_at, actor: c.actor.clone(), corrects, event, decision: None })
             .collect();
-        events[0].decision = decision;
-        let r = store
-            .append(&events, Some(&c.idempotency_key), Timestamp::now())
-            .with_context(|| format!("demo command {}", c.idempotency_key))?;
-        first_seq.insert(c.idempotency_key, r.first_seq);
+        let key = c.idempotency_key.clone();
+        let mut outcome: Option<Result<u64>> = None;
+        store.transact(Timestamp::now(), &mut |b| {
+            let r = crate::decisions::demo_decision(b, &law, &key, &first_event, first_at).and_then(|decision| {
+                events[0].decision = decision;
+                let hash = store::leaf_hash(&serde_json::to_vec(&events).expect("json"));
+                Ok(b.command(&events, Some((&key, hash)))?.first_seq)
+            });
+            outcome = Some(r);
+            Ok(())
+        })?;
+        let first = outcome.expect("ran").with_context(|| format!("demo command {key}"))?;
+        first_seq.insert(key, first);
     }
     let report = ops::verify(&mut store, None, &mut |_| {})?;
     let mut text = format!(

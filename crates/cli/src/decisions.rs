@@ -1,63 +1,15 @@
-//! Legal decisions recorded with events: the inputs are read from the store's current state,
-//! the law decides, a refused action is not appended, and a permitted one carries its
-//! decision (inputs, effect, rule ids, citations, rules hash) into the ledger. The law's
-//! sources are kept in the store under that hash, so `liaison policy explain` can replay any
-//! past decision under the rules that made it.
+//! The demo scenario's legal questions (decided and recorded through `service`, the one
+//! decide-then-record path), and `liaison policy explain`, which replays a recorded decision
+//! under the rules that made it.
 
 use crate::printer::Printer;
 use anyhow::{Context as _, Result, anyhow, bail};
 use domain::{Record, RecordKey, RecordKind, Timestamp};
-use law::{Action, Context, Effect, Inputs, Law, OwnedSources, RecordedDecision};
+use law::{Action, Context, Law, OwnedSources, RecordedDecision};
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
-use store::{SqliteStore, Store};
-
-/// The inputs of a decision by `officer` on `action`, from the store's current state.
-pub fn inputs(
-    store: &mut SqliteStore,
-    officer: &str,
-    action: Action,
-    context: Context,
-    now: Timestamp,
-) -> Result<Inputs> {
-    let officer = match store.record(&RecordKey::new(RecordKind::Officer, officer))? {
-        Some(Record::Officer(o)) => o,
-        _ => bail!("unknown officer {officer:?}"),
-    };
-    let agency = match store.record(&RecordKey::new(RecordKind::Agency, &officer.agency))? {
-        Some(Record::Agency(a)) => a,
-        _ => bail!("unknown agency {:?}", officer.agency),
-    };
-    let mut agreements = Vec::new();
-    for d in &officer.designations {
-        if let domain::officer::AuthoritySource::Agreement287g { agreement } = &d.authority
-            && let Some(Record::Agreement(a)) = store.record(&RecordKey::new(RecordKind::Agreement, agreement))?
-        {
-            agreements.push(a);
-        }
-    }
-    Ok(Inputs { officer, agency, agreements, action, context, now })
-}
-
-/// Decides; refuses a denied action; keeps the law's sources; returns the decision to record.
-pub fn decide_for_event(store: &mut SqliteStore, law: &Law, inputs: Inputs) -> Result<serde_json::Value> {
-    let (d, rec) = law.record(inputs);
-    if d.effect == Effect::Deny {
-        let why: Vec<String> = d
-            .reasons
-            .iter()
-            .filter(|r| r.kind == law::ReasonKind::Deny)
-            .map(|r| format!("{} ({}): {}", r.rule_id, r.citation, r.explanation))
-            .collect();
-        bail!("the law does not permit {}: {}", rec.inputs.action.as_str(), why.join("; "));
-    }
-    if store.law_version(&rec.rules_hash)?.is_none() {
-        let sources = serde_json::to_string(&OwnedSources::bundled()).expect("json");
-        store.put_law_version(&rec.rules_hash, &sources)?;
-    }
-    Ok(serde_json::to_value(rec).expect("json"))
-}
+use store::{Batch, SqliteStore, Store};
 
 /// `liaison policy explain --event N`: replays the decision recorded with event N under the
 /// rules in force then, and under today's rules.
@@ -99,33 +51,9 @@ pub fn explain(p: &Printer, db: &Path, seq: u64) -> Result<ExitCode> {
     Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-fn custody_of(store: &mut SqliteStore, subject: &str) -> Result<Option<law::CustodyFacts>> {
-    let Some(Record::Custody(c)) = store.record(&RecordKey::new(RecordKind::Custody, subject))? else {
-        return Ok(None);
-    };
-    let Some(c) = c.custodian else { return Ok(None) };
-    let kind = match store.record(&RecordKey::new(RecordKind::Agency, &c.agency))? {
-        Some(Record::Agency(a)) => Some(a.kind),
-        _ => None,
-    };
-    Ok(Some(law::CustodyFacts {
-        agency_is_border_patrol: kind == Some(domain::agency::AgencyKind::CbpBorderPatrol),
-        agency: c.agency,
-        basis: c.basis,
-        since: c.since,
-    }))
-}
-
-fn detainer_facts(store: &mut SqliteStore, id: &str) -> Result<Option<law::DetainerFacts>> {
-    Ok(match store.record(&RecordKey::new(RecordKind::Detainer, id))? {
-        Some(Record::Detainer(d)) => Some((&d).into()),
-        _ => None,
-    })
-}
-
 /// The legal question each demo command asks: who acts, which action, on which facts.
 pub fn demo_decision(
-    store: &mut SqliteStore,
+    b: &mut dyn Batch,
     law: &Law,
     key: &str,
     first: &domain::Event,
@@ -146,7 +74,8 @@ pub fn demo_decision(
         )),
         ("demo-1-accept" | "demo-3-accept", E::HandoffAccepted { official, .. }) => {
             let subject = if key == "demo-1-accept" { "S-DEMO-0001" } else { "S-DEMO-0003" };
-            let ctx = Context { custody: custody_of(store, subject)?, custody_offered: true, ..Context::default() };
+            let ctx =
+                Context { custody: service::custody_facts(b, subject)?, custody_offered: true, ..Context::default() };
             Some((official.as_str(), Action::TakeCustody, ctx))
         }
         ("demo-2-detainer", E::DetainerIssued { detainer: d }) => Some((
@@ -154,13 +83,16 @@ pub fn demo_decision(
             Action::IssueDetainer,
             Context {
                 jurisdictions: juris("TX"),
-                custody: custody_of(store, d.subject.as_str())?,
+                custody: service::custody_facts(b, d.subject.as_str())?,
                 detainer: Some(d.into()),
                 ..Context::default()
             },
         )),
         ("demo-2-release-eligible", E::SubjectReleaseEligible { detainer }) => {
-            let mut facts = detainer_facts(store, detainer.as_str())?;
+            let mut facts = match b.record(&RecordKey::new(RecordKind::Detainer, detainer.as_str()))? {
+                Some(Record::Detainer(d)) => Some(law::DetainerFacts::from(&d)),
+                _ => None,
+            };
             if let Some(f) = facts.as_mut() {
                 f.release_eligible_at = Some(at);
             }
@@ -168,15 +100,18 @@ pub fn demo_decision(
                 jurisdictions: juris("TX"),
                 in_jail: true,
                 actor_has_custody: Some(true),
-                custody: custody_of(store, "S-DEMO-0002")?,
+                custody: service::custody_facts(b, "S-DEMO-0002")?,
                 detainer: facts,
                 ..Context::default()
             };
             Some(("O-TX-ANG-0001", Action::HoldOnDetainer, ctx))
         }
         ("demo-2-assume", E::DetainerCustodyAssumed { official, .. }) => {
-            let ctx =
-                Context { custody: custody_of(store, "S-DEMO-0002")?, custody_offered: true, ..Context::default() };
+            let ctx = Context {
+                custody: service::custody_facts(b, "S-DEMO-0002")?,
+                custody_offered: true,
+                ..Context::default()
+            };
             Some((official.as_str(), Action::TakeCustody, ctx))
         }
         ("demo-3-287g-processing", E::EncounterRecorded { encounter: e }) => Some((
@@ -188,6 +123,7 @@ pub fn demo_decision(
     };
     let Some((officer, action, ctx)) = q else { return Ok(None) };
     let officer = officer.to_string();
-    let inputs = inputs(store, &officer, action, ctx, at)?;
-    decide_for_event(store, law, inputs).map(Some)
+    let inputs = service::inputs(b, &officer, action, ctx, at)?;
+    let (_, recorded) = service::decide_and_keep(b, law, inputs)?;
+    Ok(Some(recorded))
 }

@@ -41,7 +41,7 @@ pub fn inputs(
 }
 
 /// Who holds `subject`, as the law needs to know it.
-pub(crate) fn custody_facts(b: &mut dyn Batch, subject: &str) -> Result<Option<CustodyFacts>, ServiceError> {
+pub fn custody_facts(b: &mut dyn Batch, subject: &str) -> Result<Option<CustodyFacts>, ServiceError> {
     let Some(Record::Custody(c)) = get(b, RecordKind::Custody, subject)? else {
         return Ok(None);
     };

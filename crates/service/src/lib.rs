@@ -17,7 +17,7 @@ mod principal;
 pub mod views;
 
 pub use commands::*;
-pub use decide::{decide_and_keep, inputs};
+pub use decide::{custody_facts, decide_and_keep, inputs};
 pub use error::ServiceError;
 pub use principal::{ApiRole, Principal};
 
