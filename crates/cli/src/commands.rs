@@ -77,7 +77,7 @@ fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
 }
 
 pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
-    let (store, events) = create_with_reference(db, empty)?;
+    let (mut store, events) = create_with_reference(db, empty)?;
     let vk = store.verifier_key()?;
     p.emit(
         &format!(

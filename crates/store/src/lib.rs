@@ -10,10 +10,12 @@
 //! import) live in [`ops`]. This crate does not decide legality: the law engine does that
 //! before a command reaches the store.
 
+mod engine;
 pub mod ops;
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use engine::{Ledger, RECORD_CACHE_MAX};
+pub use sqlite::{SqliteDb, SqliteStore};
 
 use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
 pub use ledger::checkpoint::VerifyingKey;

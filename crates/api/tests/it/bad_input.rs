@@ -63,8 +63,8 @@ fn bad_input_gets_a_problem_and_writes_nothing() {
         assert_eq!(a.content_type, "application/problem+json", "{path}");
     }
     let mut forged = h.tokens["field_officer"].clone();
-    forged.pop();
-    forged.push('0');
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
     let mut req_tokens = h.tokens.clone();
     req_tokens.insert("field_officer", forged);
     let bad = Harness { tokens: req_tokens, ..h };

@@ -1,0 +1,963 @@
+//! The ledger's storage logic, once, over any SQL database that provides [`Sql`].
+//!
+//! One write transaction appends whole commands: their entries, the Merkle nodes they
+//! complete, the projection rows they change, their idempotency keys, and a signed checkpoint
+//! at the end. The Merkle frontier and the last leaf hash are cached in memory and re-read
+//! when another process has appended since. SQLite (`sqlite.rs`) and PostgreSQL (`pg.rs`)
+//! differ only in how they connect, open transactions and create their tables.
+//!
+//! SQL here is the dialect both accept: `$1`-style parameters numbered in order of first
+//! appearance, `ON CONFLICT` upserts, `SAVEPOINT`.
+
+use crate::{
+    BATCH_EVENTS_MAX, Batch, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Pending, ProjectionRow, Receipt, Store, StoreError,
+    StoredEntry, VerifyingKey,
+};
+use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
+use ledger::merkle::{Frontier, NodeStore};
+use ledger::{Checkpoint, Entry, GENESIS_PREV, Hash, SignedCheckpoint, Signer, leaf_hash};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A value bound to or read from a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum V {
+    Null,
+    I(i64),
+    T(String),
+    B(Vec<u8>),
+}
+
+impl V {
+    fn i(&self) -> Result<i64, StoreError> {
+        match self {
+            V::I(n) => Ok(*n),
+            other => Err(StoreError::Corrupt(format!("expected an integer, found {other:?}"))),
+        }
+    }
+    fn u(&self) -> Result<u64, StoreError> {
+        u64::try_from(self.i()?).map_err(|_| StoreError::Corrupt("a negative sequence number".into()))
+    }
+    fn t(self) -> Result<String, StoreError> {
+        match self {
+            V::T(s) => Ok(s),
+            other => Err(StoreError::Corrupt(format!("expected text, found {other:?}"))),
+        }
+    }
+    fn opt_t(self) -> Result<Option<String>, StoreError> {
+        match self {
+            V::Null => Ok(None),
+            v => v.t().map(Some),
+        }
+    }
+    fn b(self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            V::B(b) => Ok(b),
+            other => Err(StoreError::Corrupt(format!("expected bytes, found {other:?}"))),
+        }
+    }
+    fn hash(self) -> Result<Hash, StoreError> {
+        self.b()?.try_into().map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+    }
+}
+
+fn n(x: u64) -> V {
+    V::I(x as i64)
+}
+
+/// What the engine needs from a database connection inside a transaction.
+pub trait Sql {
+    /// Runs a statement; returns the number of rows changed.
+    fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<u64, StoreError>;
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &'static str, params: &[V]) -> Result<Vec<Vec<V>>, StoreError>;
+}
+
+fn one(tx: &mut dyn Sql, sql: &'static str, params: &[V]) -> Result<Option<Vec<V>>, StoreError> {
+    Ok(tx.query(sql, params)?.into_iter().next())
+}
+
+/// How a backend opens transactions.
+pub trait Backend {
+    /// Runs `f` in a write transaction that excludes other writers; commits when `f`
+    /// succeeds and `commit` is true, rolls back otherwise.
+    fn write_tx<T>(
+        &mut self,
+        commit: bool,
+        f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+    /// Runs `f` on one consistent snapshot.
+    fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError>;
+}
+
+/// The right edge of the log, cached between commands.
+#[derive(Clone)]
+struct Head {
+    frontier: Frontier,
+    last_leaf: Hash,
+    last_recorded_us: i64,
+}
+
+/// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
+pub const RECORD_CACHE_MAX: usize = 200_000;
+
+type RecordCache = HashMap<RecordKey, Record>;
+type BlockCache = HashMap<(u32, u64), Vec<Hash>>;
+
+/// A store: a backend, the log's origin and signing key, and what is cached between commands.
+pub struct Ledger<B> {
+    pub(crate) db: B,
+    pub(crate) origin: String,
+    key_path: PathBuf,
+    signer: Option<Signer>,
+    head: Option<Head>,
+    /// Committed projection records, so that a command's checks need not read them back.
+    /// Valid only while `head` is; cleared when another writer has appended.
+    cache: RecordCache,
+    /// Immutable upper Merkle blocks, for proofs.
+    upper_blocks: BlockCache,
+    /// Rules hashes known to be kept (law versions are never removed). Looking one up in the
+    /// table can cost a read of its sources, which are megabytes.
+    law_versions: HashSet<String>,
+}
+
+/// What a write hands its transaction code.
+struct Ctx<'a> {
+    tx: &'a mut dyn Sql,
+    head: &'a mut Head,
+    signer: &'a Signer,
+    origin: &'a str,
+    cache: &'a RecordCache,
+    /// Records written by the commands of this transaction so far.
+    written: BTreeMap<RecordKey, Record>,
+    law_versions: &'a mut HashSet<String>,
+}
+
+fn us(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// A new log's identity: its origin, its signer, and the `meta` rows that record them.
+pub(crate) struct Identity {
+    pub origin: String,
+    pub signer: Signer,
+    pub meta: Vec<(&'static str, String)>,
+}
+
+/// A new log's identity, with a fresh signing key written to `key_path` (mode 0600).
+pub(crate) fn new_identity(key_path: &Path) -> Result<Identity, StoreError> {
+    let mut seed = [0u8; 32];
+    let mut log_id = [0u8; 8];
+    getrandom::fill(&mut seed)
+        .and_then(|()| getrandom::fill(&mut log_id))
+        .map_err(|e| StoreError::Invalid(format!("no randomness for the signing key: {e}")))?;
+    write_secret(key_path, &hex::encode(seed))
+        .map_err(|source| StoreError::Io { context: format!("writing signing key {}", key_path.display()), source })?;
+    let origin = format!("liaison/{}", hex::encode(log_id));
+    let signer = Signer::from_seed(&origin, &seed);
+    let meta = vec![
+        ("schema_version", "1".to_string()),
+        ("origin", origin.clone()),
+        ("public_key", hex::encode(signer.verifying_key().as_bytes())),
+        ("verifier_key", signer.verifier_key()),
+    ];
+    Ok(Identity { origin, signer, meta })
+}
+
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+impl<B: Backend> Ledger<B> {
+    pub(crate) fn new(db: B, origin: String, key_path: PathBuf, signer: Option<Signer>) -> Self {
+        Ledger {
+            db,
+            origin,
+            key_path,
+            signer,
+            head: None,
+            cache: HashMap::new(),
+            upper_blocks: HashMap::new(),
+            law_versions: HashSet::new(),
+        }
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The signed-note verifier key, for agencies that keep checkpoints.
+    pub fn verifier_key(&mut self) -> Result<String, StoreError> {
+        self.meta("verifier_key")
+    }
+
+    fn meta(&mut self, key: &str) -> Result<String, StoreError> {
+        let key = key.to_string();
+        self.db.read_tx(|tx| {
+            one(tx, "SELECT value FROM meta WHERE key = $1", &[V::T(key.clone())])?
+                .ok_or_else(|| StoreError::Corrupt(format!("meta {key} is missing")))?
+                .swap_remove(0)
+                .t()
+        })
+    }
+
+    fn signer(&mut self) -> Result<&Signer, StoreError> {
+        if self.signer.is_none() {
+            let kp = &self.key_path;
+            let text = std::fs::read_to_string(kp).map_err(|source| StoreError::Io {
+                context: format!("reading signing key {}", kp.display()),
+                source,
+            })?;
+            let mut seed = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut seed)
+                .map_err(|_| StoreError::Corrupt(format!("signing key {} is not 64 hex digits", kp.display())))?;
+            let signer = Signer::from_seed(&self.origin, &seed);
+            let stored = hex::encode(self.verifying_key()?.as_bytes());
+            if hex::encode(signer.verifying_key().as_bytes()) != stored {
+                return Err(StoreError::Corrupt(format!(
+                    "signing key {} does not belong to this store",
+                    self.key_path.display()
+                )));
+            }
+            self.signer = Some(signer);
+        }
+        Ok(self.signer.as_ref().expect("set above"))
+    }
+
+    /// Runs `f` in one write transaction with an up-to-date head; on error nothing persists
+    /// and the cached head is left as it was.
+    fn write<T>(&mut self, commit: bool, f: impl FnOnce(&mut Ctx) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.signer()?;
+        let signer = self.signer.take().expect("loaded");
+        let (cached_head, origin) = (self.head.clone(), self.origin.clone());
+        let (cache, law_versions) = (&mut self.cache, &mut self.law_versions);
+        let result = self.db.write_tx(commit, |tx| {
+            let (mut head, reloaded) = load_head(tx, cached_head)?;
+            if reloaded {
+                cache.clear();
+            }
+            let mut ctx = Ctx {
+                tx,
+                head: &mut head,
+                signer: &signer,
+                origin: &origin,
+                cache,
+                written: BTreeMap::new(),
+                law_versions,
+            };
+            let out = f(&mut ctx)?;
+            let written = ctx.written;
+            Ok((out, head, written))
+        });
+        self.signer = Some(signer);
+        match result {
+            Ok((out, head, written)) => {
+                if commit {
+                    self.head = Some(head);
+                    if self.cache.len() + written.len() > RECORD_CACHE_MAX {
+                        self.cache.clear();
+                    }
+                    self.cache.extend(written);
+                } else {
+                    self.law_versions.clear();
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                // A law version seen only inside this transaction is gone with it.
+                self.law_versions.clear();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Re-reads the head when the cache is missing or stale (another writer appended).
+/// Returns the head and whether it had to be re-read.
+fn load_head(tx: &mut dyn Sql, cached: Option<Head>) -> Result<(Head, bool), StoreError> {
+    let size = log_size(tx)?;
+    if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
+        return Ok((h, false));
+    }
+    let frontier = Frontier::load(&mut TxNodes::new(tx), size)?;
+    let (last_leaf, last_recorded_us) = if size == 0 {
+        (GENESIS_PREV, i64::MIN)
+    } else {
+        let mut row = one(tx, "SELECT leaf, recorded_us FROM event WHERE seq = $1", &[n(size - 1)])?
+            .ok_or_else(|| StoreError::Corrupt(format!("event {} is missing", size - 1)))?;
+        let recorded = row[1].i()?;
+        (row.swap_remove(0).hash()?, recorded)
+    };
+    Ok((Head { frontier, last_leaf, last_recorded_us }, true))
+}
+
+fn log_size(tx: &mut dyn Sql) -> Result<u64, StoreError> {
+    one(tx, "SELECT COALESCE(MAX(seq) + 1, 0) FROM event", &[])?.expect("an aggregate returns a row")[0].u()
+}
+
+/// Stored Merkle nodes as seen inside a transaction (level 0 = the event table's leaves).
+///
+/// Reads whole aligned blocks of 16 nodes and keeps them for the life of the value: every
+/// sibling a proof needs within one stride of levels lies in the same block, so a proof costs
+/// one range read per four tree levels.
+struct TxNodes<'a> {
+    tx: &'a mut dyn Sql,
+    blocks: HashMap<(u32, u64), Vec<Hash>>,
+    /// Complete blocks at level 8 and above, kept across proofs: a perfect subtree's hash
+    /// never changes, and these few blocks are what every proof reads.
+    upper: Option<&'a mut BlockCache>,
+}
+
+const BLOCK: u64 = 1 << ledger::merkle::STORED_LEVEL_STRIDE;
+/// Lowest level whose complete blocks are kept across proofs.
+const UPPER_LEVEL_MIN: u32 = 2 * ledger::merkle::STORED_LEVEL_STRIDE;
+/// Most blocks kept across proofs (`BLOCK_CACHE_MAX`, ~50 MB); emptied when full.
+const BLOCK_CACHE_MAX: usize = 100_000;
+
+impl<'a> TxNodes<'a> {
+    fn new(tx: &'a mut dyn Sql) -> Self {
+        TxNodes { tx, blocks: HashMap::new(), upper: None }
+    }
+
+    fn with_upper(tx: &'a mut dyn Sql, upper: &'a mut BlockCache) -> Self {
+        TxNodes { tx, blocks: HashMap::new(), upper: Some(upper) }
+    }
+
+    /// The stored nodes of block `block` at `level` (fewer than 16 at the right edge).
+    fn block(&mut self, level: u32, block: u64) -> Result<&Vec<Hash>, StoreError> {
+        if let Some(nodes) = self.upper.as_ref().and_then(|u| u.get(&(level, block))) {
+            let nodes = nodes.clone();
+            self.blocks.insert((level, block), nodes);
+        }
+        if !self.blocks.contains_key(&(level, block)) {
+            let first = block * BLOCK;
+            let rows = if level == 0 {
+                self.tx.query(
+                    "SELECT leaf FROM event WHERE seq >= $1 AND seq < $1 + $2 ORDER BY seq",
+                    &[n(first), n(BLOCK)],
+                )?
+            } else {
+                self.tx.query(
+                    "SELECT hash FROM merkle_node WHERE level = $1 AND idx >= $2 AND idx < $2 + $3 ORDER BY idx",
+                    &[V::I(i64::from(level)), n(first), n(BLOCK)],
+                )?
+            };
+            let nodes: Vec<Hash> = rows.into_iter().map(|mut r| r.swap_remove(0).hash()).collect::<Result<_, _>>()?;
+            if let Some(upper) =
+                self.upper.as_mut().filter(|_| level >= UPPER_LEVEL_MIN && nodes.len() == BLOCK as usize)
+            {
+                if upper.len() >= BLOCK_CACHE_MAX {
+                    upper.clear();
+                }
+                upper.insert((level, block), nodes.clone());
+            }
+            self.blocks.insert((level, block), nodes);
+        }
+        Ok(&self.blocks[&(level, block)])
+    }
+}
+
+impl NodeStore for TxNodes<'_> {
+    type Error = StoreError;
+    fn stored_nodes(&mut self, level: u32, index: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::with_capacity(count as usize);
+        let mut i = index;
+        while i < index + count {
+            let (block, offset) = (i / BLOCK, (i % BLOCK) as usize);
+            let take = ((index + count - i) as usize).min(BLOCK as usize - offset);
+            let nodes = self.block(level, block)?;
+            let part = nodes
+                .get(offset..offset + take)
+                .ok_or_else(|| StoreError::Corrupt(format!("Merkle nodes at level {level} from {i} are missing")))?;
+            out.extend_from_slice(part);
+            i += take as u64;
+        }
+        Ok(out)
+    }
+}
+
+/// Current state read through a transaction: this command's writes in an overlay, over the
+/// earlier commands' writes in the same transaction, over the committed-record cache.
+struct TxRecords<'a> {
+    tx: &'a mut dyn Sql,
+    cache: &'a RecordCache,
+    below: &'a BTreeMap<RecordKey, Record>,
+    overlay: BTreeMap<RecordKey, Record>,
+}
+
+impl Records for TxRecords<'_> {
+    fn get(&mut self, key: &RecordKey) -> Result<Option<Record>, domain::ApplyError> {
+        self.read(key).map_err(|e| domain::ApplyError::Storage(e.to_string()))
+    }
+    fn put(&mut self, record: Record) {
+        self.overlay.insert(record.key(), record);
+    }
+}
+
+fn read_record(tx: &mut dyn Sql, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+    let row = one(
+        tx,
+        "SELECT body FROM projection WHERE kind = $1 AND id = $2",
+        &[V::T(key.kind.as_str().into()), V::T(key.id.clone())],
+    )?;
+    row.map(|mut r| {
+        let b = r.swap_remove(0).b()?;
+        Record::from_bytes(key.kind, &b)
+            .map_err(|e| StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id)))
+    })
+    .transpose()
+}
+
+impl TxRecords<'_> {
+    fn read(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)).or_else(|| self.cache.get(key)) {
+            return Ok(Some(r.clone()));
+        }
+        read_record(self.tx, key)
+    }
+
+    /// Writes the overlay to the projection table and returns it, for the cache.
+    fn flush(self) -> Result<Vec<(RecordKey, Record)>, StoreError> {
+        for (key, record) in &self.overlay {
+            self.tx.exec(
+                "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+                &[V::T(key.kind.as_str().into()), V::T(key.id.clone()), V::B(record.to_bytes())],
+            )?;
+        }
+        Ok(self.overlay.into_iter().collect())
+    }
+}
+
+/// Appends one entry's row and the Merkle nodes it completes.
+fn insert_entry(tx: &mut dyn Sql, head: &mut Head, bytes: &[u8], meta: &EntryMeta) -> Result<Hash, StoreError> {
+    let seq = head.frontier.size();
+    let leaf = leaf_hash(bytes);
+    tx.exec(
+        "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            n(seq),
+            V::B(bytes.to_vec()),
+            V::B(leaf.to_vec()),
+            V::I(meta.recorded_us),
+            V::I(meta.valid_us),
+            V::T(meta.kind.into()),
+            meta.subject.clone().map_or(V::Null, V::T),
+            meta.corrects.map_or(V::Null, n),
+        ],
+    )?;
+    for node in head.frontier.push(leaf) {
+        tx.exec(
+            "INSERT INTO merkle_node (level, idx, hash) VALUES ($1, $2, $3)",
+            &[V::I(i64::from(node.level)), n(node.index), V::B(node.hash.to_vec())],
+        )?;
+    }
+    head.last_leaf = leaf;
+    head.last_recorded_us = meta.recorded_us;
+    Ok(leaf)
+}
+
+struct EntryMeta {
+    recorded_us: i64,
+    valid_us: i64,
+    kind: &'static str,
+    subject: Option<String>,
+    corrects: Option<u64>,
+}
+
+/// Applies an event to the overlay and works out which subject the entry concerns.
+fn apply_event<E: std::borrow::Borrow<Event>>(
+    recs: &mut TxRecords,
+    seq: u64,
+    e: &Entry<E>,
+) -> Result<Option<String>, StoreError> {
+    check_correction(recs.tx, seq, e)?;
+    let applied = domain::apply(recs, e.event.borrow(), domain::EventTime { valid_at: e.valid_at })?;
+    Ok(match (applied.subject, e.corrects) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(c)) => match one(recs.tx, "SELECT subject FROM event WHERE seq = $1", &[n(c)])? {
+            Some(mut r) => r.swap_remove(0).opt_t()?,
+            None => None,
+        },
+        (None, None) => None,
+    })
+}
+
+fn check_correction<E: std::borrow::Borrow<Event>>(tx: &mut dyn Sql, seq: u64, e: &Entry<E>) -> Result<(), StoreError> {
+    let event = e.event.borrow();
+    match (event.is_correction(), e.corrects) {
+        (true, None) => Err(StoreError::Invalid(format!("{} must name the event it corrects", event.type_name()))),
+        (false, Some(_)) => Err(StoreError::Invalid(format!(
+            "{} is not a correction and cannot name an event it corrects",
+            event.type_name()
+        ))),
+        (true, Some(c)) if c >= seq => {
+            Err(StoreError::Invalid(format!("event {seq} cannot correct event {c}, which is not earlier")))
+        }
+        (true, Some(c)) => match one(tx, "SELECT seq FROM event WHERE seq = $1", &[n(c)])? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Invalid(format!("corrected event {c} does not exist"))),
+        },
+        (false, None) => Ok(()),
+    }
+}
+
+fn sign_checkpoint(
+    tx: &mut dyn Sql,
+    head: &Head,
+    signer: &Signer,
+    origin: &str,
+) -> Result<SignedCheckpoint, StoreError> {
+    let cp =
+        signer.sign(Checkpoint { origin: origin.to_string(), size: head.frontier.size(), root: head.frontier.root() });
+    tx.exec("INSERT INTO checkpoint (size, note) VALUES ($1, $2)", &[n(cp.checkpoint.size), V::T(cp.to_note())])?;
+    Ok(cp)
+}
+
+fn checkpoint_at(tx: &mut dyn Sql, size: u64) -> Result<SignedCheckpoint, StoreError> {
+    let note = one(tx, "SELECT note FROM checkpoint WHERE size = $1", &[n(size)])?
+        .ok_or_else(|| StoreError::Corrupt(format!("checkpoint {size} is missing")))?
+        .swap_remove(0)
+        .t()?;
+    SignedCheckpoint::parse(&note).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+}
+
+fn append_events(
+    c: &mut Ctx,
+    events: &[NewEvent],
+    key: Option<&str>,
+    now: Timestamp,
+) -> Result<(u64, u64), StoreError> {
+    let head = &mut *c.head;
+    let first = head.frontier.size();
+    let recorded_us = us(now).max(head.last_recorded_us);
+    let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut recs = TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
+    for (index, ne) in events.iter().enumerate() {
+        let seq = head.frontier.size();
+        let entry = Entry {
+            v: ledger::ENTRY_VERSION,
+            seq,
+            prev: head.last_leaf,
+            recorded_at,
+            valid_at: ne.valid_at,
+            actor: ne.actor.clone(),
+            idempotency_key: key.map(str::to_string),
+            corrects: ne.corrects,
+            event: &ne.event,
+            decision: ne.decision.clone(),
+        };
+        let subject = match apply_event(&mut recs, seq, &entry) {
+            Ok(s) => s,
+            Err(StoreError::Rejected(source)) => {
+                return Err(StoreError::RejectedAt { index, source });
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = EntryMeta {
+            recorded_us,
+            valid_us: us(ne.valid_at),
+            kind: ne.event.type_name(),
+            subject,
+            corrects: ne.corrects,
+        };
+        insert_entry(recs.tx, head, &entry.to_bytes(), &meta)?;
+    }
+    let last = head.frontier.size() - 1;
+    let written = recs.flush()?;
+    c.written.extend(written);
+    Ok((first, last))
+}
+
+fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::Invalid("a command must carry at least one event".into()));
+    }
+    if events.len() > BATCH_EVENTS_MAX {
+        return Err(StoreError::Invalid(format!("a command may carry at most {BATCH_EVENTS_MAX} events")));
+    }
+    if let Some(k) = key
+        && (k.is_empty() || k.len() > IDEMPOTENCY_KEY_BYTES_MAX || k.chars().any(char::is_control))
+    {
+        return Err(StoreError::Invalid(format!(
+            "idempotency key must be 1..={IDEMPOTENCY_KEY_BYTES_MAX} bytes without control characters"
+        )));
+    }
+    if let Some(e) = events.iter().find(|e| e.actor.trim().is_empty()) {
+        return Err(StoreError::Invalid(format!("{} has no actor", e.event.type_name())));
+    }
+    Ok(())
+}
+
+fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+    let head = &mut *c.head;
+    let mut recs = TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
+    let mut first = None;
+    for se in entries {
+        let size = head.frontier.size();
+        if se.seq < size {
+            let stored = one(recs.tx, "SELECT leaf FROM event WHERE seq = $1", &[n(se.seq)])?
+                .ok_or_else(|| StoreError::Corrupt(format!("event {} is missing", se.seq)))?
+                .swap_remove(0)
+                .hash()?;
+            if stored != leaf_hash(&se.bytes) {
+                return Err(StoreError::Invalid(format!(
+                    "event {} differs from the event already stored at {}",
+                    se.seq, se.seq
+                )));
+            }
+            continue;
+        }
+        if se.seq > size {
+            return Err(StoreError::Invalid(format!(
+                "event {} does not continue the log, which has {size} events",
+                se.seq
+            )));
+        }
+        let entry = se.decode()?;
+        if entry.prev != head.last_leaf {
+            return Err(StoreError::Invalid(format!(
+                "event {}: its prev hash does not match event {}",
+                se.seq,
+                se.seq.wrapping_sub(1)
+            )));
+        }
+        if entry.to_bytes() != se.bytes {
+            return Err(StoreError::Invalid(format!("event {} is not in canonical form", se.seq)));
+        }
+        let subject = apply_event(&mut recs, se.seq, &entry)?;
+        let meta = EntryMeta {
+            recorded_us: us(entry.recorded_at),
+            valid_us: us(entry.valid_at),
+            kind: entry.event.type_name(),
+            subject,
+            corrects: entry.corrects,
+        };
+        insert_entry(recs.tx, head, &se.bytes, &meta)?;
+        if let Some(k) = &entry.idempotency_key {
+            recs.tx.exec(
+                "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $3, $4)
+                 ON CONFLICT (idempotency_key) DO UPDATE SET last_seq = excluded.last_seq, checkpoint_size = excluded.checkpoint_size",
+                &[V::T(k.clone()), V::B(vec![0; 32]), n(se.seq), n(se.seq + 1)],
+            )?;
+        }
+        first.get_or_insert(se.seq);
+    }
+    let Some(first_seq) = first else {
+        return Ok(None);
+    };
+    let written = recs.flush()?;
+    c.written.extend(written);
+    let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
+    c.tx.exec(
+        "UPDATE command SET checkpoint_size = $1 WHERE last_seq >= $2",
+        &[n(checkpoint.checkpoint.size), n(first_seq)],
+    )?;
+    Ok(Some(Receipt { first_seq, last_seq: c.head.frontier.size() - 1, checkpoint, replayed: false }))
+}
+
+/// One command inside a write transaction: the idempotency check, then its events. Its
+/// command row names checkpoint size 0 until [`finish`] signs the transaction's checkpoint.
+fn command_tx(
+    c: &mut Ctx,
+    events: &[NewEvent],
+    key: Option<(&str, Hash)>,
+    now: Timestamp,
+) -> Result<Pending, StoreError> {
+    validate_request(events, key.map(|k| k.0))?;
+    if let Some((k, hash)) = key
+        && let Some(seen) = find_command(c.tx, k, &hash)?
+    {
+        return Ok(seen);
+    }
+    // The command row goes first, so that once `append_events` has added to `c.written`
+    // nothing more can fail.
+    if let Some((k, hash)) = key {
+        let first = c.head.frontier.size();
+        c.tx.exec(
+            "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $4, 0)",
+            &[V::T(k.to_string()), V::B(hash.to_vec()), n(first), n(first + events.len() as u64 - 1)],
+        )?;
+    }
+    let (first_seq, last_seq) = append_events(c, events, key.map(|k| k.0), now)?;
+    Ok(Pending { first_seq, last_seq, replayed: false, checkpoint: None })
+}
+
+/// The earlier command under idempotency key `k`, if any; a different request under the
+/// same key is refused.
+fn find_command(tx: &mut dyn Sql, k: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
+    let Some(row) = one(
+        tx,
+        "SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = $1",
+        &[V::T(k.to_string())],
+    )?
+    else {
+        return Ok(None);
+    };
+    let [hash, first, last, size]: [V; 4] =
+        row.try_into().map_err(|_| StoreError::Corrupt("a command row has the wrong shape".into()))?;
+    if hash.b()? != request_hash {
+        return Err(StoreError::IdempotencyConflict { key: k.to_string() });
+    }
+    let size = size.u()?;
+    let checkpoint = if size == 0 { None } else { Some(checkpoint_at(tx, size)?) };
+    Ok(Some(Pending { first_seq: first.u()?, last_seq: last.u()?, replayed: true, checkpoint }))
+}
+
+/// Signs the checkpoint that covers a write transaction's appends (or returns the latest when
+/// it appended nothing) and points the transaction's command rows at it.
+fn finish(c: &mut Ctx, size_before: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let size = c.head.frontier.size();
+    if size == size_before {
+        return if size == 0 { Ok(None) } else { checkpoint_at(c.tx, size).map(Some) };
+    }
+    let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
+    c.tx.exec("UPDATE command SET checkpoint_size = $1 WHERE checkpoint_size = 0", &[n(size)])?;
+    Ok(Some(checkpoint))
+}
+
+/// The commands of one group-commit transaction; each runs under a savepoint so a refused
+/// command leaves the others untouched.
+struct TxBatch<'x, 'c> {
+    c: &'x mut Ctx<'c>,
+    now: Timestamp,
+}
+
+impl Batch for TxBatch<'_, '_> {
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        TxRecords { tx: &mut *self.c.tx, cache: self.c.cache, below: &self.c.written, overlay: BTreeMap::new() }
+            .read(key)
+    }
+
+    fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
+        find_command(self.c.tx, key, request_hash)
+    }
+
+    fn command(&mut self, events: &[NewEvent], key: Option<(&str, Hash)>) -> Result<Pending, StoreError> {
+        let head = self.c.head.clone();
+        self.c.tx.exec("SAVEPOINT command", &[])?;
+        match command_tx(self.c, events, key, self.now) {
+            Ok(p) => {
+                self.c.tx.exec("RELEASE SAVEPOINT command", &[])?;
+                Ok(p)
+            }
+            Err(e) => {
+                self.c.tx.exec("ROLLBACK TO SAVEPOINT command", &[])?;
+                self.c.tx.exec("RELEASE SAVEPOINT command", &[])?;
+                *self.c.head = head;
+                Err(e)
+            }
+        }
+    }
+
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError> {
+        put_law_version(self.c.tx, rules_hash, sources)
+    }
+
+    fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError> {
+        if self.c.law_versions.contains(rules_hash) {
+            return Ok(true);
+        }
+        let found = law_version_known(self.c.tx, rules_hash)?;
+        if found {
+            // Forgotten again if this transaction does not commit (see `write`).
+            self.c.law_versions.insert(rules_hash.to_string());
+        }
+        Ok(found)
+    }
+}
+
+fn put_law_version(tx: &mut dyn Sql, rules_hash: &str, sources: &str) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO law_version (rules_hash, sources) VALUES ($1, $2) ON CONFLICT (rules_hash) DO NOTHING",
+        &[V::T(rules_hash.into()), V::T(sources.into())],
+    )?;
+    Ok(())
+}
+
+fn law_version_known(tx: &mut dyn Sql, rules_hash: &str) -> Result<bool, StoreError> {
+    Ok(one(tx, "SELECT length(rules_hash) FROM law_version WHERE rules_hash = $1", &[V::T(rules_hash.into())])?
+        .is_some())
+}
+
+fn entry_rows(rows: Vec<Vec<V>>) -> Result<Vec<StoredEntry>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            let [seq, bytes, leaf]: [V; 3] =
+                r.try_into().map_err(|_| StoreError::Corrupt("an event row has the wrong shape".into()))?;
+            Ok(StoredEntry { seq: seq.u()?, bytes: bytes.b()?, leaf: leaf.hash()? })
+        })
+        .collect()
+}
+
+impl<B: Backend> Store for Ledger<B> {
+    fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
+        self.write(true, |c| {
+            let size = c.head.frontier.size();
+            // A retry is recognized by the hash of its events.
+            let key = key.map(|k| (k, leaf_hash(&serde_json::to_vec(events).expect("events serialize"))));
+            let p = command_tx(c, events, key, now)?;
+            let checkpoint = finish(c, size)?;
+            Ok(p.receipt(checkpoint.as_ref()).expect("a command leaves a checkpoint"))
+        })
+    }
+
+    fn transact(
+        &mut self,
+        now: Timestamp,
+        f: &mut dyn FnMut(&mut dyn Batch) -> Result<(), StoreError>,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        self.write(true, |c| {
+            let size = c.head.frontier.size();
+            f(&mut TxBatch { c, now })?;
+            finish(c, size)
+        })
+    }
+
+    fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+        if entries.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::Invalid(format!("a batch may carry at most {BATCH_EVENTS_MAX} events")));
+        }
+        self.write(true, |c| append_entries_tx(c, entries))
+    }
+
+    fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        self.write(false, |c| append_entries_tx(c, entries).map(|_| ()))
+    }
+
+    fn size(&mut self) -> Result<u64, StoreError> {
+        self.db.read_tx(log_size)
+    }
+
+    fn entries(&mut self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        self.db.read_tx(|tx| {
+            entry_rows(tx.query(
+                "SELECT seq, bytes, leaf FROM event WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                &[n(from), n(limit as u64)],
+            )?)
+        })
+    }
+
+    fn subject_entries(&mut self, subject: &str, as_of: Option<Timestamp>) -> Result<Vec<Entry<Event>>, StoreError> {
+        let limit = as_of.map_or(i64::MAX, us);
+        let rows = self.db.read_tx(|tx| {
+            entry_rows(tx.query(
+                "SELECT seq, bytes, leaf FROM event WHERE subject = $1 AND recorded_us <= $2 ORDER BY seq",
+                &[V::T(subject.into()), V::I(limit)],
+            )?)
+        })?;
+        rows.iter().map(StoredEntry::decode).collect()
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let rows = self.db.read_tx(|tx| tx.query("SELECT size, note FROM checkpoint ORDER BY size", &[]))?;
+        rows.into_iter()
+            .map(|r| {
+                let [size, note]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a checkpoint row has the wrong shape".into()))?;
+                let size = size.u()?;
+                SignedCheckpoint::parse(&note.t()?).map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+            })
+            .collect()
+    }
+
+    fn verifying_key(&mut self) -> Result<VerifyingKey, StoreError> {
+        let hex_key = self.meta("public_key")?;
+        let mut b = [0u8; 32];
+        hex::decode_to_slice(&hex_key, &mut b)
+            .map_err(|_| StoreError::Corrupt("public key is not 64 hex digits".into()))?;
+        VerifyingKey::from_bytes(&b).map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))
+    }
+
+    fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        self.db.read_tx(|tx| read_record(tx, key))
+    }
+
+    fn records(&mut self, kind: RecordKind, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query(
+                "SELECT id, body FROM projection WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+                &[V::T(kind.as_str().into()), V::T(after.unwrap_or("").into()), n(limit as u64)],
+            )
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let [id, body]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a projection row has the wrong shape".into()))?;
+                let id = id.t()?;
+                Record::from_bytes(kind, &body.b()?)
+                    .map_err(|e| StoreError::Corrupt(format!("projection {}/{id}: {e}", kind.as_str())))
+            })
+            .collect()
+    }
+
+    fn projection_rows(&mut self) -> Result<Vec<ProjectionRow>, StoreError> {
+        let rows = self.db.read_tx(|tx| tx.query("SELECT kind, id, body FROM projection ORDER BY kind, id", &[]))?;
+        rows.into_iter()
+            .map(|r| {
+                let [kind, id, body]: [V; 3] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a projection row has the wrong shape".into()))?;
+                Ok((kind.t()?, id.t()?, body.b()?))
+            })
+            .collect()
+    }
+
+    fn replace_projection(&mut self, rows: &[ProjectionRow]) -> Result<(), StoreError> {
+        self.db.write_tx(true, |tx| {
+            tx.exec("DELETE FROM projection", &[])?;
+            for (kind, id, body) in rows {
+                if RecordKind::parse(kind).is_none() {
+                    return Err(StoreError::Invalid(format!("unknown record kind {kind:?}")));
+                }
+                tx.exec(
+                    "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3)",
+                    &[V::T(kind.clone()), V::T(id.clone()), V::B(body.clone())],
+                )?;
+            }
+            Ok(())
+        })?;
+        self.cache.clear();
+        Ok(())
+    }
+
+    fn inclusion_proof(&mut self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let have = self.size()?;
+        if size == 0 || seq >= size || size > have {
+            return Err(StoreError::Invalid(format!("no event {seq} in a tree of {size} (the log has {have})")));
+        }
+        let upper = &mut self.upper_blocks;
+        self.db.read_tx(|tx| ledger::merkle::inclusion_proof(&mut TxNodes::with_upper(tx, upper), size, seq))
+    }
+
+    fn consistency_proof(&mut self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let have = self.size()?;
+        if old == 0 || old > new || new > have {
+            return Err(StoreError::Invalid(format!("no consistency proof from {old} to {new} (the log has {have})")));
+        }
+        let upper = &mut self.upper_blocks;
+        self.db.read_tx(|tx| ledger::merkle::consistency_proof(&mut TxNodes::with_upper(tx, upper), old, new))
+    }
+
+    fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError> {
+        self.db.write_tx(true, |tx| put_law_version(tx, rules_hash, sources))
+    }
+
+    fn law_version(&mut self, rules_hash: &str) -> Result<Option<String>, StoreError> {
+        self.db.read_tx(|tx| {
+            one(tx, "SELECT sources FROM law_version WHERE rules_hash = $1", &[V::T(rules_hash.into())])?
+                .map(|mut r| r.swap_remove(0).t())
+                .transpose()
+        })
+    }
+
+    fn root_at(&mut self, size: u64) -> Result<Hash, StoreError> {
+        let upper = &mut self.upper_blocks;
+        self.db.read_tx(|tx| ledger::merkle::root(&mut TxNodes::with_upper(tx, upper), size))
+    }
+}
