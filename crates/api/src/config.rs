@@ -14,6 +14,9 @@ pub struct Config {
     pub addr: String,
     /// The principals and their argon2-hashed tokens (`LIAISON_TOKENS`).
     pub tokens: Option<PathBuf>,
+    /// The log's signing key for a PostgreSQL store (`LIAISON_SIGNING_KEY`); a SQLite store
+    /// keeps its key beside the database file.
+    pub signing_key: Option<PathBuf>,
     /// Minutes an unanswered handoff offer stays open (`LIAISON_HANDOFF_WINDOW_MINUTES`).
     pub handoff_window_minutes: u32,
     /// Most requests committed in one transaction (`LIAISON_BATCH_MAX`).
@@ -34,6 +37,7 @@ impl Default for Config {
             db: String::new(),
             addr: "127.0.0.1:8080".into(),
             tokens: None,
+            signing_key: None,
             handoff_window_minutes: 240,
             batch_max: 256,
             body_limit: 64 * 1024,
@@ -63,6 +67,7 @@ impl Config {
                 "DB" => c.db = v.clone(),
                 "ADDR" => c.addr = v.clone(),
                 "TOKENS" => c.tokens = Some(PathBuf::from(&v)),
+                "SIGNING_KEY" => c.signing_key = Some(PathBuf::from(&v)),
                 "HANDOFF_WINDOW_MINUTES" => c.handoff_window_minutes = num("minutes")? as u32,
                 "BATCH_MAX" => c.batch_max = num("a count")? as usize,
                 "BODY_LIMIT" => c.body_limit = num("bytes")? as usize,
@@ -77,12 +82,20 @@ impl Config {
         Ok(c)
     }
 
+    /// Whether `db` names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")
+    }
+
     fn check(&self) -> Result<()> {
         if self.db.is_empty() {
             bail!("no database: pass --db sqlite://PATH or set LIAISON_DB");
         }
         if self.handoff_window_minutes == 0 || self.batch_max == 0 || self.readers == 0 || self.sweep_seconds == 0 {
             bail!("handoff_window_minutes, batch_max, readers and sweep_seconds must be at least 1");
+        }
+        if self.is_postgres() && self.signing_key.is_none() {
+            bail!("a PostgreSQL store needs its signing key: set signing_key or LIAISON_SIGNING_KEY");
         }
         if !matches!(self.log_format.as_str(), "json" | "text") {
             bail!("log_format must be json or text, not {:?}", self.log_format);

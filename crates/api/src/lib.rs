@@ -18,14 +18,17 @@ pub use routes::{openapi, router};
 use anyhow::{Context as _, Result, bail};
 use law::Law;
 use std::sync::{Arc, Mutex};
-use store::{SqliteStore, Store};
+use store::{PgStore, SqliteStore, Store};
 
-/// Opens a store from a URL: `sqlite://PATH` or a bare path. PostgreSQL is not built yet.
-pub fn open_store(url: &str) -> Result<Box<dyn Store + Send>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("the PostgreSQL store is not built yet; use sqlite://PATH");
+/// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
+/// its signing key. Blocking: call it from a plain thread.
+pub fn open_store(config: &Config) -> Result<Box<dyn Store + Send>> {
+    if config.is_postgres() {
+        let key = config.signing_key.as_deref().context("a PostgreSQL store needs signing_key")?;
+        let s = PgStore::open(&config.db, key).context("opening the PostgreSQL store")?;
+        return Ok(Box::new(s));
     }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let path = config.db.strip_prefix("sqlite://").unwrap_or(&config.db);
     let s = SqliteStore::open(std::path::Path::new(path)).with_context(|| format!("opening store {path}"))?;
     Ok(Box::new(s))
 }
@@ -34,12 +37,16 @@ pub fn open_store(url: &str) -> Result<Box<dyn Store + Send>> {
 pub struct Readers {
     pool: Vec<Mutex<Box<dyn Store + Send>>>,
     next: std::sync::atomic::AtomicUsize,
+    /// Whether a point read may run in place on an async worker (SQLite: a few microseconds,
+    /// no runtime of its own). PostgreSQL's client must run on a blocking thread.
+    pub inline: bool,
 }
 
 impl Readers {
-    pub fn open(url: &str, n: usize) -> Result<Self> {
-        let pool = (0..n).map(|_| open_store(url).map(Mutex::new)).collect::<Result<_>>()?;
-        Ok(Readers { pool, next: 0.into() })
+    /// Opens `n` read handles. Blocking: call it from a plain thread.
+    pub fn open(config: &Config, n: usize) -> Result<Self> {
+        let pool = (0..n).map(|_| open_store(config).map(Mutex::new)).collect::<Result<_>>()?;
+        Ok(Readers { pool, next: 0.into(), inline: !config.is_postgres() })
     }
 
     /// Runs `f` on a free read handle (blocking; call from a blocking thread).
@@ -85,10 +92,16 @@ pub async fn start(config: &Config, tokens: auth::Tokens) -> Result<Server> {
     let law = Arc::new(Law::bundled());
     let settings =
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
-    let store = open_store(&config.db)?;
-    let (writer, writer_thread) =
-        writer::Writer::start(store, law.clone(), settings, config.batch_max).context("starting the writer")?;
-    let readers = Readers::open(&config.db, config.readers)?;
+    let (writer, writer_thread) = {
+        let (c, batch_max) = (config.clone(), config.batch_max);
+        writer::Writer::start(move || open_store(&c), law.clone(), settings, batch_max).await?
+    };
+    let readers = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Readers::open(&config, config.readers))
+            .await
+            .context("opening readers")??
+    };
     let state = Arc::new(AppState {
         writer: writer.clone(),
         readers,
@@ -124,7 +137,8 @@ pub async fn start(config: &Config, tokens: auth::Tokens) -> Result<Server> {
         sweeper.abort();
         let _ = sweeper.await;
         // Every handler has finished; dropping the last sender lets the writer drain its queue.
-        drop(state);
+        // (Dropped on a blocking thread: a PostgreSQL client owns a runtime of its own.)
+        tokio::task::spawn_blocking(move || drop(state)).await.context("closing readers")?;
         tokio::task::spawn_blocking(move || writer_thread.join())
             .await
             .context("joining the writer")?
@@ -150,7 +164,12 @@ pub async fn serve(config: Config) -> Result<()> {
         None => bail!("no tokens file: pass --tokens FILE or set LIAISON_TOKENS (`liaison demo` writes one)"),
     };
     let server = start(&config, tokens).await?;
-    tracing::info!(addr = %server.addr, db = %config.db, "listening");
+    // Never log a database password.
+    let db = match config.db.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
+        Some((scheme, host)) => format!("{scheme}://{host}"),
+        None => config.db.clone(),
+    };
+    tracing::info!(addr = %server.addr, %db, "listening");
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await

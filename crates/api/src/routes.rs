@@ -107,8 +107,13 @@ async fn observe(State(st): St, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |m| m.as_str().to_string());
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     let status = resp.status().as_u16();
+    // These answers may come before the request body was read; the connection cannot be
+    // reused for another request, so say so instead of letting the client find out.
+    if matches!(status, 401 | 404 | 405 | 413) {
+        resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
     let secs = start.elapsed().as_secs_f64();
     st.metrics
         .requests
@@ -284,8 +289,11 @@ async fn replayed(
 
 /// Runs a point read (a few primary-key lookups, tens of microseconds) on a read handle in
 /// place: cheaper than a hop to the blocking pool, and short enough not to stall the worker.
-fn point_read<T>(st: &AppState, f: impl FnOnce(&mut dyn Store) -> Result<T, ServiceError>) -> ApiResult<T> {
-    st.readers.with(f).map_err(ApiError::from)
+async fn point_read<T: Send + 'static>(
+    st: &Arc<AppState>,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, ServiceError> + Send + 'static,
+) -> ApiResult<T> {
+    if st.readers.inline { st.readers.with(f).map_err(ApiError::from) } else { blocking(st, f).await }
 }
 
 /// Runs a read on a read handle, off the async threads.
@@ -541,7 +549,8 @@ async fn get_handoff(
             Ok(h)
         }
         _ => Err(not_found("handoff", hid.as_str())),
-    })?;
+    })
+    .await?;
     log_read(&st, &p, &h.subject, format!("handoff {}", h.id)).await?;
     Ok(axum::Json(h))
 }
@@ -603,7 +612,8 @@ async fn get_detainer(
             Ok(DetainerView::new(d, state.as_deref()))
         }
         _ => Err(not_found("detainer", did.as_str())),
-    })?;
+    })
+    .await?;
     log_read(&st, &p, &view.detainer.subject, format!("detainer {}", view.detainer.id)).await?;
     Ok(axum::Json(view))
 }
@@ -638,7 +648,8 @@ async fn get_operation(
     let op = point_read(&st, move |s| match record(s, RecordKind::Operation, oid.as_str())? {
         Some(Record::Operation(o)) if p.is_oversight() || o.participants.iter().any(|x| x.agency == p.agency) => Ok(o),
         _ => Err(not_found("operation", oid.as_str())),
-    })?;
+    })
+    .await?;
     Ok(axum::Json(op))
 }
 
@@ -692,7 +703,8 @@ async fn get_agreement(State(st): St, Path(aid): Path<String>) -> ApiResult<impl
     let a = point_read(&st, move |s| match record(s, RecordKind::Agreement, aid.as_str())? {
         Some(Record::Agreement(a)) => Ok(a),
         _ => Err(not_found("agreement", aid.as_str())),
-    })?;
+    })
+    .await?;
     Ok(axum::Json(a))
 }
 

@@ -44,19 +44,34 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread over `store`. The thread ends when every `Writer` is dropped
-    /// and the queue is drained.
-    pub fn start(
-        mut store: Box<dyn Store + Send>,
+    /// Starts the writer thread, which opens its store with `open` and reads the open handoff
+    /// offers before it takes requests. The thread ends when every `Writer` is dropped and the
+    /// queue is drained.
+    pub async fn start(
+        open: impl FnOnce() -> anyhow::Result<Box<dyn Store + Send>> + Send + 'static,
         law: std::sync::Arc<Law>,
         settings: Settings,
         batch_max: usize,
-    ) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
-        let mut offers = open_offers(store.as_mut())?;
+    ) -> anyhow::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, mut rx) = mpsc::channel::<Message>(batch_max * 8);
+        let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
         let handle = std::thread::Builder::new()
             .name("liaison-writer".into())
             .spawn(move || {
+                let opened = open().and_then(|mut store| {
+                    let offers = open_offers(store.as_mut())?;
+                    Ok((store, offers))
+                });
+                let (mut store, mut offers) = match opened {
+                    Ok(x) => {
+                        let _ = ready.send(Ok(()));
+                        x
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
                 while let Some(first) = rx.blocking_recv() {
                     let mut jobs = Vec::new();
                     let mut sweep = false;
@@ -77,6 +92,7 @@ impl Writer {
                 }
             })
             .expect("spawn the writer thread");
+        started.await.map_err(|_| anyhow::anyhow!("the writer thread stopped while starting"))??;
         Ok((Writer { tx }, handle))
     }
 

@@ -53,19 +53,23 @@ fn remove_store_files(db: &Path) {
 
 /// Creates a store and records the reference data in one command, so that a failure leaves
 /// no half-initialized store behind.
-fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
+/// The reference data as events, under the key that makes loading it idempotent.
+fn reference_events(empty: bool) -> Result<(Vec<NewEvent>, String)> {
     let facts = if empty {
         Vec::new()
     } else {
         reference::load(&reference::Sources::bundled()).context("loading reference data")?
     };
+    let events = facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
+    Ok((events, format!("reference-{}", reference::AGREEMENTS_287G_SNAPSHOT)))
+}
+
+fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
+    let (events, key) = reference_events(empty)?;
     let mut store = SqliteStore::create(db).with_context(|| format!("creating store {}", db.display()))?;
-    if facts.is_empty() {
+    if events.is_empty() {
         return Ok((store, 0));
     }
-    let events: Vec<NewEvent> =
-        facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
-    let key = format!("reference-{}", reference::AGREEMENTS_287G_SNAPSHOT);
     match store.append(&events, Some(&key), Timestamp::now()) {
         Ok(r) => Ok((store, r.last_seq + 1)),
         Err(e) => {
@@ -76,18 +80,39 @@ fn create_with_reference(db: &Path, empty: bool) -> Result<(SqliteStore, u64)> {
     }
 }
 
-pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
-    let (mut store, events) = create_with_reference(db, empty)?;
+fn report_init<B: store::engine::Backend>(
+    p: &Printer,
+    what: &str,
+    store: &mut store::Ledger<B>,
+    events: u64,
+) -> Result<ExitCode> {
     let vk = store.verifier_key()?;
     p.emit(
         &format!(
-            "initialized {} with {events} reference events\nlog origin: {}\nverifier key: {vk}",
-            db.display(),
+            "initialized {what} with {events} reference events\nlog origin: {}\nverifier key: {vk}",
             store.origin()
         ),
-        json!({ "db": db, "events": events, "origin": store.origin(), "verifier_key": vk }),
+        json!({ "db": what, "events": events, "origin": store.origin(), "verifier_key": vk }),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
+    let (mut store, events) = create_with_reference(db, empty)?;
+    report_init(p, &db.display().to_string(), &mut store, events)
+}
+
+/// `liaison init --pg URL --signing-key FILE`: a new log in an empty PostgreSQL database.
+pub fn init_pg(p: &Printer, url: &str, key: &Path, empty: bool) -> Result<ExitCode> {
+    let (events, ref_key) = reference_events(empty)?;
+    let mut store = store::PgStore::create(url, key).context("creating the PostgreSQL store")?;
+    let n = if events.is_empty() {
+        0
+    } else {
+        store.append(&events, Some(&ref_key), Timestamp::now()).context("recording reference data")?.last_seq + 1
+    };
+    let shown = url.split('@').next_back().unwrap_or(url).to_string();
+    report_init(p, &format!("postgres {shown}"), &mut store, n)
 }
 
 pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitCode> {

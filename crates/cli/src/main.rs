@@ -36,8 +36,15 @@ struct Cli {
 enum Command {
     /// Create a store and load the reference data (agencies, AORs, sectors, 287(g) agreements).
     Init {
+        /// A SQLite file to create (or use --pg).
+        #[arg(long, required_unless_present = "pg")]
+        db: Option<PathBuf>,
+        /// Create the store in an empty PostgreSQL database instead (needs --signing-key).
+        #[arg(long, conflicts_with = "db", requires = "signing_key")]
+        pg: Option<String>,
+        /// Where to write a PostgreSQL store's new signing key (mode 0600).
         #[arg(long)]
-        db: PathBuf,
+        signing_key: Option<PathBuf>,
         /// Create the store without reference data (e.g. to import another store's log).
         #[arg(long)]
         empty: bool,
@@ -142,6 +149,9 @@ enum Command {
         /// A TOML config file; LIAISON_CONFIG.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// A PostgreSQL store's signing key file; LIAISON_SIGNING_KEY.
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
     },
     /// The Cedar policies and jurisdiction rules: validate them; explain a recorded decision.
     Policy {
@@ -186,7 +196,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let p = printer::Printer { json: cli.json };
     let result = match cli.command {
-        Command::Init { db, empty } => commands::init(&p, &db, empty),
+        Command::Init { db, pg, signing_key, empty } => match (db, pg, signing_key) {
+            (Some(db), _, _) => commands::init(&p, &db, empty),
+            (None, Some(url), Some(key)) => commands::init_pg(&p, &url, &key, empty),
+            _ => unreachable!("clap requires --db, or --pg with --signing-key"),
+        },
         Command::Verify { db, checkpoint } => commands::verify(&p, &db, checkpoint.as_deref()),
         Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
         Command::Log { db, subject, as_of, from, limit } => {
@@ -203,7 +217,7 @@ fn main() -> ExitCode {
         Command::Import { db, file } => commands::import(&p, &db, &file),
         Command::Demo { db, addr, no_serve } => commands::demo(&p, db, (!no_serve).then_some(addr)),
         Command::Token { tokens, id, agency, officer, roles } => serve::token(&p, &tokens, id, agency, officer, roles),
-        Command::Serve { db, addr, tokens, config } => serve::serve(db, addr, tokens, config),
+        Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),

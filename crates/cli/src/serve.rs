@@ -18,12 +18,14 @@ pub fn serve(
     addr: Option<String>,
     tokens: Option<PathBuf>,
     config: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("LIAISON_")).collect();
     let config_file = config.or_else(|| std::env::var_os("LIAISON_CONFIG").map(PathBuf::from));
     env.extend(db.map(|v| ("LIAISON_DB".to_string(), v)));
     env.extend(addr.map(|v| ("LIAISON_ADDR".to_string(), v)));
     env.extend(tokens.map(|v| ("LIAISON_TOKENS".to_string(), v.display().to_string())));
+    env.extend(signing_key.map(|v| ("LIAISON_SIGNING_KEY".to_string(), v.display().to_string())));
     let config = api::Config::load(config_file.as_deref(), env.into_iter())?;
     api::init_logs(&config.log_format);
     runtime()?.block_on(api::serve(config))?;

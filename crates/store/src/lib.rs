@@ -10,11 +10,13 @@
 //! import) live in [`ops`]. This crate does not decide legality: the law engine does that
 //! before a command reaches the store.
 
-mod engine;
+pub mod engine;
 pub mod ops;
+mod pg;
 mod sqlite;
 
 pub use engine::{Ledger, RECORD_CACHE_MAX};
+pub use pg::{PgDb, PgStore};
 pub use sqlite::{SqliteDb, SqliteStore};
 
 use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
@@ -129,6 +131,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Pg(#[from] postgres::Error),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

@@ -1,5 +1,9 @@
 //! API integration tests: a real server on loopback over a store holding the real reference
 //! data and the demo scenario, driven over HTTP by the demo principals (one per role).
+//!
+//! The store is SQLite unless `LIAISON_TEST_PG_URL` names a PostgreSQL database the tests may
+//! create databases from (`.ci/run` runs the whole suite a second time that way): each test
+//! then gets a fresh database of its own.
 
 mod bad_input;
 mod coverage;
@@ -7,10 +11,11 @@ mod workflows;
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use store::{NewEvent, SqliteStore, Store};
+use store::{NewEvent, PgStore, SqliteStore, Store};
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
+    db: Db,
     pub base: String,
     pub tokens: HashMap<&'static str, String>,
     agent: ureq::Agent,
@@ -29,9 +34,54 @@ pub struct Answer {
 pub const ROLES: [&str; 6] =
     ["field_officer", "supervisor", "jail_staff", "officer_287g", "oversight", "administrator"];
 
-/// A store with the reference data and the demo scenario's events (without decisions).
-fn populated_store(path: &std::path::Path) {
-    let mut s = SqliteStore::create(path).unwrap();
+/// Where a test's store lives.
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, key: std::path::PathBuf },
+}
+
+impl Db {
+    /// A fresh, empty store location for one test.
+    fn fresh(dir: &std::path::Path) -> Db {
+        match std::env::var("LIAISON_TEST_PG_URL") {
+            Err(_) => Db::Sqlite(dir.join("api.db")),
+            Ok(admin) => {
+                let name = format!("liaison_it_{}", service::new_id("", "", None)[1..].to_lowercase());
+                let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("LIAISON_TEST_PG_URL connects");
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let base = admin.rsplit_once('/').expect("a database URL ends in /DBNAME").0;
+                Db::Postgres { url: format!("{base}/{name}"), key: dir.join("pg.key") }
+            }
+        }
+    }
+
+    fn create(&self) -> Box<dyn Store> {
+        match self {
+            Db::Sqlite(p) => Box::new(SqliteStore::create(p).unwrap()),
+            Db::Postgres { url, key } => Box::new(PgStore::create(url, key).unwrap()),
+        }
+    }
+
+    fn open(&self) -> Box<dyn Store> {
+        match self {
+            Db::Sqlite(p) => Box::new(SqliteStore::open(p).unwrap()),
+            Db::Postgres { url, key } => Box::new(PgStore::open(url, key).unwrap()),
+        }
+    }
+
+    fn configure(&self, c: &mut api::Config) {
+        match self {
+            Db::Sqlite(p) => c.db = format!("sqlite://{}", p.display()),
+            Db::Postgres { url, key } => {
+                c.db = url.clone();
+                c.signing_key = Some(key.clone());
+            }
+        }
+    }
+}
+
+/// Fills a store with the reference data and the demo scenario's events (without decisions).
+fn populate(s: &mut dyn Store) {
     let facts = reference::load(&reference::Sources::bundled()).unwrap();
     let events: Vec<NewEvent> =
         facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
@@ -53,8 +103,8 @@ impl Harness {
 
     pub fn start_with(tune: impl FnOnce(&mut api::Config)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("api.db");
-        populated_store(&db);
+        let db = Db::fresh(dir.path());
+        populate(db.create().as_mut());
         let mut tokens = HashMap::new();
         let mut entries = Vec::new();
         for p in api::auth::demo_principals() {
@@ -63,20 +113,13 @@ impl Harness {
             tokens.insert(*role, token);
             entries.push(entry);
         }
-        let mut config = api::Config {
-            db: format!("sqlite://{}", db.display()),
-            addr: "127.0.0.1:0".into(),
-            ..api::Config::default()
-        };
+        let mut config = api::Config { addr: "127.0.0.1:0".into(), ..api::Config::default() };
+        db.configure(&mut config);
         tune(&mut config);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let server = rt.block_on(api::start(&config, api::auth::Tokens::new(entries).unwrap())).unwrap();
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Harness { base: format!("http://{}", server.addr), dir, tokens, agent, server: Some(server), rt }
-    }
-
-    pub fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("api.db")
+        Harness { base: format!("http://{}", server.addr), dir, db, tokens, agent, server: Some(server), rt }
     }
 
     fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
@@ -122,16 +165,16 @@ impl Harness {
 
     /// Number of events in the log, read from the store directly.
     pub fn log_size(&self) -> u64 {
-        SqliteStore::open(&self.db()).unwrap().size().unwrap()
+        self.db.open().size().unwrap()
     }
 
     /// Stops the server gracefully and checks the whole log.
     pub fn stop_and_verify(mut self) -> u64 {
         let server = self.server.take().unwrap();
         self.rt.block_on(server.stop()).unwrap();
-        let mut s = SqliteStore::open(&self.db()).unwrap();
-        let report = store::ops::verify(&mut s, None, &mut |_| {}).unwrap();
-        assert_eq!(store::ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
+        let mut s = self.db.open();
+        let report = store::ops::verify(s.as_mut(), None, &mut |_| {}).unwrap();
+        assert_eq!(store::ops::rebuild(s.as_mut(), &mut |_| {}).unwrap().difference_count, 0);
         report.count
     }
 }

@@ -1,6 +1,7 @@
 //! Crash test for the server: `liaison serve` is killed with SIGKILL while eight clients write
 //! to it. Every write the server acknowledged (201) is in the store afterwards, and `verify`
-//! passes. `LIAISON_SERVE_CRASH_RUNS` sets the number of kills (default 3).
+//! passes. `LIAISON_SERVE_CRASH_RUNS` sets the number of kills (default 3). With
+//! `LIAISON_TEST_PG_URL` set the store is a fresh PostgreSQL database (`.ci/run` runs it so).
 
 use super::{demo_store, liaison, s};
 use std::process::{Command, Stdio};
@@ -15,7 +16,28 @@ fn free_port() -> u16 {
 
 #[test]
 fn sigkill_under_write_load_loses_no_acknowledged_write() {
-    let (dir, db) = demo_store();
+    let (dir, sqlite_db) = demo_store();
+    let pg = std::env::var("LIAISON_TEST_PG_URL").ok().map(|admin| {
+        let name = format!("liaison_crash_{}", std::process::id());
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let key = dir.path().join("pg.key");
+        let o = liaison(&["init", "--pg", &url, "--signing-key", s(&key)]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (url, key)
+    });
+    let db_arg = match &pg {
+        Some((url, _)) => url.clone(),
+        None => format!("sqlite://{}", s(&sqlite_db)),
+    };
+    let open = || -> Box<dyn Store> {
+        match &pg {
+            Some((url, key)) => Box::new(store::PgStore::open(url, key).unwrap()),
+            None => Box::new(store::SqliteStore::open(&sqlite_db).unwrap()),
+        }
+    };
     let tokens_path = dir.path().join("tokens.json");
     let mut token = String::new();
     let mut entries = Vec::new();
@@ -38,9 +60,11 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
     for run in 0..runs {
         let port = free_port();
         let mut server = Command::new(env!("CARGO_BIN_EXE_liaison"))
-            .args(["serve", "--db", &format!("sqlite://{}", s(&db)), "--tokens", s(&tokens_path)])
+            .args(["serve", "--db", &db_arg, "--tokens", s(&tokens_path)])
+            .args(pg.iter().flat_map(|(_, key)| ["--signing-key", s(key)]))
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .env("LIAISON_LOG", "error")
+            .env_remove("LIAISON_TEST_PG_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -87,14 +111,14 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
         let acked = acked.lock().unwrap().clone();
         assert!(!acked.is_empty(), "run {run}: no write was acknowledged before the kill");
         total_acked += acked.len();
-        let mut st = store::SqliteStore::open(&db).unwrap();
+        let mut st = open();
         for id in &acked {
             let key = domain::RecordKey::new(domain::RecordKind::Subject, id);
             assert!(st.record(&key).unwrap().is_some(), "run {run}: acknowledged {id} is missing");
         }
-        drop(st);
-        let v = liaison(&["verify", "--db", s(&db)]);
-        assert!(v.status.success(), "run {run}: verify failed: {}", String::from_utf8_lossy(&v.stdout));
+        let report = store::ops::verify(st.as_mut(), None, &mut |_| {});
+        assert!(report.is_ok(), "run {run}: verify failed: {:?}", report.err());
+        assert_eq!(store::ops::rebuild(st.as_mut(), &mut |_| {}).unwrap().difference_count, 0);
     }
     assert!(total_acked > 0);
 }
