@@ -20,7 +20,7 @@ use std::path::Path;
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
 /// The advisory lock every writer takes (any fixed number; "LIAISON" in ASCII).
-const WRITER_LOCK: i64 = 0x4c49_4149_534f_4e;
+const WRITER_LOCK: i64 = 0x004c_4941_4953_4f4e;
 
 /// The PostgreSQL store.
 pub type PgStore = Ledger<PgDb>;
