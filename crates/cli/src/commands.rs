@@ -102,8 +102,7 @@ pub fn init(p: &Printer, db: &Path, empty: bool) -> Result<ExitCode> {
     report_init(p, &db.display().to_string(), &mut store, events)
 }
 
-/// `liaison init --pg URL --signing-key FILE`: a new log in an empty PostgreSQL database.
-pub fn init_pg(p: &Printer, url: &str, key: &Path, empty: bool) -> Result<ExitCode> {
+fn create_pg_with_reference(url: &str, key: &Path, empty: bool) -> Result<(store::PgStore, u64)> {
     let (events, ref_key) = reference_events(empty)?;
     let mut store = store::PgStore::create(url, key).context("creating the PostgreSQL store")?;
     let n = if events.is_empty() {
@@ -111,6 +110,12 @@ pub fn init_pg(p: &Printer, url: &str, key: &Path, empty: bool) -> Result<ExitCo
     } else {
         store.append(&events, Some(&ref_key), Timestamp::now()).context("recording reference data")?.last_seq + 1
     };
+    Ok((store, n))
+}
+
+/// `liaison init --pg URL --signing-key FILE`: a new log in an empty PostgreSQL database.
+pub fn init_pg(p: &Printer, url: &str, key: &Path, empty: bool) -> Result<ExitCode> {
+    let (mut store, n) = create_pg_with_reference(url, key, empty)?;
     let shown = url.split('@').next_back().unwrap_or(url).to_string();
     report_init(p, &format!("postgres {shown}"), &mut store, n)
 }
@@ -336,21 +341,37 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
 pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
     let created = !db.exists();
-    let result = run_demo(p, &db);
+    let result = create_with_reference(&db, false).and_then(|(mut store, n)| {
+        let path = db.display();
+        let hint = format!("try: liaison verify --db {path}\n     liaison log --db {path} --subject S-DEMO-0003\n");
+        run_demo(p, &mut store, &path.to_string(), n, &hint)
+    });
     if result.is_err() && created {
         // A demo that failed half-way leaves nothing behind.
         remove_store_files(&db);
     }
     let code = result?;
     if let Some(addr) = serve_on {
-        crate::serve::serve_demo(p, &db, &addr)?;
+        let config = api::Config { db: format!("sqlite://{}", db.display()), ..api::Config::default() };
+        crate::serve::serve_demo(p, &db, config, &addr)?;
     }
     Ok(code)
 }
 
-fn run_demo(p: &Printer, db: &Path) -> Result<ExitCode> {
-    let db = db.to_path_buf();
-    let (mut store, reference_events) = create_with_reference(&db, false)?;
+/// `liaison demo --pg URL --signing-key FILE`: the demo in an empty PostgreSQL database.
+pub fn demo_pg(p: &Printer, url: &str, key: &Path, serve_on: Option<String>) -> Result<ExitCode> {
+    let (mut store, n) = create_pg_with_reference(url, key, false)?;
+    let code = run_demo(p, &mut store, "PostgreSQL", n, "")?;
+    drop(store);
+    if let Some(addr) = serve_on {
+        let config =
+            api::Config { db: url.to_string(), signing_key: Some(key.to_path_buf()), ..api::Config::default() };
+        crate::serve::serve_demo(p, key, config, &addr)?;
+    }
+    Ok(code)
+}
+
+fn run_demo(p: &Printer, store: &mut dyn Store, label: &str, reference_events: u64, hint: &str) -> Result<ExitCode> {
     let t0: Timestamp = "2026-03-02T08:00:00Z".parse().expect("valid");
     let law = law::Law::bundled();
     let mut first_seq: BTreeMap<String, u64> = BTreeMap::new();
@@ -376,23 +397,17 @@ fn run_demo(p: &Printer, db: &Path) -> Result<ExitCode> {
         let first = outcome.expect("ran").with_context(|| format!("demo command {key}"))?;
         first_seq.insert(key, first);
     }
-    let report = ops::verify(&mut store, None, &mut |_| {})?;
+    let report = ops::verify(store, None, &mut |_| {})?;
     let mut text = format!(
-        "Liaison demo store: {}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n",
-        db.display()
+        "Liaison demo store: {label}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n"
     );
     let mut chains = Vec::new();
     for s in DEMO_SUBJECTS {
-        let chain = ops::custody_chain(&mut store, s, None)?;
+        let chain = ops::custody_chain(store, s, None)?;
         text.push_str(&format!("{s}\n{}", render_chain(&chain)));
         chains.push(json!({ "subject": s, "chain": chain }));
     }
-    let path = db.display();
-    text.push_str(&format!(
-        "\nledger intact: {} events, root {}\ntry: liaison verify --db {path}\n     liaison log --db {path} --subject S-DEMO-0003\n",
-        report.count,
-        hex::encode(report.root),
-    ));
-    p.emit(&text, json!({ "db": db, "events": report.count, "root": hex::encode(report.root), "chains": chains }));
+    text.push_str(&format!("\nledger intact: {} events, root {}\n{hint}", report.count, hex::encode(report.root)));
+    p.emit(&text, json!({ "db": label, "events": report.count, "root": hex::encode(report.root), "chains": chains }));
     Ok(ExitCode::SUCCESS)
 }

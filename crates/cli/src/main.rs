@@ -116,6 +116,12 @@ enum Command {
         /// Build the demo store and stop, without serving the API.
         #[arg(long)]
         no_serve: bool,
+        /// Build the demo store in an empty PostgreSQL database instead (needs --signing-key).
+        #[arg(long, conflicts_with = "db", requires = "signing_key")]
+        pg: Option<String>,
+        /// Where to write the PostgreSQL store's new signing key.
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
     },
     /// Issue a bearer token for a principal: adds (or replaces) it in the tokens file, keeping
     /// only the argon2id hash, and prints the token once.
@@ -215,7 +221,10 @@ fn main() -> ExitCode {
         }
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
-        Command::Demo { db, addr, no_serve } => commands::demo(&p, db, (!no_serve).then_some(addr)),
+        Command::Demo { db, addr, no_serve, pg, signing_key } => match (pg, signing_key) {
+            (Some(url), Some(key)) => commands::demo_pg(&p, &url, &key, (!no_serve).then_some(addr)),
+            _ => commands::demo(&p, db, (!no_serve).then_some(addr)),
+        },
         Command::Token { tokens, id, agency, officer, roles } => serve::token(&p, &tokens, id, agency, officer, roles),
         Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),

@@ -92,16 +92,13 @@ pub fn demo_tokens(db: &Path) -> Result<(Shown, Vec<TokenEntry>, PathBuf)> {
 }
 
 /// Serves the demo store on `addr` until interrupted, after printing the tokens and examples.
-pub fn serve_demo(p: &Printer, db: &Path, addr: &str) -> Result<()> {
-    let (shown, entries, tokens_path) = demo_tokens(db)?;
+///
+/// `files` names where the tokens file goes (`FILES.tokens.json`); `config` says which store.
+pub fn serve_demo(p: &Printer, files: &Path, config: api::Config, addr: &str) -> Result<()> {
+    let (shown, entries, tokens_path) = demo_tokens(files)?;
     api::init_logs("text");
-    let config = api::Config {
-        db: format!("sqlite://{}", db.display()),
-        addr: addr.to_string(),
-        tokens: Some(tokens_path.clone()),
-        log_format: "text".into(),
-        ..api::Config::default()
-    };
+    let config =
+        api::Config { addr: addr.to_string(), tokens: Some(tokens_path.clone()), log_format: "text".into(), ..config };
     runtime()?.block_on(async {
         let server = api::start(&config, Tokens::new(entries)?).await?;
         let base = format!("http://{}", server.addr);
