@@ -349,6 +349,21 @@ fn claim_pending(s: &Subject) -> bool {
     s.citizenship_claims.iter().any(|c| c.is_us())
 }
 
+/// The facts of a hold by the recipient jail on detainer `d`, as if the subject were
+/// release-eligible at `now`.
+fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timestamp) -> Result<Context, ServiceError> {
+    let mut facts: law::DetainerFacts = d.into();
+    facts.release_eligible_at = Some(now);
+    Ok(Context {
+        jurisdictions: state_of(recipient),
+        in_jail: true,
+        actor_has_custody: Some(true),
+        custody: custody_facts(b, d.subject.as_str())?,
+        detainer: Some(facts),
+        ..Context::default()
+    })
+}
+
 fn decide(
     b: &mut dyn Batch,
     law: &Law,
@@ -580,16 +595,7 @@ fn plan(
                     // when the subject is actually release-eligible.
                     let decision = if *accepted {
                         let action = if d.notification_only { Action::NotifyRelease } else { Action::HoldOnDetainer };
-                        let mut facts: law::DetainerFacts = (&d).into();
-                        facts.release_eligible_at = Some(now);
-                        let ctx = Context {
-                            jurisdictions: state_of(&recipient_agency),
-                            in_jail: true,
-                            actor_has_custody: Some(true),
-                            custody: custody_facts(b, d.subject.as_str())?,
-                            detainer: Some(facts),
-                            ..Context::default()
-                        };
+                        let ctx = hold_context(b, &d, &recipient_agency, now)?;
                         decide(b, law, official.as_str(), action, ctx, now)?
                     } else {
                         None
@@ -597,16 +603,7 @@ fn plan(
                     (vec![Event::DetainerAnswered { detainer: id.clone(), accepted: *accepted, official }], decision)
                 }
                 DetainerUpdate::ReleaseEligible => {
-                    let mut facts: law::DetainerFacts = (&d).into();
-                    facts.release_eligible_at = Some(now);
-                    let ctx = Context {
-                        jurisdictions: state_of(&recipient_agency),
-                        in_jail: true,
-                        actor_has_custody: Some(true),
-                        custody: custody_facts(b, d.subject.as_str())?,
-                        detainer: Some(facts),
-                        ..Context::default()
-                    };
+                    let ctx = hold_context(b, &d, &recipient_agency, now)?;
                     let decision = decide(b, law, officer_of(p)?, Action::HoldOnDetainer, ctx, now)?;
                     (vec![Event::SubjectReleaseEligible { detainer: id.clone() }], decision)
                 }
