@@ -203,6 +203,28 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(k.to_string()))
 }
 
+/// A write request as every POST handler needs it: the caller, the parsed body, the raw body
+/// (for the idempotency hash) and the Idempotency-Key, each validated with a problem answer.
+struct WriteReq<T> {
+    p: Principal,
+    body: T,
+    raw: Bytes,
+    key: Option<String>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for WriteReq<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let p = principal(req.extensions());
+        let headers = req.headers().clone();
+        let body = <Bytes as axum::extract::FromRequest<S>>::from_request(req, state).await;
+        let (body, raw) = parse(&headers, body)?;
+        let key = idempotency_key(&headers)?;
+        Ok(WriteReq { p, body, raw, key })
+    }
+}
+
 /// What a write returns.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Written {
@@ -366,15 +388,8 @@ async fn metrics(State(st): St) -> impl IntoResponse {
 /// Register a (synthetic) person.
 #[utoipa::path(post, path = "/v1/subjects", request_body = NewSubject, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
-async fn register_subject(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (mut n, raw): (NewSubject, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn register_subject(State(st): St, w: WriteReq<NewSubject>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, raw, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("S", p.agency.as_str(), key.as_deref()), |i| i.to_string());
     n.id = Some(domain::SubjectId::parse(&id).expect("generated ids are valid"));
     write(&st, p, Command::RegisterSubject(n), id, key, "POST /v1/subjects", &raw).await
@@ -446,15 +461,11 @@ async fn custody_chain(
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn claim_citizenship(
     State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
     Path(sid): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    w: WriteReq<NewClaim>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
     let sid: domain::SubjectId = id(sid)?;
-    let (claim, raw): (NewClaim, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+    let WriteReq { p, body: claim, raw, key } = w;
     let (pp, s2) = (p.clone(), sid.clone());
     blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
     let route = format!("POST /v1/subjects/{sid}/citizenship-claims");
@@ -464,15 +475,8 @@ async fn claim_citizenship(
 /// Record an encounter or arrest; the law decides whether the officer may make it.
 #[utoipa::path(post, path = "/v1/encounters", request_body = NewEncounter, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
-async fn record_encounter(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (mut n, raw): (NewEncounter, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn record_encounter(State(st): St, w: WriteReq<NewEncounter>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, raw, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("E", p.agency.as_str(), key.as_deref()), |i| i.to_string());
     n.id = Some(domain::EncounterId::parse(&id).expect("valid"));
     write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &raw).await
@@ -481,15 +485,8 @@ async fn record_encounter(
 /// A jail reports a booking on a criminal charge; the jail becomes the custodian.
 #[utoipa::path(post, path = "/v1/bookings", request_body = NewBooking, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
-async fn book(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (n, raw): (NewBooking, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn book(State(st): St, w: WriteReq<NewBooking>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: n, raw, key } = w;
     let id = n.subject.to_string();
     write(&st, p, Command::BookIntoJail(n), id, key, "POST /v1/bookings", &raw).await
 }
@@ -497,15 +494,8 @@ async fn book(
 /// The custodian offers the subject to another agency.
 #[utoipa::path(post, path = "/v1/handoffs", request_body = NewHandoff, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
-async fn offer_handoff(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (mut n, raw): (NewHandoff, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn offer_handoff(State(st): St, w: WriteReq<NewHandoff>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, raw, key } = w;
     let (pp, s2) = (p.clone(), n.subject.clone());
     blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
     let id = n.id.clone().map_or_else(|| service::new_id("H", p.agency.as_str(), key.as_deref()), |i| i.to_string());
@@ -518,15 +508,11 @@ async fn offer_handoff(
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "Already answered or expired"), (status = "4XX", body = Problem)))]
 async fn answer_handoff(
     State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
     Path(hid): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    w: WriteReq<HandoffAnswer>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
     let hid: domain::HandoffId = id(hid)?;
-    let (answer, raw): (HandoffAnswer, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+    let WriteReq { p, body: answer, raw, key } = w;
     let route = format!("POST /v1/handoffs/{hid}/answer");
     write(&st, p, Command::AnswerHandoff { handoff: hid.clone(), answer }, hid.to_string(), key, &route, &raw).await
 }
@@ -558,15 +544,8 @@ async fn get_handoff(
 /// Issue a detainer (I-247A with its warrant and probable-cause basis) or a notification request.
 #[utoipa::path(post, path = "/v1/detainers", request_body = NewDetainer, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
-async fn issue_detainer(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (mut n, raw): (NewDetainer, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn issue_detainer(State(st): St, w: WriteReq<NewDetainer>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, raw, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("D", p.agency.as_str(), key.as_deref()), |i| i.to_string());
     n.id = Some(domain::DetainerId::parse(&id).expect("valid"));
     write(&st, p, Command::IssueDetainer(n), id, key, "POST /v1/detainers", &raw).await
@@ -577,15 +556,11 @@ async fn issue_detainer(
     responses((status = 201, body = Written), (status = 409, body = Problem), (status = "4XX", body = Problem)))]
 async fn update_detainer(
     State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
     Path(did): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    w: WriteReq<DetainerUpdate>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
     let did: domain::DetainerId = id(did)?;
-    let (update, raw): (DetainerUpdate, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+    let WriteReq { p, body: update, raw, key } = w;
     let route = format!("POST /v1/detainers/{did}/steps");
     write(&st, p, Command::UpdateDetainer { detainer: did.clone(), update }, did.to_string(), key, &route, &raw).await
 }
@@ -621,15 +596,8 @@ async fn get_detainer(
 /// Plan an operation or deployment (city, dates, agencies, headcounts).
 #[utoipa::path(post, path = "/v1/operations", request_body = NewOperation, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
-async fn plan_operation(
-    State(st): St,
-    ext: axum::http::Extensions,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<impl IntoResponse> {
-    let p = principal(&ext);
-    let (mut n, raw): (NewOperation, _) = parse(&headers, body)?;
-    let key = idempotency_key(&headers)?;
+async fn plan_operation(State(st): St, w: WriteReq<NewOperation>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, raw, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("OP", p.agency.as_str(), key.as_deref()), |i| i.to_string());
     n.id = Some(domain::OperationId::parse(&id).expect("valid"));
     write(&st, p, Command::PlanOperation(n), id, key, "POST /v1/operations", &raw).await
