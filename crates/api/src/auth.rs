@@ -67,6 +67,9 @@ impl Tokens {
             if e.principal.id.contains('_') || e.principal.id.is_empty() {
                 bail!("principal id {:?} must be non-empty and contain no '_'", e.principal.id);
             }
+            if e.principal.roles.is_empty() {
+                bail!("principal {:?} has no roles", e.principal.id);
+            }
             if map.insert(e.principal.id.clone(), e).is_some() {
                 bail!("a principal is listed twice in the tokens file");
             }

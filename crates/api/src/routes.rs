@@ -390,7 +390,7 @@ async fn metrics(State(st): St) -> impl IntoResponse {
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn register_subject(State(st): St, w: WriteReq<NewSubject>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: mut n, raw, key } = w;
-    let id = n.id.clone().map_or_else(|| service::new_id("S", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    let id = n.id.clone().map_or_else(|| service::new_id("S", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::SubjectId::parse(&id).expect("generated ids are valid"));
     write(&st, p, Command::RegisterSubject(n), id, key, "POST /v1/subjects", &raw).await
 }
@@ -477,7 +477,7 @@ async fn claim_citizenship(
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
 async fn record_encounter(State(st): St, w: WriteReq<NewEncounter>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: mut n, raw, key } = w;
-    let id = n.id.clone().map_or_else(|| service::new_id("E", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    let id = n.id.clone().map_or_else(|| service::new_id("E", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::EncounterId::parse(&id).expect("valid"));
     write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &raw).await
 }
@@ -498,7 +498,7 @@ async fn offer_handoff(State(st): St, w: WriteReq<NewHandoff>) -> ApiResult<impl
     let WriteReq { p, body: mut n, raw, key } = w;
     let (pp, s2) = (p.clone(), n.subject.clone());
     blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
-    let id = n.id.clone().map_or_else(|| service::new_id("H", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    let id = n.id.clone().map_or_else(|| service::new_id("H", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::HandoffId::parse(&id).expect("valid"));
     write(&st, p, Command::OfferHandoff(n), id, key, "POST /v1/handoffs", &raw).await
 }
@@ -546,7 +546,7 @@ async fn get_handoff(
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
 async fn issue_detainer(State(st): St, w: WriteReq<NewDetainer>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: mut n, raw, key } = w;
-    let id = n.id.clone().map_or_else(|| service::new_id("D", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    let id = n.id.clone().map_or_else(|| service::new_id("D", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::DetainerId::parse(&id).expect("valid"));
     write(&st, p, Command::IssueDetainer(n), id, key, "POST /v1/detainers", &raw).await
 }
@@ -598,7 +598,7 @@ async fn get_detainer(
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn plan_operation(State(st): St, w: WriteReq<NewOperation>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: mut n, raw, key } = w;
-    let id = n.id.clone().map_or_else(|| service::new_id("OP", p.agency.as_str(), key.as_deref()), |i| i.to_string());
+    let id = n.id.clone().map_or_else(|| service::new_id("OP", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::OperationId::parse(&id).expect("valid"));
     write(&st, p, Command::PlanOperation(n), id, key, "POST /v1/operations", &raw).await
 }
@@ -703,6 +703,11 @@ async fn audit_events(
     }
     let q = query(q)?;
     let limit = PageQuery { after: None, limit: q.limit }.limit()?;
+    // Events about one subject are that subject's record: the search is a logged read.
+    if let Some(s) = &q.subject {
+        let subject: domain::SubjectId = id(s.clone())?;
+        log_read(&st, &p, &subject, "audit events".into()).await?;
+    }
     let after: Option<u64> = match &q.after {
         None => None,
         Some(a) => Some(a.parse().map_err(|_| ApiError::new(400, "invalid_query", "after must be a sequence number"))?),

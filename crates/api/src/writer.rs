@@ -28,6 +28,8 @@ pub struct Job {
     pub command: Command,
     pub key: Option<(String, Hash)>,
     pub reply: oneshot::Sender<Answer>,
+    /// Issued by the server itself (not by any caller): skips the role check.
+    pub system: bool,
 }
 
 /// What the writer may be asked.
@@ -99,7 +101,7 @@ impl Writer {
     /// Queues a command and waits until it is committed or refused.
     pub async fn run(&self, principal: Principal, command: Command, key: Option<(String, Hash)>) -> Answer {
         let (reply, answer) = oneshot::channel();
-        let job = Job { principal, command, key, reply };
+        let job = Job { principal, command, key, reply, system: false };
         if self.tx.send(Message::Job(Box::new(job))).await.is_err() {
             return Err(ServiceError::new(503, "shutting_down", "the server is shutting down; retry elsewhere"));
         }
@@ -145,6 +147,7 @@ fn expiry_jobs(offers: &mut Offers) -> Vec<Job> {
             command: Command::ExpireHandoff { handoff: id },
             key: None,
             reply,
+            system: true,
         });
     }
     due
@@ -157,7 +160,8 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
         results.clear();
         for j in &jobs {
             let key = j.key.as_ref().map(|(k, h)| (k.as_str(), *h));
-            let r = service::execute(b, law, settings, &j.principal, &j.command, key, now);
+            let req = service::Request { principal: &j.principal, command: &j.command, key, as_system: j.system };
+            let r = service::execute(b, law, settings, &req, now);
             if let Err(e) = &r
                 && e.status >= 500
             {

@@ -272,24 +272,35 @@ pub fn system_principal() -> Principal {
     Principal { id: "liaison".into(), agency: AgencyId::parse("LIAISON").expect("valid"), officer: None, roles: vec![] }
 }
 
+/// One command as the writer runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub principal: &'a Principal,
+    pub command: &'a Command,
+    /// The idempotency key (scoped to the principal) and the hash of the request it answers.
+    pub key: Option<(&'a str, Hash)>,
+    /// Issued by the server itself; see [`execute`].
+    pub as_system: bool,
+}
+
 /// Runs one command inside a batch. A request under an idempotency key that was already
-/// answered returns the first answer's place in the log and appends nothing.
+/// answered returns the first answer's place in the log and appends nothing. `as_system` is
+/// true only for commands the server itself issues (expiring offers); it skips the role check,
+/// and no caller can claim it, whatever its principal is called.
 pub fn execute(
     b: &mut dyn Batch,
     law: &Law,
     settings: &Settings,
-    p: &Principal,
-    cmd: &Command,
-    key: Option<(&str, Hash)>,
+    req: &Request,
     now: Timestamp,
 ) -> Result<Done, ServiceError> {
+    let Request { principal: p, command: cmd, key, as_system } = *req;
     if let Some((k, h)) = key
         && let Some(pending) = b.find_command(k, &h)?
     {
         return Ok(Done { pending, events: vec![], decision: None });
     }
-    let system = p.id == "liaison" && p.roles.is_empty();
-    if !system && !p.has_any(cmd.roles()) {
+    if !as_system && !p.has_any(cmd.roles()) {
         let need: Vec<&str> = cmd.roles().iter().map(|r| r.as_str()).collect();
         return Err(ServiceError::forbidden(format!("this request needs one of the roles: {}", need.join(", "))));
     }

@@ -21,11 +21,12 @@ pub use decide::{custody_facts, decide_and_keep, inputs};
 pub use error::ServiceError;
 pub use principal::{ApiRole, Principal};
 
-/// A new record id: derived from the agency and idempotency key when there is one (so a
-/// retry names the same record), random otherwise. `prefix` says what kind of record it is.
-pub fn new_id(prefix: &str, agency: &str, idempotency_key: Option<&str>) -> String {
+/// A new record id: derived from the principal and idempotency key when there is one (keys
+/// are scoped to their principal, so a retry names the same record and another principal's
+/// same key names another), random otherwise. `prefix` says what kind of record it is.
+pub fn new_id(prefix: &str, principal: &str, idempotency_key: Option<&str>) -> String {
     let tail = match idempotency_key {
-        Some(k) => hex::encode(&store::leaf_hash(format!("{agency}\n{k}").as_bytes())[..8]),
+        Some(k) => hex::encode(&store::leaf_hash(format!("{principal}\n{k}").as_bytes())[..8]),
         None => {
             let mut b = [0u8; 8];
             getrandom::fill(&mut b).expect("the operating system's random source");

@@ -74,3 +74,13 @@ fn bad_input_gets_a_problem_and_writes_nothing() {
     assert_eq!(bad.log_size(), size, "bad input wrote nothing");
     bad.stop_and_verify();
 }
+
+#[test]
+fn a_principal_without_roles_is_refused_so_none_can_pass_for_the_server() {
+    let mut p = api::auth::demo_principals().remove(0);
+    p.id = "liaison".into();
+    p.roles.clear();
+    let (_, entry) = api::auth::issue(p);
+    let err = api::auth::Tokens::new(vec![entry]).err().expect("refused");
+    assert!(err.to_string().contains("no roles"), "{err}");
+}
