@@ -142,7 +142,7 @@ pub fn demo_principals() -> Vec<Principal> {
         officer("O-USBP-0001", "USBP-SAN-DIEGO", vec![ApiRole::FieldOfficer]),
         officer("O-ERO-SND-0001", "ICE-ERO-SND", vec![ApiRole::Supervisor, ApiRole::FieldOfficer]),
         officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
-        officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g]),
+        officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g, ApiRole::JailStaff]),
         account("oversight-crcl", "DHS-CRCL", vec![ApiRole::Oversight]),
         account("registry-admin", "ICE-ERO", vec![ApiRole::Administrator]),
     ]

@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use service::views::DetainerView;
 use service::{
-    Command, DetainerUpdate, HandoffAnswer, NewBooking, NewClaim, NewDetainer, NewEncounter, NewHandoff, NewOperation,
-    NewSubject, Principal, ServiceError,
+    AgreementStatusChange, Command, DetainerUpdate, HandoffAnswer, NewAgreement, NewBooking, NewClaim, NewDesignation,
+    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewSubject, NewTraining,
+    NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,10 +33,11 @@ type ApiResult<T> = Result<T, ApiError>;
 #[openapi(
     info(title = "Liaison coordination API", version = "1", license(name = "Apache-2.0", identifier = "Apache-2.0"), description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
     paths(
-        healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, record_encounter,
-        book, offer_handoff, answer_handoff, get_handoff, issue_detainer, update_detainer, get_detainer,
-        plan_operation, get_operation, list_agreements, get_agreement, audit_events, latest_checkpoint,
-        inclusion_proof, consistency_proof
+        healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, determine_citizenship,
+        verify_identity, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
+        update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
+        record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
+        record_training, audit_events, latest_checkpoint, inclusion_proof, consistency_proof
     ),
     components(schemas(Problem, Written, Page)),
     modifiers(&Bearer)
@@ -70,6 +72,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/subjects/{id}", get(get_subject))
         .route("/subjects/{id}/custody-chain", get(custody_chain))
         .route("/subjects/{id}/citizenship-claims", post(claim_citizenship))
+        .route("/subjects/{id}/citizenship-determinations", post(determine_citizenship))
+        .route("/subjects/{id}/identity-verifications", post(verify_identity))
         .route("/encounters", post(record_encounter))
         .route("/bookings", post(book))
         .route("/handoffs", post(offer_handoff))
@@ -80,8 +84,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/detainers/{id}/steps", post(update_detainer))
         .route("/operations", post(plan_operation))
         .route("/operations/{id}", get(get_operation))
-        .route("/agreements", get(list_agreements))
+        .route("/operations/{id}/status", post(change_operation_status))
+        .route("/agreements", get(list_agreements).post(record_agreement))
         .route("/agreements/{id}", get(get_agreement))
+        .route("/agreements/{id}/status", post(change_agreement_status))
+        .route("/officers", post(register_officer))
+        .route("/officers/{id}", get(get_officer))
+        .route("/officers/{id}/designations", post(grant_designation))
+        .route("/officers/{id}/training", post(record_training))
         .route("/audit/events", get(audit_events))
         .route("/ledger/checkpoint", get(latest_checkpoint))
         .route("/ledger/proofs/inclusion", get(inclusion_proof))
@@ -472,6 +482,43 @@ async fn claim_citizenship(
     write(&st, p, Command::ClaimCitizenship { subject: sid.clone(), claim }, sid.to_string(), key, &route, &raw).await
 }
 
+/// A supervisor of ICE or CBP determines a US citizenship claim (reference.md R6). Until a
+/// claim is determined, detainers and holds on the subject are refused; a determination that
+/// the subject is a US citizen refuses them for good.
+#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-determinations", request_body = NewDetermination, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem, description = "No US citizenship claim to determine"), (status = "4XX", body = Problem)))]
+async fn determine_citizenship(
+    State(st): St,
+    Path(sid): Path<String>,
+    w: WriteReq<NewDetermination>,
+) -> ApiResult<impl IntoResponse> {
+    let sid: domain::SubjectId = id(sid)?;
+    let WriteReq { p, body: determination, raw, key } = w;
+    let (pp, s2) = (p.clone(), sid.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    let route = format!("POST /v1/subjects/{sid}/citizenship-determinations");
+    let cmd = Command::DetermineCitizenship { subject: sid.clone(), determination };
+    write(&st, p, cmd, sid.to_string(), key, &route, &raw).await
+}
+
+/// A person verifies the subject's latest identity check (required after an ambiguous one
+/// before any detainer): the booked person is candidate `same_as`, or none of them.
+#[utoipa::path(post, path = "/v1/subjects/{id}/identity-verifications", request_body = NewVerification, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem, description = "No check to verify, or already verified"), (status = "4XX", body = Problem)))]
+async fn verify_identity(
+    State(st): St,
+    Path(sid): Path<String>,
+    w: WriteReq<NewVerification>,
+) -> ApiResult<impl IntoResponse> {
+    let sid: domain::SubjectId = id(sid)?;
+    let WriteReq { p, body: verification, raw, key } = w;
+    let (pp, s2) = (p.clone(), sid.clone());
+    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
+    let route = format!("POST /v1/subjects/{sid}/identity-verifications");
+    let cmd = Command::VerifyIdentity { subject: sid.clone(), verification };
+    write(&st, p, cmd, sid.to_string(), key, &route, &raw).await
+}
+
 /// Record an encounter or arrest; the law decides whether the officer may make it.
 #[utoipa::path(post, path = "/v1/encounters", request_body = NewEncounter, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
@@ -482,7 +529,9 @@ async fn record_encounter(State(st): St, w: WriteReq<NewEncounter>) -> ApiResult
     write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &raw).await
 }
 
-/// A jail reports a booking on a criminal charge; the jail becomes the custodian.
+/// A jail reports a booking on a criminal charge; the jail becomes the custodian. The booking
+/// runs an identity and status check (an `identity_checked` event in the answer: match, no
+/// match or ambiguous, with a confidence in percent and the candidates).
 #[utoipa::path(post, path = "/v1/bookings", request_body = NewBooking, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn book(State(st): St, w: WriteReq<NewBooking>) -> ApiResult<impl IntoResponse> {
@@ -619,6 +668,98 @@ async fn get_operation(
     })
     .await?;
     Ok(axum::Json(op))
+}
+
+/// Activate or conclude an operation (a supervisor of a participating agency).
+#[utoipa::path(post, path = "/v1/operations/{id}/status", request_body = OperationStatusChange, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn change_operation_status(
+    State(st): St,
+    Path(oid): Path<String>,
+    w: WriteReq<OperationStatusChange>,
+) -> ApiResult<impl IntoResponse> {
+    let oid: domain::OperationId = id(oid)?;
+    let WriteReq { p, body: change, raw, key } = w;
+    let route = format!("POST /v1/operations/{oid}/status");
+    let cmd = Command::ChangeOperationStatus { operation: oid.clone(), change };
+    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
+}
+
+/// Record an agreement in the 287(g) registry (administrators).
+#[utoipa::path(post, path = "/v1/agreements", request_body = NewAgreement, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn record_agreement(State(st): St, w: WriteReq<NewAgreement>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: n, raw, key } = w;
+    let id = n.id.to_string();
+    write(&st, p, Command::Registry(RegistryCommand::RecordAgreement(n)), id, key, "POST /v1/agreements", &raw).await
+}
+
+/// End an agreement: superseded, removed or terminated (administrators).
+#[utoipa::path(post, path = "/v1/agreements/{id}/status", request_body = AgreementStatusChange, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn change_agreement_status(
+    State(st): St,
+    Path(aid): Path<String>,
+    w: WriteReq<AgreementStatusChange>,
+) -> ApiResult<impl IntoResponse> {
+    let aid: domain::AgreementId = id(aid)?;
+    let WriteReq { p, body: change, raw, key } = w;
+    let route = format!("POST /v1/agreements/{aid}/status");
+    let cmd = Command::Registry(RegistryCommand::ChangeAgreementStatus { agreement: aid.clone(), change });
+    write(&st, p, cmd, aid.to_string(), key, &route, &raw).await
+}
+
+/// Register an officer (administrators).
+#[utoipa::path(post, path = "/v1/officers", request_body = NewOfficer, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn register_officer(State(st): St, w: WriteReq<NewOfficer>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: n, raw, key } = w;
+    let id = n.id.to_string();
+    write(&st, p, Command::Registry(RegistryCommand::RegisterOfficer(n)), id, key, "POST /v1/officers", &raw).await
+}
+
+/// An officer with their designations and training (the 287(g) registry is readable by every
+/// principal, like the agreements).
+#[utoipa::path(get, path = "/v1/officers/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn get_officer(State(st): St, Path(oid): Path<String>) -> ApiResult<impl IntoResponse> {
+    let oid: domain::OfficerId = id(oid)?;
+    let o = point_read(&st, move |s| match record(s, RecordKind::Officer, oid.as_str())? {
+        Some(Record::Officer(o)) => Ok(o),
+        _ => Err(not_found("officer", oid.as_str())),
+    })
+    .await?;
+    Ok(axum::Json(o))
+}
+
+/// Grant an officer a designation (administrators).
+#[utoipa::path(post, path = "/v1/officers/{id}/designations", request_body = NewDesignation, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn grant_designation(
+    State(st): St,
+    Path(oid): Path<String>,
+    w: WriteReq<NewDesignation>,
+) -> ApiResult<impl IntoResponse> {
+    let oid: domain::OfficerId = id(oid)?;
+    let WriteReq { p, body: designation, raw, key } = w;
+    let route = format!("POST /v1/officers/{oid}/designations");
+    let cmd = Command::Registry(RegistryCommand::GrantDesignation { officer: oid.clone(), designation });
+    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
+}
+
+/// Record an officer's completed training (administrators).
+#[utoipa::path(post, path = "/v1/officers/{id}/training", request_body = NewTraining, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn record_training(
+    State(st): St,
+    Path(oid): Path<String>,
+    w: WriteReq<NewTraining>,
+) -> ApiResult<impl IntoResponse> {
+    let oid: domain::OfficerId = id(oid)?;
+    let WriteReq { p, body: training, raw, key } = w;
+    let route = format!("POST /v1/officers/{oid}/training");
+    let cmd = Command::Registry(RegistryCommand::RecordTraining { officer: oid.clone(), training });
+    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

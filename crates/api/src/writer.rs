@@ -5,7 +5,8 @@
 //! acknowledged write; a request refused alone does not spoil the others in its group.
 
 use domain::custody::HandoffStatus;
-use domain::{HandoffId, Record, RecordKind, Timestamp};
+use domain::detainer::DetainerStatus;
+use domain::{DetainerId, HandoffId, Record, RecordKind, Timestamp};
 use law::Law;
 use ledger::SignedCheckpoint;
 use service::{Command, Done, Principal, ServiceError, Settings};
@@ -35,7 +36,7 @@ pub struct Job {
 /// What the writer may be asked.
 pub enum Message {
     Job(Box<Job>),
-    /// Expire the handoff offers whose window has closed.
+    /// Expire the handoff offers whose window has closed and the holds whose clock ran out.
     Sweep,
 }
 
@@ -47,7 +48,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread, which opens its store with `open` and reads the open handoff
-    /// offers before it takes requests. The thread ends when every `Writer` is dropped and the
+    /// offers and running holds before it takes requests. The thread ends when every `Writer` is dropped and the
     /// queue is drained.
     pub async fn start(
         open: impl FnOnce() -> anyhow::Result<Box<dyn Store + Send>> + Send + 'static,
@@ -61,7 +62,7 @@ impl Writer {
             .name("liaison-writer".into())
             .spawn(move || {
                 let opened = open().and_then(|mut store| {
-                    let offers = open_offers(store.as_mut())?;
+                    let offers = deadlines(store.as_mut())?;
                     Ok((store, offers))
                 });
                 let (mut store, mut offers) = match opened {
@@ -113,22 +114,52 @@ impl Writer {
     }
 }
 
-/// Open offers, by expiry time.
-type Offers = BTreeSet<(Timestamp, HandoffId)>;
+/// What the server itself must close when its time comes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Offer(HandoffId),
+    Hold(DetainerId),
+}
 
-fn open_offers(store: &mut dyn Store) -> Result<Offers, StoreError> {
-    let mut out = Offers::new();
+/// Open offers and running holds, by the time they end.
+type Offers = BTreeSet<(Timestamp, Due)>;
+
+/// Every page of one kind of record.
+fn each_record(store: &mut dyn Store, kind: RecordKind, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
     let mut after: Option<String> = None;
     loop {
-        let page = store.records(RecordKind::Handoff, after.as_deref(), 1000)?;
-        let Some(last) = page.last() else { break };
+        let page = store.records(kind, after.as_deref(), 1000)?;
+        let Some(last) = page.last() else { return Ok(()) };
         after = Some(last.key().id);
-        for r in page {
-            if let Record::Handoff(h) = r
-                && h.status == HandoffStatus::Offered
-            {
-                out.insert((h.expires_at, h.id));
-            }
+        page.into_iter().for_each(&mut *f);
+    }
+}
+
+fn deadlines(store: &mut dyn Store) -> Result<Offers, StoreError> {
+    let mut out = Offers::new();
+    each_record(store, RecordKind::Handoff, &mut |r| {
+        if let Record::Handoff(h) = r
+            && h.status == HandoffStatus::Offered
+        {
+            out.insert((h.expires_at, Due::Offer(h.id)));
+        }
+    })?;
+    let mut holding = Vec::new();
+    each_record(store, RecordKind::Detainer, &mut |r| {
+        if let Record::Detainer(d) = r
+            && d.status == DetainerStatus::Holding
+        {
+            holding.push(d);
+        }
+    })?;
+    for d in holding {
+        let state = match store.record(&domain::RecordKey::new(RecordKind::Agency, &d.recipient_agency))? {
+            Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
+            _ => None,
+        };
+        let id = d.id.clone();
+        if let Some(h) = service::views::DetainerView::new(d, state.as_deref()).hold {
+            out.insert((h.deadline, Due::Hold(id)));
         }
     }
     Ok(out)
@@ -138,17 +169,15 @@ fn expiry_jobs(offers: &mut Offers) -> Vec<Job> {
     let now = Timestamp::now();
     let mut due = Vec::new();
     while let Some((at, _)) = offers.first()
-        && *at <= now
+        && *at < now
     {
-        let (_, id) = offers.pop_first().expect("checked");
+        let (_, what) = offers.pop_first().expect("checked");
+        let command = match what {
+            Due::Offer(handoff) => Command::ExpireHandoff { handoff },
+            Due::Hold(detainer) => Command::ExpireDetainer { detainer },
+        };
         let (reply, _) = oneshot::channel();
-        due.push(Job {
-            principal: service::system_principal(),
-            command: Command::ExpireHandoff { handoff: id },
-            key: None,
-            reply,
-            system: true,
-        });
+        due.push(Job { principal: service::system_principal(), command, key: None, reply, system: true });
     }
     due
 }
@@ -177,8 +206,16 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
                 let answer = match r.expect("every job ran") {
                     Ok(done) => {
                         for e in &done.events {
-                            if let domain::Event::HandoffOffered { handoff: h } = e {
-                                offers.insert((h.expires_at, h.id.clone()));
+                            match e {
+                                domain::Event::HandoffOffered { handoff: h } => {
+                                    offers.insert((h.expires_at, Due::Offer(h.id.clone())));
+                                }
+                                domain::Event::SubjectReleaseEligible { detainer } => {
+                                    if let Some(h) = done.decision.as_ref().and_then(|d| d.hold.as_ref()) {
+                                        offers.insert((h.deadline, Due::Hold(detainer.clone())));
+                                    }
+                                }
+                                _ => {}
                             }
                         }
                         let checkpoint = done.pending.checkpoint.clone().or_else(|| cp.clone());

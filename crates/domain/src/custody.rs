@@ -60,6 +60,9 @@ pub enum CustodyStep {
     Transfer { handoff: Option<HandoffId>, custodian: Custodian },
     /// The custodian releases the subject.
     Release { agency: AgencyId },
+    /// The custodian arrests the subject it holds on a new basis (an administrative warrant
+    /// served in its jail by a 287(g) warrant service officer).
+    Rearrest { basis: CustodyBasis, since: Timestamp },
 }
 
 impl Custody {
@@ -112,6 +115,13 @@ impl Custody {
                 }
                 next.pending_handoff = None;
                 next.custodian = Some(custodian);
+            }
+            CustodyStep::Rearrest { basis, since } => {
+                let Some(c) = next.custodian.as_mut() else {
+                    return Err(refuse("arrest on a new basis", "nobody holds the subject"));
+                };
+                c.basis = basis;
+                c.since = since;
             }
             CustodyStep::Release { agency } => {
                 match &self.custodian {

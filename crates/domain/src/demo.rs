@@ -74,12 +74,9 @@ fn facility(id: &str, agency: &str, name: &str, kind: FacilityKind, state: &str,
 fn subject(id: &str, name: &str, dob: &str, a_number: Option<&str>) -> Event {
     Event::SubjectRegistered {
         subject: Subject {
-            id: p(id),
-            names: vec![name.into()],
             date_of_birth: Some(dob.parse().expect("demo dates are valid")),
             a_number: a_number.map(p),
-            fbi_number: None,
-            citizenship_claims: vec![],
+            ..Subject::new(p(id), vec![name.into()])
         },
     }
 }
@@ -223,6 +220,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     ],
                     arrest: true,
                     operation: None,
+                    warrant: None,
                 },
             },
         )],
@@ -353,6 +351,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     suspicion_factors: vec![SuspicionFactor::RecordsCheckHit],
                     arrest: false,
                     operation: None,
+                    warrant: None,
                 },
             },
         )],

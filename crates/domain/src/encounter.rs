@@ -5,6 +5,7 @@
 //! authority claimed, and the suspicion factors the officer recorded. It holds no narrative
 //! and no ethnicity, language or appearance fields: Liaison does not profile.
 
+use crate::detainer::Warrant;
 use crate::ids::{AgencyId, EncounterId, LatLon, OfficerId, OperationId, SubjectId};
 use serde::{Deserialize, Serialize};
 
@@ -120,4 +121,7 @@ pub struct Encounter {
     pub arrest: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OperationId>,
+    /// The administrative warrant served, for an arrest on one (I-200 or I-205).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warrant: Option<Warrant>,
 }

@@ -9,6 +9,7 @@ use crate::agreement::{Agreement, AgreementStatus};
 use crate::custody::Handoff;
 use crate::detainer::{Detainer, LiftCode};
 use crate::encounter::Encounter;
+use crate::identity::IdentityCheck;
 use crate::ids::*;
 use crate::officer::{Designation, Officer, TrainingRecord};
 use crate::operation::{Operation, OperationStatus};
@@ -51,6 +52,27 @@ pub enum Event {
     CitizenshipClaimed {
         subject: SubjectId,
         claim: CitizenshipClaim,
+    },
+    /// The identity and status check run on a booking (see `identity`).
+    IdentityChecked {
+        subject: SubjectId,
+        check: IdentityCheck,
+    },
+    /// A person verified the subject's latest identity check: the booked person is the
+    /// candidate `same_as`, or (absent) none of the candidates.
+    IdentityVerified {
+        subject: SubjectId,
+        official: OfficerId,
+        #[serde(default)]
+        same_as: Option<SubjectId>,
+        basis: String,
+    },
+    /// A supervisor's determination of the subject's US citizenship claim (reference.md R6).
+    CitizenshipDetermined {
+        subject: SubjectId,
+        us_citizen: bool,
+        official: OfficerId,
+        basis: String,
     },
     AgreementRecorded {
         agreement: Agreement,
@@ -156,6 +178,9 @@ impl Event {
             Event::SubjectRegistered { .. } => "subject_registered",
             Event::SubjectDetailsCorrected { .. } => "subject_details_corrected",
             Event::CitizenshipClaimed { .. } => "citizenship_claimed",
+            Event::IdentityChecked { .. } => "identity_checked",
+            Event::IdentityVerified { .. } => "identity_verified",
+            Event::CitizenshipDetermined { .. } => "citizenship_determined",
             Event::AgreementRecorded { .. } => "agreement_recorded",
             Event::AgreementStatusChanged { .. } => "agreement_status_changed",
             Event::EncounterRecorded { .. } => "encounter_recorded",

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod detainer;
 pub mod encounter;
 pub mod event;
+pub mod identity;
 pub mod ids;
 pub mod officer;
 pub mod operation;

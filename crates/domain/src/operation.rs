@@ -60,4 +60,13 @@ pub struct Operation {
     pub ends_on: Option<Date>,
     pub participants: Vec<Participation>,
     pub status: OperationStatus,
+    /// Encounters recorded as part of the operation, and how many of them were arrests.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub encounters: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arrests: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -12,10 +12,11 @@ use crate::custody::{Custodian, Custody, CustodyBasis, CustodyStep, Handoff, Han
 use crate::detainer::{Detainer, DetainerStatus, DetainerStep};
 use crate::encounter::{AuthorityClaimed, Encounter};
 use crate::event::Event;
+use crate::identity::{IdentityKey, IdentityVerification, index_keys};
 use crate::ids::*;
 use crate::officer::Officer;
 use crate::operation::{Operation, OperationStatus};
-use crate::subject::Subject;
+use crate::subject::{CitizenshipDetermination, Subject};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,10 +36,12 @@ pub enum RecordKind {
     Handoff,
     Detainer,
     Operation,
+    /// The identity index: subjects by identifier and by name with date of birth.
+    IdentityKey,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 11] = [
         Self::Agency,
         Self::Facility,
         Self::Officer,
@@ -49,6 +52,7 @@ impl RecordKind {
         Self::Handoff,
         Self::Detainer,
         Self::Operation,
+        Self::IdentityKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl RecordKind {
             Self::Handoff => "handoff",
             Self::Detainer => "detainer",
             Self::Operation => "operation",
+            Self::IdentityKey => "identity_key",
         }
     }
 
@@ -97,6 +102,7 @@ pub enum Record {
     Handoff(Handoff),
     Detainer(Detainer),
     Operation(Operation),
+    IdentityKey(IdentityKey),
 }
 
 impl Record {
@@ -113,6 +119,7 @@ impl Record {
             Record::Handoff(r) => RecordKey::new(K::Handoff, &r.id),
             Record::Detainer(r) => RecordKey::new(K::Detainer, &r.id),
             Record::Operation(r) => RecordKey::new(K::Operation, &r.id),
+            Record::IdentityKey(r) => RecordKey::new(K::IdentityKey, &r.key),
         }
     }
 
@@ -129,6 +136,7 @@ impl Record {
             Record::Handoff(r) => serde_json::to_vec(r),
             Record::Detainer(r) => serde_json::to_vec(r),
             Record::Operation(r) => serde_json::to_vec(r),
+            Record::IdentityKey(r) => serde_json::to_vec(r),
         };
         r.expect("records serialize: they hold no maps with non-string keys")
     }
@@ -146,6 +154,7 @@ impl Record {
             K::Handoff => Record::Handoff(serde_json::from_slice(bytes)?),
             K::Detainer => Record::Detainer(serde_json::from_slice(bytes)?),
             K::Operation => Record::Operation(serde_json::from_slice(bytes)?),
+            K::IdentityKey => Record::IdentityKey(serde_json::from_slice(bytes)?),
         })
     }
 }
@@ -277,7 +286,11 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             if s.names.is_empty() {
                 return Err(invalid(format!("subject {} has no name", s.id)));
             }
+            if !s.citizenship_determinations.is_empty() || s.identity_check.is_some() {
+                return Err(invalid(format!("subject {} must start without determinations or checks", s.id)));
+            }
             insert_new(r, Record::Subject(s.clone()), "subject")?;
+            index(r, s, true)?;
             Ok(Applied { subject: Some(s.id.clone()) })
         }
         Event::SubjectDetailsCorrected { subject: id, names, date_of_birth } => {
@@ -285,8 +298,64 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             if names.is_empty() {
                 return Err(invalid(format!("correction of subject {id} leaves no name")));
             }
+            index(r, &s, false)?;
             s.names = names.clone();
             s.date_of_birth = *date_of_birth;
+            index(r, &s, true)?;
+            r.put(Record::Subject(s));
+            Ok(Applied { subject: Some(id.clone()) })
+        }
+        Event::IdentityChecked { subject: id, check } => {
+            let mut s = subject(r, id)?;
+            agency(r, &check.agency)?;
+            if check.verification.is_some() {
+                return Err(invalid("an identity check must be recorded before its verification"));
+            }
+            s.identity_check = Some(check.clone());
+            r.put(Record::Subject(s));
+            Ok(Applied { subject: Some(id.clone()) })
+        }
+        Event::IdentityVerified { subject: id, official, same_as, basis } => {
+            let mut s = subject(r, id)?;
+            officer(r, official)?;
+            if basis.trim().is_empty() {
+                return Err(invalid("an identity verification needs its basis"));
+            }
+            let Some(check) = s.identity_check.as_mut() else {
+                return Err(invalid(format!("subject {id} has no identity check to verify")));
+            };
+            if check.verification.is_some() {
+                return Err(invalid(format!("the identity check of subject {id} is already verified")));
+            }
+            if let Some(other) = same_as
+                && !check.candidates.iter().any(|c| &c.subject == other)
+            {
+                return Err(invalid(format!("subject {other} is not a candidate of the identity check of {id}")));
+            }
+            check.verification = Some(IdentityVerification {
+                official: official.clone(),
+                same_as: same_as.clone(),
+                basis: basis.clone(),
+                verified_at: t.valid_at,
+            });
+            r.put(Record::Subject(s));
+            Ok(Applied { subject: Some(id.clone()) })
+        }
+        Event::CitizenshipDetermined { subject: id, us_citizen, official, basis } => {
+            let mut s = subject(r, id)?;
+            officer(r, official)?;
+            if !s.citizenship_claims.iter().any(|c| c.is_us()) {
+                return Err(invalid(format!("subject {id} has no US citizenship claim to determine")));
+            }
+            if basis.trim().is_empty() {
+                return Err(invalid("a citizenship determination needs its basis"));
+            }
+            s.citizenship_determinations.push(CitizenshipDetermination {
+                us_citizen: *us_citizen,
+                official: official.clone(),
+                basis: basis.clone(),
+                determined_at: t.valid_at,
+            });
             r.put(Record::Subject(s));
             Ok(Applied { subject: Some(id.clone()) })
         }
@@ -456,8 +525,8 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             put_detainer(r, d)
         }
         Event::OperationPlanned { operation: o } => {
-            if o.status != OperationStatus::Planned {
-                return Err(invalid(format!("operation {} must start planned", o.id)));
+            if o.status != OperationStatus::Planned || o.encounters != 0 || o.arrests != 0 {
+                return Err(invalid(format!("operation {} must start planned, with nothing recorded", o.id)));
             }
             for p in &o.participants {
                 agency(r, &p.agency)?;
@@ -484,6 +553,22 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
     }
 }
 
+/// Files `s` under its identity keys (`add`) or takes it out of them.
+fn index(r: &mut dyn Records, s: &Subject, add: bool) -> Result<(), ApplyError> {
+    for key in index_keys(s) {
+        let mut entry = match r.get(&RecordKey::new(RecordKind::IdentityKey, &key))? {
+            Some(Record::IdentityKey(e)) => e,
+            _ => IdentityKey { key, subjects: vec![] },
+        };
+        entry.subjects.retain(|x| x != &s.id);
+        if add {
+            entry.subjects.push(s.id.clone());
+        }
+        r.put(Record::IdentityKey(entry));
+    }
+    Ok(())
+}
+
 fn belongs_to(f: &Facility, a: &AgencyId) -> Result<(), ApplyError> {
     if &f.agency != a {
         return Err(invalid(format!("facility {} belongs to {}, not {a}", f.id, f.agency)));
@@ -498,10 +583,16 @@ fn apply_encounter(r: &mut dyn Records, e: &Encounter, t: EventTime) -> Result<A
         return Err(invalid(format!("officer {} is not of agency {}", e.officer, e.agency)));
     }
     if let Some(op) = &e.operation {
-        let o = operation(r, op)?;
+        let mut o = operation(r, op)?;
         if o.status != OperationStatus::Active {
             return Err(invalid(format!("operation {op} is not active")));
         }
+        o.encounters += 1;
+        o.arrests += u32::from(e.arrest);
+        r.put(Record::Operation(o));
+    }
+    if e.authority == AuthorityClaimed::AdministrativeWarrant && e.warrant.is_none() {
+        return Err(invalid(format!("encounter {} claims an administrative warrant but names none", e.id)));
     }
     insert_new(r, Record::Encounter(e.clone()), "encounter")?;
     if e.arrest {
@@ -509,13 +600,14 @@ fn apply_encounter(r: &mut dyn Records, e: &Encounter, t: EventTime) -> Result<A
             AuthorityClaimed::StateCriminalArrest | AuthorityClaimed::JudicialWarrant => CustodyBasis::CriminalArrest,
             _ => CustodyBasis::ImmigrationArrest,
         };
-        let c = custody(r, &e.subject)?.transition(CustodyStep::Take(Custodian {
-            agency: e.agency.clone(),
-            facility: None,
-            basis,
-            since: t.valid_at,
-        }))?;
-        r.put(Record::Custody(c));
+        let c = custody(r, &e.subject)?;
+        // An arrest of someone the agency already holds (a warrant served in its jail) changes
+        // the basis of its custody; anyone else's arrest takes the subject into custody.
+        let step = match &c.custodian {
+            Some(held) if held.agency == e.agency => CustodyStep::Rearrest { basis, since: t.valid_at },
+            _ => CustodyStep::Take(Custodian { agency: e.agency.clone(), facility: None, basis, since: t.valid_at }),
+        };
+        r.put(Record::Custody(c.transition(step)?));
     }
     Ok(Applied { subject: Some(e.subject.clone()) })
 }

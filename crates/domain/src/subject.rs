@@ -4,7 +4,8 @@
 //! claim and its evidence is kept, because a claim of US citizenship suspends detainer actions
 //! until a supervisor records a determination (reference.md R6).
 
-use crate::ids::{ANumber, FbiNumber, SubjectId};
+use crate::identity::IdentityCheck;
+use crate::ids::{ANumber, FbiNumber, OfficerId, SubjectId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,19 @@ impl CitizenshipClaim {
     }
 }
 
+/// A supervisor's determination of a US citizenship claim (reference.md R6). The latest
+/// determination decides; a claim made after it is pending again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CitizenshipDetermination {
+    pub us_citizen: bool,
+    pub official: OfficerId,
+    /// What the determination rests on (documents examined, records checked).
+    pub basis: String,
+    pub determined_at: Timestamp,
+}
+
 /// A person. Dates of birth are calendar dates (`YYYY-MM-DD`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -53,4 +67,45 @@ pub struct Subject {
     pub fbi_number: Option<FbiNumber>,
     #[serde(default)]
     pub citizenship_claims: Vec<CitizenshipClaim>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citizenship_determinations: Vec<CitizenshipDetermination>,
+    /// The latest identity and status check (earlier ones stay in the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_check: Option<IdentityCheck>,
+}
+
+impl Subject {
+    /// A new subject with no claims, determinations or checks.
+    pub fn new(id: SubjectId, names: Vec<String>) -> Self {
+        Subject {
+            id,
+            names,
+            date_of_birth: None,
+            a_number: None,
+            fbi_number: None,
+            citizenship_claims: vec![],
+            citizenship_determinations: vec![],
+            identity_check: None,
+        }
+    }
+
+    fn last_determination(&self) -> Option<&CitizenshipDetermination> {
+        self.citizenship_determinations.last()
+    }
+
+    /// A US citizenship claim was made and no supervisor has determined it since.
+    pub fn citizenship_claim_pending(&self) -> bool {
+        let since = self.last_determination().map(|d| d.determined_at);
+        self.citizenship_claims.iter().any(|c| c.is_us() && since.is_none_or(|t| c.claimed_at > t))
+    }
+
+    /// The latest determination found the subject a US citizen.
+    pub fn determined_us_citizen(&self) -> bool {
+        self.last_determination().is_some_and(|d| d.us_citizen)
+    }
+
+    /// The latest identity check was ambiguous and no person has verified it.
+    pub fn identity_unverified(&self) -> bool {
+        self.identity_check.as_ref().is_some_and(IdentityCheck::awaits_verification)
+    }
 }

@@ -47,19 +47,7 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
     let t = |m: i64| t0 + SignedDuration::from_mins(m);
     let lat = 32.5 + (i % 1000) as f64 * 0.0001;
     vec![
-        (
-            t(0),
-            Event::SubjectRegistered {
-                subject: Subject {
-                    id: s.clone(),
-                    names: vec![format!("Synthetic Person {i}")],
-                    date_of_birth: None,
-                    a_number: None,
-                    fbi_number: None,
-                    citizenship_claims: vec![],
-                },
-            },
-        ),
+        (t(0), Event::SubjectRegistered { subject: Subject::new(s.clone(), vec![format!("Synthetic Person {i}")]) }),
         (
             t(1),
             Event::EncounterRecorded {
@@ -74,6 +62,7 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
                     suspicion_factors: vec![SuspicionFactor::RecentIllegalCrossingsInArea],
                     arrest: true,
                     operation: None,
+                    warrant: None,
                 },
             },
         ),

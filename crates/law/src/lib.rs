@@ -168,6 +168,12 @@ pub struct Context {
     /// A claim or evidence of US citizenship awaiting a supervisor's determination.
     #[serde(default)]
     pub citizenship_claim_pending: bool,
+    /// A supervisor determined that the subject is a US citizen.
+    #[serde(default)]
+    pub us_citizen_determined: bool,
+    /// The subject's identity check was ambiguous and no person has verified it.
+    #[serde(default)]
+    pub identity_unverified: bool,
     #[serde(default)]
     pub detainer: Option<DetainerFacts>,
     /// Where a field action happens.

@@ -81,6 +81,14 @@ fn jurisdiction_chain(law: &Law, given: &[String]) -> Vec<String> {
 /// 8 CFR 287.7; Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019)).
 fn detainer_issuance(req: &Request, r: &mut Vec<Reason>) {
     citizenship_safeguard(req, r);
+    if req.context.identity_unverified {
+        deny(
+            r,
+            "R6-identity-verification",
+            "Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019) (database checks alone are not probable cause); Liaison safeguard (issue 4)",
+            "The subject's identity check was ambiguous: a person must verify who the subject is, and record it, before any detainer.",
+        );
+    }
     let Some(d) = &req.context.detainer else {
         deny(r, "R3-detainer-missing", "8 CFR 287.7", "No detainer was given to decide on.");
         return;
@@ -147,6 +155,14 @@ fn detainer_issuance(req: &Request, r: &mut Vec<Reason>) {
 /// R6: a claim or evidence of US citizenship suspends detainer and hold actions until a
 /// supervisor records a determination.
 fn citizenship_safeguard(req: &Request, r: &mut Vec<Reason>) {
+    if req.context.us_citizen_determined {
+        deny(
+            r,
+            "R6-us-citizen",
+            "8 U.S.C. 1357(a) and 8 CFR 287.7(a) reach aliens only; reference.md R6; Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            "A supervisor determined that the subject is a US citizen: no detainer, hold or transfer for immigration purposes. Lift any open detainer (NIEM lift code U).",
+        );
+    }
     if req.context.citizenship_claim_pending {
         deny(
             r,

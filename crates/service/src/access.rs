@@ -2,11 +2,15 @@
 //!
 //! Oversight sees every subject. A state or local agency sees the subjects in its custody and
 //! those named in detainers sent to it or by it. ICE and CBP components see their own cases:
-//! subjects they hold, encountered, exchanged in a handoff, or named in a detainer. Everyone
-//! else gets "not found" (HTTP 404), so that a refusal does not reveal that the record exists.
+//! subjects they hold, encountered, exchanged in a handoff, or named in a detainer; and, as
+//! under the IDENT/IAFIS interoperability of Secure Communities (reference.md §5: a booking
+//! whose fingerprints match "notifies ICE"), subjects whose booking identity check matched a
+//! known subject or was ambiguous. Everyone else gets "not found" (HTTP 404), so that a
+//! refusal does not reveal that the record exists.
 
 use crate::Principal;
 use domain::agency::AgencyKind;
+use domain::identity::MatchResult;
 use domain::{AgencyId, Event};
 use ledger::Entry;
 
@@ -31,6 +35,7 @@ pub fn may_see_subject(
         Event::EncounterRecorded { encounter } => &encounter.agency == me,
         Event::HandoffOffered { handoff: h } => &h.releasing.agency == me || &h.receiving.agency == me,
         Event::CustodyReleased { agency, .. } | Event::JailBooked { agency, .. } => agency == me,
+        Event::IdentityChecked { check, .. } => check.result != MatchResult::NoMatch,
         _ => false,
     })
 }

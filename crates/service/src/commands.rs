@@ -2,11 +2,15 @@
 //! the events it appends.
 
 use crate::decide::{custody_facts, decide_and_keep, get, inputs};
+pub use crate::registry::{
+    AgreementStatusChange, NewAgreement, NewDesignation, NewOfficer, NewTraining, RegistryCommand,
+};
 use crate::{ApiRole, Principal, ServiceError};
 use domain::agency::Agency;
 use domain::custody::{Handoff, HandoffParty, HandoffStatus};
 use domain::detainer::{Detainer, DetainerForm, DetainerStatus, LiftCode, ProbableCauseBasis, Warrant};
 use domain::encounter::{AuthorityClaimed, Encounter, MethodCode, SuspicionFactor};
+use domain::identity;
 use domain::operation::{Operation, OperationStatus, Participation};
 use domain::subject::{CitizenshipClaim, CitizenshipEvidence, Subject};
 use domain::*;
@@ -79,9 +83,14 @@ pub struct NewEncounter {
     pub operation: Option<OperationId>,
     /// Where it happens, for the state-law gate: a state (`CA`), optionally also a city id.
     pub jurisdictions: Vec<String>,
-    /// Processing in a jail under a 287(g) jail model (the law asks `process_for_removal`).
+    /// In a jail: processing under a 287(g) jail model (the law asks `process_for_removal`),
+    /// or, with `authority: administrative_warrant`, a warrant-service arrest of a person the
+    /// jail holds (the law asks `serve_warrant_in_jail`).
     #[serde(default)]
     pub in_jail: bool,
+    /// The administrative warrant (I-200 or I-205) an `administrative_warrant` arrest serves.
+    #[serde(default)]
+    pub warrant: Option<Warrant>,
     #[serde(default)]
     pub at_fixed_checkpoint: bool,
     #[serde(default)]
@@ -201,6 +210,34 @@ pub struct NewOperation {
     pub participants: Vec<Participation>,
 }
 
+/// A person's verification of the subject's latest identity check: the booked person is the
+/// candidate `same_as`, or (absent) none of the candidates.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVerification {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub same_as: Option<SubjectId>,
+    /// What the verification rests on (documents seen, records compared).
+    pub basis: String,
+}
+
+/// A supervisor's determination of the subject's US citizenship claim.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDetermination {
+    pub us_citizen: bool,
+    /// What the determination rests on (documents examined, records checked).
+    pub basis: String,
+}
+
+/// A new status for an operation: `active` or `concluded`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationStatusChange {
+    pub status: OperationStatus,
+}
+
 /// Every write request.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -226,6 +263,24 @@ pub enum Command {
         update: DetainerUpdate,
     },
     PlanOperation(NewOperation),
+    ChangeOperationStatus {
+        operation: OperationId,
+        change: OperationStatusChange,
+    },
+    VerifyIdentity {
+        subject: SubjectId,
+        verification: NewVerification,
+    },
+    DetermineCitizenship {
+        subject: SubjectId,
+        determination: NewDetermination,
+    },
+    /// The server ends a hold whose clock ran out with no assumption of custody.
+    ExpireDetainer {
+        detainer: DetainerId,
+    },
+    /// The 287(g) registry: officers, designations, training, agreements.
+    Registry(RegistryCommand),
     /// A read of a subject's record, logged before the record is returned.
     LogRead {
         subject: SubjectId,
@@ -246,7 +301,10 @@ impl Command {
             Command::OfferHandoff(_) | Command::AnswerHandoff { .. } => {
                 &[FieldOfficer, Supervisor, JailStaff, Officer287g]
             }
-            Command::ExpireHandoff { .. } => &[],
+            Command::ExpireHandoff { .. } | Command::ExpireDetainer { .. } => &[],
+            Command::VerifyIdentity { .. } => &[Supervisor, JailStaff, Officer287g],
+            Command::DetermineCitizenship { .. } | Command::ChangeOperationStatus { .. } => &[Supervisor],
+            Command::Registry(_) => &[Administrator],
             Command::IssueDetainer(_) => &[FieldOfficer, Supervisor],
             Command::UpdateDetainer { update, .. } => match update {
                 DetainerUpdate::Answer { .. } | DetainerUpdate::ReleaseEligible => &[JailStaff, Officer287g],
@@ -322,15 +380,15 @@ pub fn execute(
     Ok(Done { pending, events, decision: decision.map(|(d, _)| d) })
 }
 
-type Planned = (Vec<Event>, Option<(Decision, serde_json::Value)>);
+pub(crate) type Planned = (Vec<Event>, Option<(Decision, serde_json::Value)>);
 
-fn officer_of(p: &Principal) -> Result<&str, ServiceError> {
+pub(crate) fn officer_of(p: &Principal) -> Result<&str, ServiceError> {
     p.officer.as_ref().map(|o| o.as_str()).ok_or_else(|| {
         ServiceError::forbidden("this request is an officer's act; a service account cannot make it".to_string())
     })
 }
 
-fn agency(b: &mut dyn Batch, id: &AgencyId) -> Result<Agency, ServiceError> {
+pub(crate) fn agency(b: &mut dyn Batch, id: &AgencyId) -> Result<Agency, ServiceError> {
     match get(b, RecordKind::Agency, id.as_str())? {
         Some(Record::Agency(a)) => Ok(a),
         _ => Err(ServiceError::not_found("agency", id.as_str())),
@@ -355,24 +413,41 @@ fn state_of(a: &Agency) -> Vec<String> {
     a.state.iter().map(|s| s.to_string()).collect()
 }
 
-/// Whether the subject's US citizenship claim awaits a determination.
-fn claim_pending(s: &Subject) -> bool {
-    s.citizenship_claims.iter().any(|c| c.is_us())
-}
-
 /// The facts of a hold by the recipient jail on detainer `d`, as if the subject were
 /// release-eligible at `now`.
 fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timestamp) -> Result<Context, ServiceError> {
     let mut facts: law::DetainerFacts = d.into();
     facts.release_eligible_at = Some(now);
+    let s = subject(b, &d.subject)?;
     Ok(Context {
         jurisdictions: state_of(recipient),
         in_jail: true,
         actor_has_custody: Some(true),
         custody: custody_facts(b, d.subject.as_str())?,
         detainer: Some(facts),
+        citizenship_claim_pending: s.citizenship_claim_pending(),
+        us_citizen_determined: s.determined_us_citizen(),
         ..Context::default()
     })
+}
+
+/// The known subjects that share an identity key with `s` (at most 50, the rest are not
+/// candidates a person could weigh anyway).
+fn identity_candidates(b: &mut dyn Batch, s: &Subject) -> Result<Vec<Subject>, ServiceError> {
+    let mut ids: Vec<SubjectId> = Vec::new();
+    for key in identity::index_keys(s) {
+        if let Some(Record::IdentityKey(k)) = get(b, RecordKind::IdentityKey, &key)? {
+            ids.extend(k.subjects.into_iter().filter(|x| x != &s.id));
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids.truncate(50);
+    ids.iter().map(|id| subject(b, id)).collect()
+}
+
+fn conflict(message: String) -> ServiceError {
+    ServiceError::new(409, "invalid_transition", message)
 }
 
 fn decide(
@@ -402,12 +477,10 @@ fn plan(
                 return Err(ServiceError::invalid("a subject needs at least one name"));
             }
             let s = Subject {
-                id,
-                names: n.names.clone(),
                 date_of_birth: n.date_of_birth,
                 a_number: n.a_number.clone(),
                 fbi_number: n.fbi_number.clone(),
-                citizenship_claims: vec![],
+                ..Subject::new(id, n.names.clone())
             };
             (vec![Event::SubjectRegistered { subject: s }], None)
         }
@@ -427,10 +500,17 @@ fn plan(
             let officer = officer_of(p)?;
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the encounter needs an id"))?;
             let s = subject(b, &n.subject)?;
-            let action = match (n.in_jail, n.arrest) {
-                (true, _) => Action::ProcessForRemoval,
-                (false, true) => Action::FieldArrest,
-                (false, false) => Action::FieldStop,
+            let on_warrant = n.authority == AuthorityClaimed::AdministrativeWarrant;
+            if on_warrant && n.warrant.is_none() {
+                return Err(ServiceError::invalid(
+                    "an arrest on an administrative warrant needs the warrant (form I-200 or I-205, signed_by, signed_at)",
+                ));
+            }
+            let action = match (n.in_jail, on_warrant, n.arrest) {
+                (true, true, _) => Action::ServeWarrantInJail,
+                (true, false, _) => Action::ProcessForRemoval,
+                (false, _, true) => Action::FieldArrest,
+                (false, _, false) => Action::FieldStop,
             };
             let ctx = Context {
                 jurisdictions: n.jurisdictions.clone(),
@@ -439,12 +519,13 @@ fn plan(
                 suspicion_factors: n.suspicion_factors.clone(),
                 at_fixed_checkpoint: n.at_fixed_checkpoint,
                 dwelling: n.dwelling,
-                citizenship_claim_pending: claim_pending(&s),
+                citizenship_claim_pending: s.citizenship_claim_pending(),
                 custody: custody_facts(b, n.subject.as_str())?,
                 ..Context::default()
             };
             let decision = decide(b, law, officer, action, ctx, now)?;
             let e = Encounter {
+                warrant: n.warrant.clone(),
                 id,
                 subject: n.subject.clone(),
                 agency: p.agency.clone(),
@@ -458,15 +539,65 @@ fn plan(
             };
             (vec![Event::EncounterRecorded { encounter: e }], decision)
         }
-        Command::BookIntoJail(n) => (
-            vec![Event::JailBooked {
+        Command::BookIntoJail(n) => {
+            let s = subject(b, &n.subject)?;
+            let known = identity_candidates(b, &s)?;
+            let check = identity::check(&s, &known, p.agency.clone(), now);
+            let booked = Event::JailBooked {
                 subject: n.subject.clone(),
                 agency: p.agency.clone(),
                 facility: n.facility.clone(),
                 charge: n.charge.clone(),
-            }],
-            None,
-        ),
+            };
+            (vec![booked, Event::IdentityChecked { subject: n.subject.clone(), check }], None)
+        }
+        Command::VerifyIdentity { subject: id, verification: v } => {
+            let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+            let s = subject(b, id)?;
+            match &s.identity_check {
+                None => return Err(conflict(format!("subject {id} has no identity check to verify"))),
+                Some(c) if c.verification.is_some() => {
+                    return Err(conflict(format!("the identity check of subject {id} is already verified")));
+                }
+                Some(_) => {}
+            }
+            if v.basis.trim().is_empty() {
+                return Err(ServiceError::invalid("a verification needs its basis (what was compared or seen)"));
+            }
+            let e = Event::IdentityVerified {
+                subject: id.clone(),
+                official,
+                same_as: v.same_as.clone(),
+                basis: v.basis.clone(),
+            };
+            (vec![e], None)
+        }
+        Command::DetermineCitizenship { subject: id, determination: d } => {
+            let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+            // Any supervisor who sees the proof may find that the subject is a US citizen; only
+            // DHS (ICE or CBP) may find that a claimant is not one.
+            if !d.us_citizen && !agency(b, &p.agency)?.kind.is_federal_immigration() {
+                return Err(ServiceError::forbidden(
+                    "only a supervisor of ICE or CBP may determine that a claimant is not a US citizen (reference.md R6)",
+                ));
+            }
+            let s = subject(b, id)?;
+            if !s.citizenship_claims.iter().any(|c| c.is_us()) {
+                return Err(conflict(format!("subject {id} has no US citizenship claim to determine")));
+            }
+            if d.basis.trim().is_empty() {
+                return Err(ServiceError::invalid(
+                    "a determination needs its basis (documents examined, records checked)",
+                ));
+            }
+            let e = Event::CitizenshipDetermined {
+                subject: id.clone(),
+                us_citizen: d.us_citizen,
+                official,
+                basis: d.basis.clone(),
+            };
+            (vec![e], None)
+        }
         Command::OfferHandoff(n) => {
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the handoff needs an id"))?;
             let releasing = agency(b, &p.agency)?;
@@ -573,7 +704,9 @@ fn plan(
             let ctx = Context {
                 jurisdictions: state_of(&recipient),
                 custody: custody_facts(b, n.subject.as_str())?,
-                citizenship_claim_pending: claim_pending(&s),
+                citizenship_claim_pending: s.citizenship_claim_pending(),
+                us_citizen_determined: s.determined_us_citizen(),
+                identity_unverified: s.identity_unverified(),
                 detainer: Some((&d).into()),
                 ..Context::default()
             };
@@ -646,9 +779,32 @@ fn plan(
                 ends_on: n.ends_on,
                 participants: n.participants.clone(),
                 status: OperationStatus::Planned,
+                encounters: 0,
+                arrests: 0,
             };
             (vec![Event::OperationPlanned { operation: o }], None)
         }
+        Command::ChangeOperationStatus { operation: id, change } => {
+            match get(b, RecordKind::Operation, id.as_str())? {
+                Some(Record::Operation(o)) if o.participants.iter().any(|x| x.agency == p.agency) => {}
+                _ => return Err(ServiceError::not_found("operation", id.as_str())),
+            }
+            (vec![Event::OperationStatusChanged { operation: id.clone(), status: change.status }], None)
+        }
+        Command::ExpireDetainer { detainer: id } => {
+            let d = detainer(b, id)?;
+            let recipient = agency(b, &d.recipient_agency)?;
+            let deadline = crate::views::DetainerView::new(d.clone(), recipient.state.as_ref().map(|s| s.as_str()))
+                .hold
+                .map(|h| h.deadline);
+            match deadline {
+                Some(t) if now > t => {}
+                Some(t) => return Err(conflict(format!("the hold on detainer {id} runs until {t}"))),
+                None => return Err(conflict(format!("detainer {id} has no hold clock running"))),
+            }
+            (vec![Event::DetainerExpired { detainer: id.clone() }], None)
+        }
+        Command::Registry(r) => crate::registry::plan(b, p, r, now)?,
         Command::LogRead { subject: s, what } => (
             vec![Event::SubjectRecordRead {
                 subject: s.clone(),

@@ -14,6 +14,7 @@ mod commands;
 mod decide;
 mod error;
 mod principal;
+mod registry;
 pub mod views;
 
 pub use commands::*;

@@ -33,11 +33,25 @@ fn bad_input_gets_a_problem_and_writes_nothing() {
         ("unknown step", "/v1/detainers/D-DEMO-0001/steps", r#"{"step":"shred"}"#.into(), json.to_vec(), "invalid_body"),
         ("unknown handoff", "/v1/handoffs/H-NONE/answer", r#"{"answer":"accept"}"#.into(), json.to_vec(), "not_found"),
         ("bad path id", "/v1/handoffs/H%20X/answer", r#"{"answer":"accept"}"#.into(), json.to_vec(), "invalid_id"),
+        ("verification of nobody", "/v1/subjects/S-NOBODY/identity-verifications", r#"{"basis":"x"}"#.into(), json.to_vec(), "not_found"),
+        ("determination without basis", "/v1/subjects/S-DEMO-0001/citizenship-determinations", r#"{"us_citizen":true}"#.into(), json.to_vec(), "invalid_body"),
+        ("unknown agreement kind", "/v1/agreements", r#"{"id":"A-X","terms":{"kind":"handshake"},"parties":["ICE-ERO","USBP-SAN-DIEGO"],"signed_on":"2026-01-01"}"#.into(), json.to_vec(), "invalid_body"),
+        ("one-party agreement", "/v1/agreements", r#"{"id":"A-X","terms":{"kind":"task_force_mou"},"parties":["ICE-ERO"],"signed_on":"2026-01-01"}"#.into(), json.to_vec(), "invalid_request"),
+        ("impossible signing date", "/v1/agreements", r#"{"id":"A-X","terms":{"kind":"task_force_mou"},"parties":["ICE-ERO","USBP-SAN-DIEGO"],"signed_on":"2026-13-01"}"#.into(), json.to_vec(), "invalid_body"),
+        ("training for nobody", "/v1/officers/O-NOBODY/training", r#"{"course":"x","completed_at":"2026-01-01T00:00:00Z"}"#.into(), json.to_vec(), "not_found"),
+        ("unknown operation status", "/v1/operations/OP-NONE/status", r#"{"status":"paused"}"#.into(), json.to_vec(), "invalid_body"),
     ];
     let size = h.log_size();
     for (what, path, body, headers, code) in &cases {
-        let supervised = ["/v1/handoffs/", "/v1/detainers/", "/v1/operations"];
-        let role = if supervised.iter().any(|p| path.starts_with(p)) { "supervisor" } else { "field_officer" };
+        let supervised = ["/v1/handoffs/", "/v1/detainers/", "/v1/operations", "/v1/subjects/S-"];
+        let administered = ["/v1/agreements", "/v1/officers"];
+        let role = if supervised.iter().any(|p| path.starts_with(p)) {
+            "supervisor"
+        } else if administered.iter().any(|p| path.starts_with(p)) {
+            "administrator"
+        } else {
+            "field_officer"
+        };
         let a = h.post_raw(role, path, body.as_bytes(), headers);
         assert!((400..500).contains(&a.status), "{what}: {a:?}");
         assert_eq!(a.content_type, "application/problem+json", "{what}");
@@ -69,7 +83,7 @@ fn bad_input_gets_a_problem_and_writes_nothing() {
     req_tokens.insert("field_officer", forged);
     let bad = Harness { tokens: req_tokens, ..h };
     assert_eq!(bad.get("field_officer", "/v1/agreements").status, 401);
-    let wrong_method = bad.post("oversight", "/v1/agreements", serde_json::json!({}));
+    let wrong_method = bad.post("oversight", "/v1/ledger/checkpoint", serde_json::json!({}));
     assert_eq!(wrong_method.status, 405);
     assert_eq!(bad.log_size(), size, "bad input wrote nothing");
     bad.stop_and_verify();

@@ -102,9 +102,18 @@ impl Harness {
     }
 
     pub fn start_with(tune: impl FnOnce(&mut api::Config)) -> Harness {
+        Self::start_seeded(|_| {}, tune)
+    }
+
+    /// Starts on a store that `seed` wrote to after the demo data (before the server opened it).
+    pub fn start_seeded(seed: impl FnOnce(&mut dyn Store), tune: impl FnOnce(&mut api::Config)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::fresh(dir.path());
-        populate(db.create().as_mut());
+        {
+            let mut s = db.create();
+            populate(s.as_mut());
+            seed(s.as_mut());
+        }
         let mut tokens = HashMap::new();
         let mut entries = Vec::new();
         for p in api::auth::demo_principals() {

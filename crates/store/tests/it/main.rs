@@ -73,7 +73,10 @@ fn custody_never_doubles_and_a_bad_command_appends_nothing() {
     let s = subject(2);
     let mut second_arrest = s[1].clone();
     if let Event::EncounterRecorded { encounter } = &mut second_arrest.event {
+        // Another agency's arrest of a subject already held: refused (custody moves by handoff).
         encounter.id = domain::EncounterId::parse("WL-E-AGAIN").unwrap();
+        encounter.agency = domain::AgencyId::parse("WL-ERO").unwrap();
+        encounter.officer = domain::OfficerId::parse("WL-O-ERO").unwrap();
     }
     check(
         vec![

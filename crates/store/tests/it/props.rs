@@ -74,18 +74,13 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
         Op::Register(s) => {
             let ok = !m.registered[s as usize];
             m.registered[s as usize] = true;
-            let subject = Subject {
-                id: p(&sid(s)),
-                names: vec![format!("P {s}")],
-                date_of_birth: None,
-                a_number: None,
-                fbi_number: None,
-                citizenship_claims: vec![],
-            };
+            let subject = Subject::new(p(&sid(s)), vec![format!("P {s}")]);
             (Event::SubjectRegistered { subject }, ok)
         }
         Op::Arrest(s, a) => {
-            let ok = m.registered[s as usize] && m.custodian[s as usize].is_none();
+            // The custodian's own arrest of someone it holds changes the basis of its custody.
+            let held = m.custodian[s as usize];
+            let ok = m.registered[s as usize] && (held.is_none() || held == Some(a));
             if ok {
                 m.custodian[s as usize] = Some(a);
             }
@@ -100,6 +95,7 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
                 suspicion_factors: vec![],
                 arrest: true,
                 operation: None,
+                warrant: None,
             };
             (Event::EncounterRecorded { encounter }, ok)
         }

@@ -1,0 +1,213 @@
+//! The 287(g) registry as administrators keep it: officers, their designations and training,
+//! and agreements. These records are what the law engine reads to decide whether an officer
+//! may act (8 U.S.C. 1357(g); reference.md §2), so they change only by recorded events.
+//!
+//! Who may write: an administrator of ICE or CBP (which run the 287(g) program) for any
+//! agency; an administrator of another agency only for its own officers and for agreements
+//! its agency is a party to.
+
+use crate::commands::{Planned, agency};
+use crate::decide::get;
+use crate::{Principal, ServiceError};
+use domain::agreement::{Agreement, AgreementKind, AgreementStatus};
+use domain::officer::{AuthoritySource, Designation, Officer, Role, TrainingRecord};
+use domain::*;
+use serde::{Deserialize, Serialize};
+use store::Batch;
+use utoipa::ToSchema;
+
+/// Register an officer (agent, deputy, Guard member) of an agency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfficer {
+    #[schema(value_type = String)]
+    pub id: OfficerId,
+    /// The officer's agency (default: the administrator's).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub agency: Option<AgencyId>,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Grant an officer authority (8 CFR 287.5, 287.7(b), 241.2, a 287(g) agreement, Title 32).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDesignation {
+    pub authority: AuthoritySource,
+    /// The scope as written in the grant (e.g. "jail: Collier County Jail").
+    pub scope: String,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Record a completed training course.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTraining {
+    pub course: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub completed_at: Timestamp,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub valid_until: Option<Timestamp>,
+}
+
+/// Record an agreement (287(g) memorandum, task-force MOU, detention contract).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgreement {
+    #[schema(value_type = String)]
+    pub id: AgreementId,
+    /// `{"kind": "moa287g", "model": "jail_enforcement_model"}`, `{"kind": "task_force_mou"}` or
+    /// `{"kind": "detention_contract", "beds": 200}`.
+    pub terms: AgreementKind,
+    #[schema(value_type = Vec<String>)]
+    pub parties: Vec<AgencyId>,
+    #[schema(value_type = String, format = Date)]
+    pub signed_on: jiff::civil::Date,
+    #[serde(default)]
+    pub source_url: Option<String>,
+}
+
+/// End an agreement: `superseded`, `removed` or `terminated` (ended agreements stay ended).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementStatusChange {
+    pub status: AgreementStatus,
+}
+
+/// Registry writes.
+#[derive(Debug, Clone)]
+pub enum RegistryCommand {
+    RegisterOfficer(NewOfficer),
+    GrantDesignation { officer: OfficerId, designation: NewDesignation },
+    RecordTraining { officer: OfficerId, training: NewTraining },
+    RecordAgreement(NewAgreement),
+    ChangeAgreementStatus { agreement: AgreementId, change: AgreementStatusChange },
+}
+
+/// Whether `p` administers the registry for all agencies (ICE and CBP run the 287(g) program).
+fn program_administrator(b: &mut dyn Batch, p: &Principal) -> Result<bool, ServiceError> {
+    Ok(agency(b, &p.agency)?.kind.is_federal_immigration())
+}
+
+/// The officer, if `p` may change their record; "not found" otherwise.
+fn officer_for(b: &mut dyn Batch, p: &Principal, id: &OfficerId) -> Result<Officer, ServiceError> {
+    match get(b, RecordKind::Officer, id.as_str())? {
+        Some(Record::Officer(o)) if o.agency == p.agency || program_administrator(b, p)? => Ok(o),
+        _ => Err(ServiceError::not_found("officer", id.as_str())),
+    }
+}
+
+fn agreement_for(b: &mut dyn Batch, p: &Principal, id: &AgreementId) -> Result<Agreement, ServiceError> {
+    match get(b, RecordKind::Agreement, id.as_str())? {
+        Some(Record::Agreement(a)) if a.parties.contains(&p.agency) || program_administrator(b, p)? => Ok(a),
+        _ => Err(ServiceError::not_found("agreement", id.as_str())),
+    }
+}
+
+fn not_blank(what: &str, s: &str) -> Result<(), ServiceError> {
+    if s.trim().is_empty() {
+        return Err(ServiceError::invalid(format!("{what} must not be empty")));
+    }
+    Ok(())
+}
+
+pub(crate) fn plan(
+    b: &mut dyn Batch,
+    p: &Principal,
+    cmd: &RegistryCommand,
+    now: Timestamp,
+) -> Result<Planned, ServiceError> {
+    let event = match cmd {
+        RegistryCommand::RegisterOfficer(n) => {
+            not_blank("the officer's name", &n.name)?;
+            let home = n.agency.clone().unwrap_or_else(|| p.agency.clone());
+            if home != p.agency && !program_administrator(b, p)? {
+                return Err(ServiceError::forbidden(format!(
+                    "an administrator of {} registers only its own officers",
+                    p.agency
+                )));
+            }
+            agency(b, &home)?;
+            let officer = Officer {
+                id: n.id.clone(),
+                agency: home,
+                name: n.name.clone(),
+                role: n.role,
+                designations: vec![],
+                training: vec![],
+            };
+            Event::OfficerRegistered { officer }
+        }
+        RegistryCommand::GrantDesignation { officer, designation: d } => {
+            officer_for(b, p, officer)?;
+            not_blank("the designation's scope", &d.scope)?;
+            if d.expires_at.is_some_and(|t| t <= now) {
+                return Err(ServiceError::invalid("expires_at must be in the future"));
+            }
+            if let AuthoritySource::Agreement287g { agreement } = &d.authority
+                && get(b, RecordKind::Agreement, agreement.as_str())?.is_none()
+            {
+                return Err(ServiceError::not_found("agreement", agreement.as_str()));
+            }
+            let designation = Designation {
+                authority: d.authority.clone(),
+                scope: d.scope.clone(),
+                granted_at: now,
+                expires_at: d.expires_at,
+            };
+            Event::DesignationGranted { officer: officer.clone(), designation }
+        }
+        RegistryCommand::RecordTraining { officer, training: t } => {
+            officer_for(b, p, officer)?;
+            not_blank("the course", &t.course)?;
+            if t.completed_at > now {
+                return Err(ServiceError::invalid("completed_at must not be in the future"));
+            }
+            if t.valid_until.is_some_and(|v| v <= t.completed_at) {
+                return Err(ServiceError::invalid("valid_until must be after completed_at"));
+            }
+            let training =
+                TrainingRecord { course: t.course.clone(), completed_at: t.completed_at, valid_until: t.valid_until };
+            Event::TrainingRecorded { officer: officer.clone(), training }
+        }
+        RegistryCommand::RecordAgreement(n) => {
+            if n.parties.len() < 2 {
+                return Err(ServiceError::invalid("an agreement needs at least two parties"));
+            }
+            if !n.parties.contains(&p.agency) && !program_administrator(b, p)? {
+                return Err(ServiceError::forbidden(format!(
+                    "an administrator of {} records only agreements it is a party to",
+                    p.agency
+                )));
+            }
+            for party in &n.parties {
+                agency(b, party)?;
+            }
+            if let AgreementKind::Moa287g { .. } = n.terms
+                && !n.parties.iter().any(|x| {
+                    matches!(get(b, RecordKind::Agency, x.as_str()), Ok(Some(Record::Agency(a))) if a.kind.is_federal_immigration())
+                })
+            {
+                return Err(ServiceError::invalid("a 287(g) agreement needs ICE (or another DHS immigration component) as a party"));
+            }
+            let agreement = Agreement {
+                id: n.id.clone(),
+                kind: n.terms.clone(),
+                parties: n.parties.clone(),
+                signed_on: n.signed_on,
+                status: AgreementStatus::Active,
+                source_url: n.source_url.clone(),
+            };
+            Event::AgreementRecorded { agreement }
+        }
+        RegistryCommand::ChangeAgreementStatus { agreement, change } => {
+            agreement_for(b, p, agreement)?;
+            Event::AgreementStatusChanged { agreement: agreement.clone(), status: change.status }
+        }
+    };
+    Ok((vec![event], None))
+}
