@@ -4,8 +4,8 @@
 //! SHA-256 for the life of the process, so argon2's deliberate cost is paid once per token,
 //! not once per request.
 //!
-//! JWT validation against an OIDC issuer's keys (for real deployments) is not built yet; see
-//! docs/api.md.
+//! Real deployments also accept JWTs from agencies' identity providers ([`crate::oidc`]); a
+//! principal is then found by its issuer and subject, listed in the same file.
 
 use anyhow::{Context as _, Result, bail};
 use domain::{AgencyId, OfficerId};
@@ -15,13 +15,20 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::RwLock;
 
-/// One entry of the tokens file.
+use crate::oidc::{IssuerConfig, Oidc, OidcSubject};
+
+/// One entry of the tokens file: a principal, and how it proves who it is (a Liaison token, a
+/// JWT from an OIDC issuer, or both).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenEntry {
     pub principal: Principal,
     /// `argon2id$<salt hex>$<hash hex>`.
-    pub token_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
+    /// The issuer and subject (`sub`) of this principal's JWTs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSubject>,
 }
 
 /// Argon2id with its default parameters (19 MiB, 2 passes, 1 lane).
@@ -44,7 +51,7 @@ pub fn issue(principal: Principal) -> (String, TokenEntry) {
     let secret = hex::encode(secret);
     let token = format!("lsn_{}_{secret}", principal.id);
     let token_hash = format!("argon2id${}${}", hex::encode(salt), hex::encode(derive(&secret, &salt)));
-    (token, TokenEntry { principal, token_hash })
+    (token, TokenEntry { principal, token_hash: Some(token_hash), oidc: None })
 }
 
 fn getrandom(buf: &mut [u8]) {
@@ -58,6 +65,7 @@ pub struct Tokens {
     /// One argon2 check at a time: many connections presenting a new token at once wait for
     /// the first check instead of each paying for their own.
     checking: std::sync::Mutex<()>,
+    oidc: Option<Oidc>,
 }
 
 impl Tokens {
@@ -70,11 +78,48 @@ impl Tokens {
             if e.principal.roles.is_empty() {
                 bail!("principal {:?} has no roles", e.principal.id);
             }
+            if e.token_hash.is_none() && e.oidc.is_none() {
+                bail!("principal {:?} has neither a token_hash nor an oidc subject", e.principal.id);
+            }
             if map.insert(e.principal.id.clone(), e).is_some() {
                 bail!("a principal is listed twice in the tokens file");
             }
         }
-        Ok(Tokens { entries: map, verified: RwLock::new(HashMap::new()), checking: std::sync::Mutex::new(()) })
+        Ok(Tokens {
+            entries: map,
+            verified: RwLock::new(HashMap::new()),
+            checking: std::sync::Mutex::new(()),
+            oidc: None,
+        })
+    }
+
+    /// Accepts JWTs from `issuers` for the principals that name an OIDC subject.
+    pub fn enable_oidc(&mut self, issuers: &[IssuerConfig]) -> Result<()> {
+        let mut subjects = HashMap::new();
+        for e in self.entries.values() {
+            if let Some(o) = &e.oidc {
+                if !issuers.iter().any(|i| i.issuer == o.issuer) {
+                    bail!("principal {:?} names issuer {:?}, which is not configured", e.principal.id, o.issuer);
+                }
+                subjects.insert(o.clone(), e.principal.clone());
+            }
+        }
+        if !issuers.is_empty() {
+            self.oidc = Some(Oidc::new(issuers, subjects)?);
+        }
+        Ok(())
+    }
+
+    /// The principal of a JWT from a configured issuer, or `None` (cheap enough to run inline:
+    /// one signature verification).
+    pub fn check_jwt(&self, token: &str) -> Option<Principal> {
+        match self.oidc.as_ref()?.check(token) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                tracing::debug!(?why, "JWT refused");
+                None
+            }
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -103,7 +148,7 @@ impl Tokens {
         let rest = token.strip_prefix("lsn_")?;
         let (id, secret) = rest.split_once('_')?;
         let entry = self.entries.get(id)?;
-        let mut parts = entry.token_hash.split('$');
+        let mut parts = entry.token_hash.as_deref()?.split('$');
         let (Some("argon2id"), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;

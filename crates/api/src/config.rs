@@ -29,6 +29,8 @@ pub struct Config {
     pub sweep_seconds: u64,
     /// `json` (default) or `text` (`LIAISON_LOG_FORMAT`).
     pub log_format: String,
+    /// OIDC issuers whose JWTs are accepted (`[[oidc]]` tables; file only).
+    pub oidc: Vec<crate::oidc::IssuerConfig>,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             readers: 4,
             sweep_seconds: 30,
             log_format: "json".into(),
+            oidc: vec![],
         }
     }
 }

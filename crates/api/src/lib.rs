@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod metrics;
+pub mod oidc;
 pub mod problem;
 mod routes;
 pub mod writer;
@@ -88,7 +89,8 @@ impl Server {
 }
 
 /// Starts the server on `config.addr` with the given principals; returns once it listens.
-pub async fn start(config: &Config, tokens: auth::Tokens) -> Result<Server> {
+pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> {
+    tokens.enable_oidc(&config.oidc).context("configuring OIDC issuers")?;
     let law = Arc::new(Law::bundled());
     let settings =
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };

@@ -151,6 +151,7 @@ async fn authenticate(State(st): St, mut req: Request, next: Next) -> Response {
     };
     let principal = match st.tokens.cached(&token) {
         Some(p) => Some(p),
+        None if !token.starts_with("lsn_") => st.tokens.check_jwt(&token),
         None => {
             let st2 = st.clone();
             tokio::task::spawn_blocking(move || st2.tokens.check(&token)).await.ok().flatten()

@@ -107,6 +107,15 @@ impl Harness {
 
     /// Starts on a store that `seed` wrote to after the demo data (before the server opened it).
     pub fn start_seeded(seed: impl FnOnce(&mut dyn Store), tune: impl FnOnce(&mut api::Config)) -> Harness {
+        Self::start_full(seed, tune, vec![])
+    }
+
+    /// Starts with principals beside the demo's (`extra`, e.g. ones known by an OIDC subject).
+    pub fn start_full(
+        seed: impl FnOnce(&mut dyn Store),
+        tune: impl FnOnce(&mut api::Config),
+        extra: Vec<api::auth::TokenEntry>,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::fresh(dir.path());
         {
@@ -122,6 +131,7 @@ impl Harness {
             tokens.insert(*role, token);
             entries.push(entry);
         }
+        entries.extend(extra);
         let mut config = api::Config { addr: "127.0.0.1:0".into(), ..api::Config::default() };
         db.configure(&mut config);
         tune(&mut config);

@@ -516,3 +516,63 @@ fn a_hold_whose_clock_ran_out_is_expired_by_the_server() {
     assert_eq!(ev.body["items"][0]["actor"], "liaison", "{ev:?}");
     h.stop_and_verify();
 }
+
+#[test]
+fn a_jwt_from_a_configured_issuer_names_a_principal_registered_server_side() {
+    use base64::Engine as _;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let keys = tempfile::tempdir().unwrap();
+    let seed = [7u8; 32];
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public.as_bytes());
+    let jwks = keys.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "idp-1", "alg": "EdDSA"}]}).to_string(),
+    )
+    .unwrap();
+    let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
+    der.extend_from_slice(&seed);
+    let principal: service::Principal = parse(
+        json!({"id": "idp-ero-sup", "agency": "ICE-ERO-SND", "officer": "O-ERO-SND-0001", "roles": ["supervisor"]}),
+    );
+    let entry = api::auth::TokenEntry {
+        principal,
+        token_hash: None,
+        oidc: Some(api::oidc::OidcSubject { issuer: "https://idp.dhs.test".into(), subject: "00u1ero".into() }),
+    };
+    let issuer = api::oidc::IssuerConfig {
+        issuer: "https://idp.dhs.test".into(),
+        audience: "liaison-api".into(),
+        jwks_file: jwks.clone(),
+    };
+    let h = Harness::start_full(|_| {}, |c| c.oidc = vec![issuer], vec![entry]);
+    let sign = |sub: &str| {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("idp-1".into());
+        let now = jiff::Timestamp::now().as_second();
+        let claims = json!({"iss": "https://idp.dhs.test", "aud": "liaison-api", "sub": sub, "exp": now + 600,
+            // Claims about agency or roles are ignored: the principal is looked up.
+            "roles": ["oversight"], "agency": "DHS-CRCL"});
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der)).unwrap()
+    };
+    let get = |token: &str, path: &str| {
+        let r =
+            h.agent.get(format!("{}{path}", h.base)).header("Authorization", format!("Bearer {token}")).call().unwrap();
+        (r.status().as_u16(), crate::Harness::answer(r).body)
+    };
+    assert_eq!(get(&sign("00u1ero"), "/v1/subjects/S-DEMO-0001").0, 200);
+    let reads = h.get("oversight", "/v1/audit/events?subject=S-DEMO-0001&type=subject_record_read");
+    assert!(reads.body["items"].as_array().unwrap().iter().any(|e| e["event"]["reader"] == "idp-ero-sup"), "{reads:?}");
+    // The audit search is the oversight role's, which the token's own claim cannot grant.
+    assert_eq!(get(&sign("00u1ero"), "/v1/audit/events").0, 403);
+    assert_eq!(get(&sign("someone-else"), "/v1/subjects/S-DEMO-0001").0, 401);
+    // One character of the signature changed (well inside it, so no padding bits).
+    let mut forged = sign("00u1ero").into_bytes();
+    let i = forged.len() - 20;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let (status, body) = get(&forged, "/v1/subjects/S-DEMO-0001");
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")));
+    h.stop_and_verify();
+}
