@@ -23,6 +23,22 @@ use store::{PgStore, SqliteStore, Store};
 
 /// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
 /// its signing key. Blocking: call it from a plain thread.
+/// The SQLite database file `config` names, if it names one.
+fn sqlite_path(config: &Config) -> Option<&std::path::Path> {
+    (!config.is_postgres()).then(|| std::path::Path::new(config.db.strip_prefix("sqlite://").unwrap_or(&config.db)))
+}
+
+/// The writer's handle: on SQLite it leaves WAL checkpoints to a background [`store::Checkpointer`].
+fn open_writer(config: &Config) -> Result<Box<dyn Store + Send>> {
+    match sqlite_path(config) {
+        Some(path) => {
+            let s = SqliteStore::open(path).with_context(|| format!("opening store {}", path.display()))?;
+            Ok(Box::new(s.without_autocheckpoint()?))
+        }
+        None => open_store(config),
+    }
+}
+
 pub fn open_store(config: &Config) -> Result<Box<dyn Store + Send>> {
     if config.is_postgres() {
         let key = config.signing_key.as_deref().context("a PostgreSQL store needs signing_key")?;
@@ -96,7 +112,11 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
     let (writer, writer_thread) = {
         let (c, batch_max) = (config.clone(), config.batch_max);
-        writer::Writer::start(move || open_store(&c), law.clone(), settings, batch_max).await?
+        writer::Writer::start(move || open_writer(&c), law.clone(), settings, batch_max).await?
+    };
+    let checkpointer = match sqlite_path(config) {
+        Some(path) => Some(store::Checkpointer::start(path, std::time::Duration::from_millis(500))?),
+        None => None,
     };
     let readers = {
         let config = config.clone();
@@ -145,6 +165,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
             .await
             .context("joining the writer")?
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        tokio::task::spawn_blocking(move || drop(checkpointer)).await.context("last WAL checkpoint")?;
         tracing::info!("stopped; every acknowledged write is committed");
         Ok(())
     });

@@ -130,6 +130,9 @@ struct Ctx<'a> {
     cache: &'a RecordCache,
     /// Records written by the commands of this transaction so far.
     written: BTreeMap<RecordKey, Record>,
+    /// Committed records this transaction read from the database, for the cache once it
+    /// commits (officers, agencies, agreements are read by every decision and rarely written).
+    read: Vec<(RecordKey, Record)>,
     law_versions: &'a mut HashSet<String>,
 }
 
@@ -250,20 +253,24 @@ impl<B: Backend> Ledger<B> {
                 origin: &origin,
                 cache,
                 written: BTreeMap::new(),
+                read: Vec::new(),
                 law_versions,
             };
             let out = f(&mut ctx)?;
-            let written = ctx.written;
-            Ok((out, head, written))
+            let (written, read) = (ctx.written, ctx.read);
+            Ok((out, head, written, read))
         });
         self.signer = Some(signer);
         match result {
-            Ok((out, head, written)) => {
+            Ok((out, head, written, read)) => {
                 if commit {
                     self.head = Some(head);
-                    if self.cache.len() + written.len() > RECORD_CACHE_MAX {
+                    if self.cache.len() + written.len() + read.len() > RECORD_CACHE_MAX {
                         self.cache.clear();
                     }
+                    // What was read is what was committed before, unless this transaction
+                    // wrote it: the writes go in last.
+                    self.cache.extend(read);
                     self.cache.extend(written);
                 } else {
                     self.law_versions.clear();
@@ -390,6 +397,9 @@ struct TxRecords<'a> {
     cache: &'a RecordCache,
     below: &'a BTreeMap<RecordKey, Record>,
     overlay: BTreeMap<RecordKey, Record>,
+    /// Records read from the database (committed state: this transaction's own writes are
+    /// always found in `below` or `overlay` first).
+    read: &'a mut Vec<(RecordKey, Record)>,
 }
 
 impl Records for TxRecords<'_> {
@@ -420,7 +430,11 @@ impl TxRecords<'_> {
         if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)).or_else(|| self.cache.get(key)) {
             return Ok(Some(r.clone()));
         }
-        read_record(self.tx, key)
+        let found = read_record(self.tx, key)?;
+        if let Some(r) = &found {
+            self.read.push((key.clone(), r.clone()));
+        }
+        Ok(found)
     }
 
     /// Writes the overlay to the projection table and returns it, for the cache.
@@ -538,7 +552,8 @@ fn append_events(
     let first = head.frontier.size();
     let recorded_us = us(now).max(head.last_recorded_us);
     let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut recs = TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
+    let mut recs =
+        TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new(), read: &mut c.read };
     for (index, ne) in events.iter().enumerate() {
         let seq = head.frontier.size();
         let entry = Entry {
@@ -597,7 +612,8 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
 
 fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
     let head = &mut *c.head;
-    let mut recs = TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new() };
+    let mut recs =
+        TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new(), read: &mut c.read };
     let mut first = None;
     for se in entries {
         let size = head.frontier.size();
@@ -731,8 +747,14 @@ struct TxBatch<'x, 'c> {
 
 impl Batch for TxBatch<'_, '_> {
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        TxRecords { tx: &mut *self.c.tx, cache: self.c.cache, below: &self.c.written, overlay: BTreeMap::new() }
-            .read(key)
+        TxRecords {
+            tx: &mut *self.c.tx,
+            cache: self.c.cache,
+            below: &self.c.written,
+            overlay: BTreeMap::new(),
+            read: &mut self.c.read,
+        }
+        .read(key)
     }
 
     fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {

@@ -17,7 +17,7 @@ mod sqlite;
 
 pub use engine::{Ledger, RECORD_CACHE_MAX};
 pub use pg::{PgDb, PgStore};
-pub use sqlite::{SqliteDb, SqliteStore};
+pub use sqlite::{Checkpointer, SqliteDb, SqliteStore};
 
 use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
 pub use ledger::checkpoint::VerifyingKey;

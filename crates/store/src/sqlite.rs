@@ -104,6 +104,53 @@ impl Ledger<SqliteDb> {
     pub fn path(&self) -> &Path {
         &self.db.path
     }
+
+    /// Leaves WAL checkpoints to a [`Checkpointer`] instead of running them inside this
+    /// handle's commits (a checkpoint writes and syncs the database file: in the one writer's
+    /// commit it stalls every request of that group).
+    pub fn without_autocheckpoint(self) -> Result<Self, StoreError> {
+        self.db.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(self)
+    }
+}
+
+/// Copies the write-ahead log into the database file in the background (`PRAGMA
+/// wal_checkpoint(PASSIVE)`, which never blocks the writer or readers) every `every`, and once
+/// more when dropped.
+pub struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub fn start(path: &Path, every: std::time::Duration) -> Result<Checkpointer, StoreError> {
+        let conn = connect(path)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("liaison-wal-checkpoint".into())
+            .spawn(move || {
+                let checkpoint = || {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+                    }
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    checkpoint();
+                }
+                checkpoint();
+            })
+            .map_err(|e| StoreError::Invalid(format!("starting the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl rusqlite::ToSql for V {
