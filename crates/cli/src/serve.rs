@@ -138,17 +138,58 @@ fn examples(base: &str, shown: &[(Principal, String)], tokens_path: &Path) -> St
     t.push_str("# the subject's record and custody chain (each read is logged)\n");
     t.push_str(&get("SUPERVISOR", "/v1/subjects/S-EX-0001"));
     t.push_str(&get("SUPERVISOR", "/v1/subjects/S-EX-0001/custody-chain"));
-    t.push_str("# a jail books a person; the detainer the demo issued to it, with its hold deadline\n");
-    t.push_str(&post("JAIL_STAFF", "/v1/subjects", "ex-5", r#"{"id":"S-EX-0002","names":["Another Person"]}"#));
+    t.push_str(
+        "# a jail books a person: the answer's identity_checked event is a match (confidence 90) with a demo subject\n",
+    );
+    t.push_str(&post(
+        "JAIL_STAFF",
+        "/v1/subjects",
+        "ex-5",
+        r#"{"id":"S-EX-0002","names":["Demo Person Two"],"date_of_birth":"1985-06-15"}"#,
+    ));
     t.push_str(&post(
         "JAIL_STAFF",
         "/v1/bookings",
         "ex-6",
         r#"{"subject":"S-EX-0002","facility":"F-TX-ANG-JAIL","charge":"Tex. Penal Code 49.04 (DWI)"}"#,
     ));
+    t.push_str("# (after an ambiguous check a person records who it is before any detainer)\n");
+    t.push_str(&post(
+        "JAIL_STAFF",
+        "/v1/subjects/S-EX-0002/identity-verifications",
+        "ex-6v",
+        r#"{"same_as":"S-DEMO-0002","basis":"booking fingerprints compared with the A-file"}"#,
+    ));
+    t.push_str("# a US citizenship claim: the detainer is refused (R6) until an ICE supervisor determines it\n");
+    t.push_str(&post(
+        "JAIL_STAFF",
+        "/v1/subjects/S-EX-0002/citizenship-claims",
+        "ex-c1",
+        r#"{"country":"US","evidence":["us_passport"]}"#,
+    ));
+    let detainer = r#"{"subject":"S-EX-0002","recipient_agency":"TX-ANGELINA-COUNTY-SHERIFFS-OFFICE","warrant":{"form":"I-200","signed_by":"O-ERO-SND-0001","signed_at":"2026-11-01T10:00:00Z"},"probable_cause":["pending_removal_proceedings"]}"#;
+    t.push_str(&post("SUPERVISOR", "/v1/detainers", "ex-d1", detainer));
+    t.push_str(&post(
+        "SUPERVISOR",
+        "/v1/subjects/S-EX-0002/citizenship-determinations",
+        "ex-c2",
+        r#"{"us_citizen":false,"basis":"passport belongs to another person; A-file shows birth abroad"}"#,
+    ));
+    t.push_str(&post("SUPERVISOR", "/v1/detainers", "ex-d2", detainer));
+    t.push_str("# the detainer the demo issued to the jail, with its hold deadline\n");
     t.push_str(&get("JAIL_STAFF", "/v1/detainers/D-DEMO-0001"));
-    t.push_str("# plan an operation\n");
-    t.push_str(&post("SUPERVISOR", "/v1/operations", "ex-7", r#"{"name":"Example deployment","city":"San Diego","state":"CA","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-SND","headcount":20}]}"#));
+    t.push_str("# plan an operation, activate it; encounters naming it are counted in its view\n");
+    t.push_str(&post("SUPERVISOR", "/v1/operations", "ex-7", r#"{"id":"OP-EX-0001","name":"Example deployment","city":"San Diego","state":"CA","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-SND","headcount":20}]}"#));
+    t.push_str(&post("SUPERVISOR", "/v1/operations/OP-EX-0001/status", "ex-8", r#"{"status":"active"}"#));
+    t.push_str(&get("SUPERVISOR", "/v1/operations/OP-EX-0001"));
+    t.push_str("# the 287(g) registry: an officer and their training (administrators)\n");
+    t.push_str(&post("ADMINISTRATOR", "/v1/officers", "ex-9", r#"{"id":"O-EX-0001","agency":"TX-ANGELINA-COUNTY-SHERIFFS-OFFICE","name":"Deputy Example","role":"local_officer"}"#));
+    t.push_str(&post(
+        "ADMINISTRATOR",
+        "/v1/officers/O-EX-0001/training",
+        "ex-10",
+        r#"{"course":"287(g) WSO online course","completed_at":"2026-10-15T00:00:00Z"}"#,
+    ));
     t.push_str("# oversight: who read what, the 287(g) registry, the ledger's checkpoint and proofs\n");
     t.push_str(&get("OVERSIGHT", "/v1/audit/events?type=subject_record_read&limit=5"));
     t.push_str(&get("ADMINISTRATOR", "/v1/agreements?limit=2"));
