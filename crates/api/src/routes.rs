@@ -320,6 +320,38 @@ async fn replayed(
     .await
 }
 
+/// A write to the record named in the path (`route` with `{id}` in it): parses the id, builds
+/// the command from it and the body, and runs it.
+async fn write_to<I, T>(
+    st: &Arc<AppState>,
+    raw_id: String,
+    w: WriteReq<T>,
+    route: &str,
+    command: impl FnOnce(I, T) -> Command,
+) -> ApiResult<(StatusCode, axum::Json<Written>)>
+where
+    I: TryFrom<String, Error = domain::IdError> + std::fmt::Display,
+{
+    let rid: I = id(raw_id)?;
+    let WriteReq { p, body, raw, key } = w;
+    let (rid_text, route) = (rid.to_string(), format!("POST {}", route.replace("{id}", &rid.to_string())));
+    write(st, p, command(rid, body), rid_text, key, &route, &raw).await
+}
+
+/// [`write_to`] a subject's record, which the caller must be able to see (else 404).
+async fn subject_write<T>(
+    st: &Arc<AppState>,
+    raw_id: String,
+    w: WriteReq<T>,
+    route: &str,
+    command: impl FnOnce(domain::SubjectId, T) -> Command,
+) -> ApiResult<(StatusCode, axum::Json<Written>)> {
+    let sid: domain::SubjectId = id(raw_id.clone())?;
+    let p = w.p.clone();
+    blocking(st, move |s| visible_subject(s, &p, sid.as_str())).await?;
+    write_to(st, raw_id, w, route, command).await
+}
+
 /// Runs a point read (a few primary-key lookups, tens of microseconds) on a read handle in
 /// place: cheaper than a hop to the blocking pool, and short enough not to stall the worker.
 async fn point_read<T: Send + 'static>(
@@ -475,12 +507,8 @@ async fn claim_citizenship(
     Path(sid): Path<String>,
     w: WriteReq<NewClaim>,
 ) -> ApiResult<impl IntoResponse> {
-    let sid: domain::SubjectId = id(sid)?;
-    let WriteReq { p, body: claim, raw, key } = w;
-    let (pp, s2) = (p.clone(), sid.clone());
-    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
-    let route = format!("POST /v1/subjects/{sid}/citizenship-claims");
-    write(&st, p, Command::ClaimCitizenship { subject: sid.clone(), claim }, sid.to_string(), key, &route, &raw).await
+    let route = "/v1/subjects/{id}/citizenship-claims";
+    subject_write(&st, sid, w, route, |subject, claim| Command::ClaimCitizenship { subject, claim }).await
 }
 
 /// A supervisor of ICE or CBP determines a US citizenship claim (reference.md R6). Until a
@@ -493,13 +521,9 @@ async fn determine_citizenship(
     Path(sid): Path<String>,
     w: WriteReq<NewDetermination>,
 ) -> ApiResult<impl IntoResponse> {
-    let sid: domain::SubjectId = id(sid)?;
-    let WriteReq { p, body: determination, raw, key } = w;
-    let (pp, s2) = (p.clone(), sid.clone());
-    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
-    let route = format!("POST /v1/subjects/{sid}/citizenship-determinations");
-    let cmd = Command::DetermineCitizenship { subject: sid.clone(), determination };
-    write(&st, p, cmd, sid.to_string(), key, &route, &raw).await
+    let route = "/v1/subjects/{id}/citizenship-determinations";
+    subject_write(&st, sid, w, route, |subject, determination| Command::DetermineCitizenship { subject, determination })
+        .await
 }
 
 /// A person verifies the subject's latest identity check (required after an ambiguous one
@@ -511,13 +535,8 @@ async fn verify_identity(
     Path(sid): Path<String>,
     w: WriteReq<NewVerification>,
 ) -> ApiResult<impl IntoResponse> {
-    let sid: domain::SubjectId = id(sid)?;
-    let WriteReq { p, body: verification, raw, key } = w;
-    let (pp, s2) = (p.clone(), sid.clone());
-    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
-    let route = format!("POST /v1/subjects/{sid}/identity-verifications");
-    let cmd = Command::VerifyIdentity { subject: sid.clone(), verification };
-    write(&st, p, cmd, sid.to_string(), key, &route, &raw).await
+    let route = "/v1/subjects/{id}/identity-verifications";
+    subject_write(&st, sid, w, route, |subject, verification| Command::VerifyIdentity { subject, verification }).await
 }
 
 /// Record an encounter or arrest; the law decides whether the officer may make it.
@@ -561,10 +580,8 @@ async fn answer_handoff(
     Path(hid): Path<String>,
     w: WriteReq<HandoffAnswer>,
 ) -> ApiResult<impl IntoResponse> {
-    let hid: domain::HandoffId = id(hid)?;
-    let WriteReq { p, body: answer, raw, key } = w;
-    let route = format!("POST /v1/handoffs/{hid}/answer");
-    write(&st, p, Command::AnswerHandoff { handoff: hid.clone(), answer }, hid.to_string(), key, &route, &raw).await
+    write_to(&st, hid, w, "/v1/handoffs/{id}/answer", |handoff, answer| Command::AnswerHandoff { handoff, answer })
+        .await
 }
 
 /// A handoff, for its two parties and oversight (the read is logged).
@@ -609,10 +626,8 @@ async fn update_detainer(
     Path(did): Path<String>,
     w: WriteReq<DetainerUpdate>,
 ) -> ApiResult<impl IntoResponse> {
-    let did: domain::DetainerId = id(did)?;
-    let WriteReq { p, body: update, raw, key } = w;
-    let route = format!("POST /v1/detainers/{did}/steps");
-    write(&st, p, Command::UpdateDetainer { detainer: did.clone(), update }, did.to_string(), key, &route, &raw).await
+    let route = "/v1/detainers/{id}/steps";
+    write_to(&st, did, w, route, |detainer, update| Command::UpdateDetainer { detainer, update }).await
 }
 
 /// A detainer with its hold deadline, for its two agencies and oversight (the read is logged).
@@ -679,11 +694,8 @@ async fn change_operation_status(
     Path(oid): Path<String>,
     w: WriteReq<OperationStatusChange>,
 ) -> ApiResult<impl IntoResponse> {
-    let oid: domain::OperationId = id(oid)?;
-    let WriteReq { p, body: change, raw, key } = w;
-    let route = format!("POST /v1/operations/{oid}/status");
-    let cmd = Command::ChangeOperationStatus { operation: oid.clone(), change };
-    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
+    let route = "/v1/operations/{id}/status";
+    write_to(&st, oid, w, route, |operation, change| Command::ChangeOperationStatus { operation, change }).await
 }
 
 /// Record an agreement in the 287(g) registry (administrators).
@@ -703,11 +715,10 @@ async fn change_agreement_status(
     Path(aid): Path<String>,
     w: WriteReq<AgreementStatusChange>,
 ) -> ApiResult<impl IntoResponse> {
-    let aid: domain::AgreementId = id(aid)?;
-    let WriteReq { p, body: change, raw, key } = w;
-    let route = format!("POST /v1/agreements/{aid}/status");
-    let cmd = Command::Registry(RegistryCommand::ChangeAgreementStatus { agreement: aid.clone(), change });
-    write(&st, p, cmd, aid.to_string(), key, &route, &raw).await
+    write_to(&st, aid, w, "/v1/agreements/{id}/status", |agreement, change| {
+        Command::Registry(RegistryCommand::ChangeAgreementStatus { agreement, change })
+    })
+    .await
 }
 
 /// Register an officer (administrators).
@@ -741,11 +752,10 @@ async fn grant_designation(
     Path(oid): Path<String>,
     w: WriteReq<NewDesignation>,
 ) -> ApiResult<impl IntoResponse> {
-    let oid: domain::OfficerId = id(oid)?;
-    let WriteReq { p, body: designation, raw, key } = w;
-    let route = format!("POST /v1/officers/{oid}/designations");
-    let cmd = Command::Registry(RegistryCommand::GrantDesignation { officer: oid.clone(), designation });
-    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
+    write_to(&st, oid, w, "/v1/officers/{id}/designations", |officer, designation| {
+        Command::Registry(RegistryCommand::GrantDesignation { officer, designation })
+    })
+    .await
 }
 
 /// Record an officer's completed training (administrators).
@@ -756,11 +766,10 @@ async fn record_training(
     Path(oid): Path<String>,
     w: WriteReq<NewTraining>,
 ) -> ApiResult<impl IntoResponse> {
-    let oid: domain::OfficerId = id(oid)?;
-    let WriteReq { p, body: training, raw, key } = w;
-    let route = format!("POST /v1/officers/{oid}/training");
-    let cmd = Command::Registry(RegistryCommand::RecordTraining { officer: oid.clone(), training });
-    write(&st, p, cmd, oid.to_string(), key, &route, &raw).await
+    write_to(&st, oid, w, "/v1/officers/{id}/training", |officer, training| {
+        Command::Registry(RegistryCommand::RecordTraining { officer, training })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
