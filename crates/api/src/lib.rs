@@ -23,6 +23,11 @@ use store::{PgStore, SqliteStore, Store};
 
 /// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
 /// its signing key. Blocking: call it from a plain thread.
+/// SQLite's WAL: the writer's commits checkpoint at this many pages; a background thread
+/// checkpoints (PASSIVE) every `CHECKPOINT_MS` so that little is left for the commit to copy.
+const WAL_PAGES: u32 = 10_000;
+const CHECKPOINT_MS: u64 = 100;
+
 /// The SQLite database file `config` names, if it names one.
 fn sqlite_path(config: &Config) -> Option<&std::path::Path> {
     (!config.is_postgres()).then(|| std::path::Path::new(config.db.strip_prefix("sqlite://").unwrap_or(&config.db)))
@@ -33,7 +38,7 @@ fn open_writer(config: &Config) -> Result<Box<dyn Store + Send>> {
     match sqlite_path(config) {
         Some(path) => {
             let s = SqliteStore::open(path).with_context(|| format!("opening store {}", path.display()))?;
-            Ok(Box::new(s.without_autocheckpoint()?))
+            Ok(Box::new(s.with_autocheckpoint(WAL_PAGES)?))
         }
         None => open_store(config),
     }
@@ -115,7 +120,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         writer::Writer::start(move || open_writer(&c), law.clone(), settings, batch_max).await?
     };
     let checkpointer = match sqlite_path(config) {
-        Some(path) => Some(store::Checkpointer::start(path, std::time::Duration::from_millis(500))?),
+        Some(path) => Some(store::Checkpointer::start(path, std::time::Duration::from_millis(CHECKPOINT_MS))?),
         None => None,
     };
     let readers = {

@@ -6,6 +6,12 @@
 //! 3 verification found tampering, a proof did not verify, or a replayed decision differs;
 //! 4 rebuilt projections differ from the stored ones.
 
+/// mimalloc instead of the system allocator: the server allocates and frees many small JSON
+/// values per request on several threads, where glibc malloc showed up as ~18 % of its CPU
+/// under write load (BENCHMARKS.md §6).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod commands;
 mod decisions;

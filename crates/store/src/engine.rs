@@ -658,9 +658,9 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
         insert_entry(recs.tx, head, &se.bytes, &meta)?;
         if let Some(k) = &entry.idempotency_key {
             recs.tx.exec(
-                "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $3, $4)
-                 ON CONFLICT (idempotency_key) DO UPDATE SET last_seq = excluded.last_seq, checkpoint_size = excluded.checkpoint_size",
-                &[V::T(k.clone()), V::B(vec![0; 32]), n(se.seq), n(se.seq + 1)],
+                "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $3, 0)
+                 ON CONFLICT (idempotency_key) DO UPDATE SET last_seq = excluded.last_seq",
+                &[V::T(k.clone()), V::B(vec![0; 32]), n(se.seq)],
             )?;
         }
         first.get_or_insert(se.seq);
@@ -671,15 +671,13 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
     let written = recs.flush()?;
     c.written.extend(written);
     let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
-    c.tx.exec(
-        "UPDATE command SET checkpoint_size = $1 WHERE last_seq >= $2",
-        &[n(checkpoint.checkpoint.size), n(first_seq)],
-    )?;
     Ok(Some(Receipt { first_seq, last_seq: c.head.frontier.size() - 1, checkpoint, replayed: false }))
 }
 
-/// One command inside a write transaction: the idempotency check, then its events. Its
-/// command row names checkpoint size 0 until [`finish`] signs the transaction's checkpoint.
+/// One command inside a write transaction: the idempotency check, then its events. The
+/// checkpoint that covers a command is looked up when it is replayed ([`covering_checkpoint`]);
+/// the `command.checkpoint_size` column is no longer written (it was, by an `UPDATE` that
+/// scanned the whole table on every commit).
 fn command_tx(
     c: &mut Ctx,
     events: &[NewEvent],
@@ -710,20 +708,31 @@ fn command_tx(
 fn find_command(tx: &mut dyn Sql, k: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
     let Some(row) = one(
         tx,
-        "SELECT request_hash, first_seq, last_seq, checkpoint_size FROM command WHERE idempotency_key = $1",
+        "SELECT request_hash, first_seq, last_seq FROM command WHERE idempotency_key = $1",
         &[V::T(k.to_string())],
     )?
     else {
         return Ok(None);
     };
-    let [hash, first, last, size]: [V; 4] =
+    let [hash, first, last]: [V; 3] =
         row.try_into().map_err(|_| StoreError::Corrupt("a command row has the wrong shape".into()))?;
     if hash.b()? != request_hash {
         return Err(StoreError::IdempotencyConflict { key: k.to_string() });
     }
-    let size = size.u()?;
-    let checkpoint = if size == 0 { None } else { Some(checkpoint_at(tx, size)?) };
-    Ok(Some(Pending { first_seq: first.u()?, last_seq: last.u()?, replayed: true, checkpoint }))
+    let last = last.u()?;
+    let checkpoint = covering_checkpoint(tx, last)?;
+    Ok(Some(Pending { first_seq: first.u()?, last_seq: last, replayed: true, checkpoint }))
+}
+
+/// The first checkpoint that covers event `seq`: the one signed by the transaction that
+/// appended it (each write transaction signs one checkpoint at its end), or none while that
+/// transaction is still open.
+fn covering_checkpoint(tx: &mut dyn Sql, seq: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let Some(row) = one(tx, "SELECT size FROM checkpoint WHERE size > $1 ORDER BY size LIMIT 1", &[n(seq)])? else {
+        return Ok(None);
+    };
+    let size = row.into_iter().next().ok_or_else(|| StoreError::Corrupt("a checkpoint row is empty".into()))?.u()?;
+    checkpoint_at(tx, size).map(Some)
 }
 
 /// Signs the checkpoint that covers a write transaction's appends (or returns the latest when
@@ -734,7 +743,6 @@ fn finish(c: &mut Ctx, size_before: u64) -> Result<Option<SignedCheckpoint>, Sto
         return if size == 0 { Ok(None) } else { checkpoint_at(c.tx, size).map(Some) };
     }
     let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
-    c.tx.exec("UPDATE command SET checkpoint_size = $1 WHERE checkpoint_size = 0", &[n(size)])?;
     Ok(Some(checkpoint))
 }
 

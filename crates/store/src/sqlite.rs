@@ -105,11 +105,12 @@ impl Ledger<SqliteDb> {
         &self.db.path
     }
 
-    /// Leaves WAL checkpoints to a [`Checkpointer`] instead of running them inside this
-    /// handle's commits (a checkpoint writes and syncs the database file: in the one writer's
-    /// commit it stalls every request of that group).
-    pub fn without_autocheckpoint(self) -> Result<Self, StoreError> {
-        self.db.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    /// Sets how many WAL pages this handle's commits let accumulate before they checkpoint
+    /// (SQLite's default is 1000). With a [`Checkpointer`] copying pages in the background the
+    /// commit's own checkpoint finds little left to copy; it must stay on, because only a
+    /// checkpoint that catches up completely lets the next write restart the WAL file.
+    pub fn with_autocheckpoint(self, pages: u32) -> Result<Self, StoreError> {
+        self.db.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
         Ok(self)
     }
 }
