@@ -33,7 +33,8 @@ fn sqlite_path(config: &Config) -> Option<&std::path::Path> {
     (!config.is_postgres()).then(|| std::path::Path::new(config.db.strip_prefix("sqlite://").unwrap_or(&config.db)))
 }
 
-/// The writer's handle: on SQLite it leaves WAL checkpoints to a background [`store::Checkpointer`].
+/// The writer's handle: on SQLite its commits checkpoint rarely, a background
+/// [`store::Checkpointer`] doing most of the copying.
 fn open_writer(config: &Config) -> Result<Box<dyn Store + Send>> {
     match sqlite_path(config) {
         Some(path) => {
