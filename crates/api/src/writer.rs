@@ -48,8 +48,8 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread, which opens its store with `open` and reads the open handoff
-    /// offers and running holds before it takes requests. The thread ends when every `Writer` is dropped and the
-    /// queue is drained.
+    /// offers and running holds before it takes requests. The thread ends when every `Writer`
+    /// is dropped and the queue is drained.
     pub async fn start(
         open: impl FnOnce() -> anyhow::Result<Box<dyn Store + Send>> + Send + 'static,
         law: std::sync::Arc<Law>,
@@ -62,10 +62,10 @@ impl Writer {
             .name("liaison-writer".into())
             .spawn(move || {
                 let opened = open().and_then(|mut store| {
-                    let offers = deadlines(store.as_mut())?;
-                    Ok((store, offers))
+                    let deadlines = deadlines(store.as_mut())?;
+                    Ok((store, deadlines))
                 });
-                let (mut store, mut offers) = match opened {
+                let (mut store, mut deadlines) = match opened {
                     Ok(x) => {
                         let _ = ready.send(Ok(()));
                         x
@@ -89,9 +89,9 @@ impl Writer {
                         }
                     }
                     if sweep {
-                        jobs.extend(expiry_jobs(&mut offers));
+                        jobs.extend(expiry_jobs(&mut deadlines));
                     }
-                    commit(store.as_mut(), &law, &settings, jobs, &mut offers);
+                    commit(store.as_mut(), &law, &settings, jobs, &mut deadlines);
                 }
             })
             .expect("spawn the writer thread");
@@ -121,8 +121,8 @@ enum Due {
     Hold(DetainerId),
 }
 
-/// Open offers and running holds, by the time they end.
-type Offers = BTreeSet<(Timestamp, Due)>;
+/// Open handoff offers and running holds, by the time they end.
+type Deadlines = BTreeSet<(Timestamp, Due)>;
 
 /// Every page of one kind of record.
 fn each_record(store: &mut dyn Store, kind: RecordKind, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
@@ -135,8 +135,8 @@ fn each_record(store: &mut dyn Store, kind: RecordKind, f: &mut dyn FnMut(Record
     }
 }
 
-fn deadlines(store: &mut dyn Store) -> Result<Offers, StoreError> {
-    let mut out = Offers::new();
+fn deadlines(store: &mut dyn Store) -> Result<Deadlines, StoreError> {
+    let mut out = Deadlines::new();
     each_record(store, RecordKind::Handoff, &mut |r| {
         if let Record::Handoff(h) = r
             && h.status == HandoffStatus::Offered
@@ -165,13 +165,13 @@ fn deadlines(store: &mut dyn Store) -> Result<Offers, StoreError> {
     Ok(out)
 }
 
-fn expiry_jobs(offers: &mut Offers) -> Vec<Job> {
+fn expiry_jobs(deadlines: &mut Deadlines) -> Vec<Job> {
     let now = Timestamp::now();
     let mut due = Vec::new();
-    while let Some((at, _)) = offers.first()
+    while let Some((at, _)) = deadlines.first()
         && *at < now
     {
-        let (_, what) = offers.pop_first().expect("checked");
+        let (_, what) = deadlines.pop_first().expect("checked");
         let command = match what {
             Due::Offer(handoff) => Command::ExpireHandoff { handoff },
             Due::Hold(detainer) => Command::ExpireDetainer { detainer },
@@ -182,7 +182,7 @@ fn expiry_jobs(offers: &mut Offers) -> Vec<Job> {
     due
 }
 
-fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>, offers: &mut Offers) {
+fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>, deadlines: &mut Deadlines) {
     let now = Timestamp::now();
     let mut results: Vec<Option<Result<Done, ServiceError>>> = Vec::with_capacity(jobs.len());
     let outcome = store.transact(now, &mut |b| {
@@ -208,11 +208,11 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
                         for e in &done.events {
                             match e {
                                 domain::Event::HandoffOffered { handoff: h } => {
-                                    offers.insert((h.expires_at, Due::Offer(h.id.clone())));
+                                    deadlines.insert((h.expires_at, Due::Offer(h.id.clone())));
                                 }
                                 domain::Event::SubjectReleaseEligible { detainer } => {
                                     if let Some(h) = done.decision.as_ref().and_then(|d| d.hold.as_ref()) {
-                                        offers.insert((h.deadline, Due::Hold(detainer.clone())));
+                                        deadlines.insert((h.deadline, Due::Hold(detainer.clone())));
                                     }
                                 }
                                 _ => {}

@@ -159,7 +159,8 @@ fn normalize(name: &str) -> String {
 
 /// The keys under which a subject is indexed for identity checks: its identifiers, and each
 /// of its names with its date of birth. Names without a date of birth are not keys (too many
-/// people share them to narrow anything).
+/// people share them to narrow anything). Sorted, so identifiers (`a:`, `f:`) come before
+/// names (`n:`, then surnames `s:`).
 pub fn index_keys(s: &Subject) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(a) = &s.a_number {

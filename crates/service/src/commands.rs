@@ -431,18 +431,21 @@ fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timest
     })
 }
 
-/// The known subjects that share an identity key with `s` (at most 50, the rest are not
-/// candidates a person could weigh anyway).
+/// The known subjects that share an identity key with `s`, at most 50 (the rest are not
+/// candidates a person could weigh anyway). Keys come identifiers first (`a:`, `f:`, then
+/// `n:` and `s:`), and the order is kept, so the cap never drops an identifier match for a
+/// surname one.
 fn identity_candidates(b: &mut dyn Batch, s: &Subject) -> Result<Vec<Subject>, ServiceError> {
     let mut ids: Vec<SubjectId> = Vec::new();
     for key in identity::index_keys(s) {
         if let Some(Record::IdentityKey(k)) = get(b, RecordKind::IdentityKey, &key)? {
-            ids.extend(k.subjects.into_iter().filter(|x| x != &s.id));
+            for id in k.subjects {
+                if id != s.id && !ids.contains(&id) && ids.len() < 50 {
+                    ids.push(id);
+                }
+            }
         }
     }
-    ids.sort();
-    ids.dedup();
-    ids.truncate(50);
     ids.iter().map(|id| subject(b, id)).collect()
 }
 
@@ -649,14 +652,10 @@ fn plan(
             }
             if h.status != HandoffStatus::Offered {
                 let status = serde_json::to_value(h.status).expect("json");
-                return Err(ServiceError::new(
-                    409,
-                    "invalid_transition",
-                    format!(
-                        "handoff {handoff} is {}; only an open offer can be answered",
-                        status.as_str().unwrap_or("")
-                    ),
-                ));
+                return Err(conflict(format!(
+                    "handoff {handoff} is {}; only an open offer can be answered",
+                    status.as_str().unwrap_or("")
+                )));
             }
             let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
             match answer {

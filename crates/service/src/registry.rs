@@ -184,15 +184,16 @@ pub(crate) fn plan(
                     p.agency
                 )));
             }
+            let mut federal = false;
             for party in &n.parties {
-                agency(b, party)?;
+                federal |= agency(b, party)?.kind.is_federal_immigration();
             }
             if let AgreementKind::Moa287g { .. } = n.terms
-                && !n.parties.iter().any(|x| {
-                    matches!(get(b, RecordKind::Agency, x.as_str()), Ok(Some(Record::Agency(a))) if a.kind.is_federal_immigration())
-                })
+                && !federal
             {
-                return Err(ServiceError::invalid("a 287(g) agreement needs ICE (or another DHS immigration component) as a party"));
+                return Err(ServiceError::invalid(
+                    "a 287(g) agreement needs ICE (or another DHS immigration component) as a party",
+                ));
             }
             let agreement = Agreement {
                 id: n.id.clone(),
