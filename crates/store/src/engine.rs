@@ -67,8 +67,11 @@ fn n(x: u64) -> V {
 
 /// What the engine needs from a database connection inside a transaction.
 pub trait Sql {
-    /// Runs a statement; returns the number of rows changed.
-    fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<u64, StoreError>;
+    /// Runs a statement whose result the caller does not need. A backend may hold it back
+    /// and send it with the next `query` or the commit (PostgreSQL pipelines them), so its
+    /// error may surface there instead; only statements that cannot fail on a sound database
+    /// belong here, or ones whose failure should fail the whole transaction.
+    fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<(), StoreError>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &'static str, params: &[V]) -> Result<Vec<Vec<V>>, StoreError>;
 }

@@ -131,8 +131,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("PostgreSQL error: {0}")]
-    Pg(#[from] postgres::Error),
+    #[error("the transaction was rolled back after a database error: {0}")]
+    Aborted(String),
+    #[error("PostgreSQL error: {}", pg::describe(.0))]
+    Pg(#[from] tokio_postgres::Error),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

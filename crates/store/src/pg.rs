@@ -7,14 +7,24 @@
 //! `schema_migrations`. The signing key is a file the operator names (never in the database,
 //! so that whoever can edit the database cannot re-sign a rewritten log).
 //!
-//! The `postgres` client is synchronous (it runs its own small runtime): call it from plain
-//! threads, never from inside an async task.
+//! The client is `tokio-postgres`, driven by a small single-threaded runtime that each store
+//! handle owns, so the store stays synchronous: call it from plain threads, never from inside
+//! an async task. Inside a write transaction, statements whose results the engine does not
+//! need ([`Sql::exec`]) are held back and sent together with the next query or the commit, in
+//! one pipeline (tokio-postgres sends every request of futures polled together before it waits
+//! for any answer): a group commit costs about one round trip per command instead of one per
+//! row. A held-back statement's error surfaces at that query or at the commit and fails the
+//! whole transaction; the engine only holds back inserts that cannot fail on a sound database
+//! (their keys are sequence numbers the writer lock hands out, or idempotency keys it has
+//! looked up first).
 
 use crate::StoreError;
 use crate::engine::{Backend, Ledger, Sql, V, new_identity};
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, GenericClient, NoTls};
+use futures_util::future::{try_join, try_join_all};
 use std::path::Path;
+use tokio::runtime::Runtime;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The migrations, in order.
 const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../migrations/postgres/0001_init.sql"))];
@@ -25,73 +35,154 @@ const WRITER_LOCK: i64 = 0x004c_4941_4953_4f4e;
 /// The PostgreSQL store.
 pub type PgStore = Ledger<PgDb>;
 
-/// A PostgreSQL connection and the statements it has prepared.
+/// A PostgreSQL connection, the runtime that drives it, the statements it has prepared, and
+/// the statements held back for the next round trip.
 pub struct PgDb {
+    rt: Runtime,
     client: Client,
-    prepared: Statements,
+    prepared: std::collections::HashMap<&'static str, Statement>,
+    held: Vec<(Statement, Vec<V>)>,
+    /// The first error a write transaction's statements met. A held-back statement's error
+    /// can surface in a later command's query, after which the engine may go on (it rolls that
+    /// command back to its savepoint, and PostgreSQL answers COMMIT in an aborted transaction
+    /// with a rollback, not an error), so the whole transaction is failed on it instead.
+    failed: Option<String>,
 }
 
-type Statements = std::collections::HashMap<&'static str, postgres::Statement>;
+impl PgDb {
+    fn connect(url: &str) -> Result<Self, StoreError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Io { context: "starting the PostgreSQL client's runtime".into(), source: e })?;
+        let (client, connection) = rt
+            .block_on(tokio_postgres::connect(url, NoTls))
+            .map_err(|e| StoreError::Invalid(format!("connecting to PostgreSQL: {}", describe(&e))))?;
+        // The connection runs whenever the runtime is driven, that is inside every `block_on`.
+        rt.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "PostgreSQL connection closed");
+            }
+        });
+        Ok(PgDb { rt, client, prepared: Default::default(), held: Vec::new(), failed: None })
+    }
 
-fn connect(url: &str) -> Result<Client, StoreError> {
-    Client::connect(url, NoTls).map_err(|e| StoreError::Invalid(format!("connecting to PostgreSQL: {e}")))
+    /// Runs SQL text without parameters (simple query protocol; may hold several statements).
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.rt.block_on(self.client.batch_execute(sql))?)
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.rt.block_on(self.client.prepare(sql))?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    /// Sends the held-back statements and then `query` (if any) in one pipeline, and returns
+    /// the query's rows.
+    fn flush_then(&mut self, query: Option<(Statement, &[V])>) -> Result<Vec<Row>, StoreError> {
+        let held = std::mem::take(&mut self.held);
+        let client = &self.client;
+        let bound: Vec<_> = held.iter().map(|(_, p)| params(p)).collect();
+        let sends = try_join_all(held.iter().zip(&bound).map(|((stmt, _), p)| client.execute(stmt, p)));
+        let rows = match query {
+            Some((stmt, p)) => self.rt.block_on(try_join(sends, client.query(&stmt, &params(p)))).map(|r| r.1),
+            None => self.rt.block_on(sends).map(|_| Vec::new()),
+        };
+        rows.map_err(|e| {
+            self.failed.get_or_insert_with(|| describe(&e));
+            e.into()
+        })
+    }
+
+    fn execute(&mut self, sql: &'static str, p: &[V]) -> Result<u64, StoreError> {
+        let stmt = self.statement(sql)?;
+        Ok(self.rt.block_on(self.client.execute(&stmt, &params(p)))?)
+    }
+
+    fn query_opt(&mut self, sql: &'static str, p: &[V]) -> Result<Option<Row>, StoreError> {
+        let stmt = self.statement(sql)?;
+        Ok(self.rt.block_on(self.client.query_opt(&stmt, &params(p)))?)
+    }
+}
+
+/// An error with the server's own words when it has some (tokio-postgres' `Display` says
+/// only "db error" and keeps the server's message in the source).
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({}): {} ({d})", db.severity(), db.code().code(), db.message()),
+            None => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        },
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// The advisory lock, as a statement parameter.
+fn writer_lock() -> [V; 1] {
+    [V::I(WRITER_LOCK)]
 }
 
 /// Applies the migrations the database has not seen yet.
-fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-    )?;
-    for (version, sql) in MIGRATIONS {
-        let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&version])?.is_some();
-        if !done {
-            tx.batch_execute(sql)?;
-            tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&version])?;
+fn migrate(db: &mut PgDb) -> Result<(), StoreError> {
+    db.batch("BEGIN")?;
+    let out = (|| {
+        db.execute("SELECT pg_advisory_xact_lock($1)", &writer_lock())?;
+        db.batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )?;
+        for (version, sql) in MIGRATIONS {
+            let done = db.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[V::I(version)])?.is_some();
+            if !done {
+                db.batch(sql)?;
+                db.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[V::I(version)])?;
+            }
         }
-    }
-    tx.commit()?;
-    Ok(())
+        Ok(())
+    })();
+    db.batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    out
 }
 
-fn origin(client: &mut Client) -> Result<Option<String>, StoreError> {
-    Ok(client.query_opt("SELECT value FROM meta WHERE key = 'origin'", &[])?.map(|r| r.get(0)))
+fn origin(db: &mut PgDb) -> Result<Option<String>, StoreError> {
+    Ok(db.query_opt("SELECT value FROM meta WHERE key = 'origin'", &[])?.map(|r| r.get(0)))
 }
 
 impl Ledger<PgDb> {
     /// Sets up a new log in an empty database (running the migrations), with a fresh signing
     /// key written to `key_path`. Refuses a database that already holds a log.
     pub fn create(url: &str, key_path: &Path) -> Result<Self, StoreError> {
-        let mut client = connect(url)?;
-        migrate(&mut client)?;
-        if origin(&mut client)?.is_some() {
+        let mut db = PgDb::connect(url)?;
+        migrate(&mut db)?;
+        if origin(&mut db)?.is_some() {
             return Err(StoreError::Invalid("this database already holds a Liaison log".into()));
         }
         if key_path.exists() {
             return Err(StoreError::Invalid(format!("{} already exists; choose a new key path", key_path.display())));
         }
         let id = new_identity(key_path)?;
-        let mut tx = client.transaction()?;
-        for (k, v) in &id.meta {
-            tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[k, v])?;
-        }
-        tx.commit()?;
-        Ok(Ledger::new(
-            PgDb { client, prepared: Statements::new() },
-            id.origin,
-            key_path.to_path_buf(),
-            Some(id.signer),
-        ))
+        db.write_tx(true, |tx| {
+            for (k, v) in &id.meta {
+                tx.exec("INSERT INTO meta (key, value) VALUES ($1, $2)", &[V::T(k.to_string()), V::T(v.clone())])?;
+            }
+            Ok(())
+        })?;
+        Ok(Ledger::new(db, id.origin, key_path.to_path_buf(), Some(id.signer)))
     }
 
     /// Opens the log in a database (applying any new migrations); `key_path` is the signing
     /// key, needed only to write.
     pub fn open(url: &str, key_path: &Path) -> Result<Self, StoreError> {
-        let mut client = connect(url)?;
-        migrate(&mut client)?;
-        let origin = origin(&mut client)?.ok_or(StoreError::NotInitialized)?;
-        Ok(Ledger::new(PgDb { client, prepared: Statements::new() }, origin, key_path.to_path_buf(), None))
+        let mut db = PgDb::connect(url)?;
+        migrate(&mut db)?;
+        let origin = origin(&mut db)?.ok_or(StoreError::NotInitialized)?;
+        Ok(Ledger::new(db, origin, key_path.to_path_buf(), None))
     }
 }
 
@@ -99,7 +190,7 @@ impl ToSql for V {
     fn to_sql(
         &self,
         ty: &Type,
-        out: &mut postgres::types::private::BytesMut,
+        out: &mut tokio_postgres::types::private::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             V::Null => Ok(IsNull::Yes),
@@ -117,57 +208,53 @@ impl ToSql for V {
     to_sql_checked!();
 }
 
-/// A client or an open transaction, as the engine sees it, with the connection's prepared
-/// statements (one round trip per statement text, once).
-struct Conn<'a, C: GenericClient> {
-    c: &'a mut C,
-    prepared: &'a mut Statements,
-}
-
-impl<C: GenericClient> Conn<'_, C> {
-    fn statement(&mut self, sql: &'static str) -> Result<postgres::Statement, StoreError> {
-        if let Some(s) = self.prepared.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.c.prepare(sql)?;
-        self.prepared.insert(sql, s.clone());
-        Ok(s)
-    }
-}
-
 fn params(p: &[V]) -> Vec<&(dyn ToSql + Sync)> {
     p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
-impl<C: GenericClient> Sql for Conn<'_, C> {
-    fn exec(&mut self, sql: &'static str, p: &[V]) -> Result<u64, StoreError> {
-        let stmt = self.statement(sql)?;
-        Ok(self.c.execute(&stmt, &params(p))?)
+fn values(rows: Vec<Row>) -> Result<Vec<Vec<V>>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    let ty = r.columns()[i].type_();
+                    Ok(if *ty == Type::INT8 {
+                        r.get::<_, Option<i64>>(i).map_or(V::Null, V::I)
+                    } else if *ty == Type::INT4 {
+                        r.get::<_, Option<i32>>(i).map_or(V::Null, |n| V::I(i64::from(n)))
+                    } else if *ty == Type::BYTEA {
+                        r.get::<_, Option<Vec<u8>>>(i).map_or(V::Null, V::B)
+                    } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+                        r.get::<_, Option<String>>(i).map_or(V::Null, V::T)
+                    } else {
+                        return Err(StoreError::Corrupt(format!("unexpected column type {ty}")));
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The connection as the engine sees it: in a write transaction statements are held back
+/// (see the module's documentation); in a read they run at once.
+struct Conn<'a> {
+    db: &'a mut PgDb,
+    hold: bool,
+}
+
+impl Sql for Conn<'_> {
+    fn exec(&mut self, sql: &'static str, p: &[V]) -> Result<(), StoreError> {
+        let stmt = self.db.statement(sql)?;
+        self.db.held.push((stmt, p.to_vec()));
+        if !self.hold {
+            self.db.flush_then(None)?;
+        }
+        Ok(())
     }
 
     fn query(&mut self, sql: &'static str, p: &[V]) -> Result<Vec<Vec<V>>, StoreError> {
-        let stmt = self.statement(sql)?;
-        let rows = self.c.query(&stmt, &params(p))?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        let ty = r.columns()[i].type_();
-                        Ok(if *ty == Type::INT8 {
-                            r.get::<_, Option<i64>>(i).map_or(V::Null, V::I)
-                        } else if *ty == Type::INT4 {
-                            r.get::<_, Option<i32>>(i).map_or(V::Null, |n| V::I(i64::from(n)))
-                        } else if *ty == Type::BYTEA {
-                            r.get::<_, Option<Vec<u8>>>(i).map_or(V::Null, V::B)
-                        } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
-                            r.get::<_, Option<String>>(i).map_or(V::Null, V::T)
-                        } else {
-                            return Err(StoreError::Corrupt(format!("unexpected column type {ty}")));
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
+        let stmt = self.db.statement(sql)?;
+        values(self.db.flush_then(Some((stmt, p)))?)
     }
 }
 
@@ -177,18 +264,36 @@ impl Backend for PgDb {
         commit: bool,
         f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut tx = self.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
-        let out = f(&mut Conn { c: &mut tx, prepared: &mut self.prepared })?;
-        if commit {
-            tx.commit()?;
+        // BEGIN, the lock and the first statements go in the first round trip; COMMIT goes
+        // with the last held statements.
+        debug_assert!(self.held.is_empty());
+        self.failed = None;
+        let begin = self.statement("BEGIN")?;
+        let lock = self.statement("SELECT pg_advisory_xact_lock($1)")?;
+        self.held.extend([(begin, Vec::new()), (lock, writer_lock().to_vec())]);
+        let out = f(&mut Conn { db: self, hold: true }).and_then(|out| {
+            if let Some(e) = self.failed.take() {
+                return Err(StoreError::Aborted(e));
+            }
+            if commit {
+                let end = self.statement("COMMIT")?;
+                self.held.push((end, Vec::new()));
+                self.flush_then(None)?;
+            }
+            Ok(out)
+        });
+        if out.is_err() || !commit {
+            self.held.clear();
+            // Ends a transaction the failure left open (a no-op when none is); when the
+            // connection itself failed, the first error is the one to report.
+            let _ = self.batch("ROLLBACK");
         }
-        Ok(out)
+        out
     }
 
     /// Reads run in autocommit, as on SQLite: what the engine reads across statements never
     /// changes once written.
     fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        f(&mut Conn { c: &mut self.client, prepared: &mut self.prepared })
+        f(&mut Conn { db: self, hold: false })
     }
 }

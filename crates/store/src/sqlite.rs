@@ -169,8 +169,9 @@ impl rusqlite::ToSql for V {
 struct Conn<'a>(&'a Connection);
 
 impl Sql for Conn<'_> {
-    fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<u64, StoreError> {
-        Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))? as u64)
+    fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<(), StoreError> {
+        self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?;
+        Ok(())
     }
 
     fn query(&mut self, sql: &'static str, params: &[V]) -> Result<Vec<Vec<V>>, StoreError> {

@@ -1,6 +1,7 @@
 //! Store integration tests: commands against a fresh SQLite store, through `check` helpers
 //! that print what happened, plus model-based property tests of the invariants.
 
+mod group_errors;
 mod props;
 
 use domain::custody::{Handoff, HandoffParty, HandoffStatus};
