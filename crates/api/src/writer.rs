@@ -185,8 +185,10 @@ fn expiry_jobs(deadlines: &mut Deadlines) -> Vec<Job> {
 fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>, deadlines: &mut Deadlines) {
     let now = Timestamp::now();
     let mut results: Vec<Option<Result<Done, ServiceError>>> = Vec::with_capacity(jobs.len());
+    let created: Vec<domain::RecordKey> = jobs.iter().filter_map(|j| j.command.creates()).collect();
     let outcome = store.transact(now, &mut |b| {
         results.clear();
+        b.prefetch(&created)?;
         for j in &jobs {
             let key = j.key.as_ref().map(|(k, h)| (k.as_str(), *h));
             let req = service::Request { principal: &j.principal, command: &j.command, key, as_system: j.system };

@@ -289,6 +289,21 @@ pub enum Command {
 }
 
 impl Command {
+    /// The record it creates, when the request names it: the writer looks these up for a
+    /// whole group at once (each is new, so no cache knows it; on PostgreSQL a lookup per
+    /// command would be a round trip each).
+    pub fn creates(&self) -> Option<domain::RecordKey> {
+        use domain::{RecordKey, RecordKind};
+        match self {
+            Command::RegisterSubject(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Subject, id)),
+            Command::RecordEncounter(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Encounter, id)),
+            Command::OfferHandoff(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Handoff, id)),
+            Command::IssueDetainer(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Detainer, id)),
+            Command::PlanOperation(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Operation, id)),
+            _ => None,
+        }
+    }
+
     /// Who may send it.
     pub fn roles(&self) -> &'static [ApiRole] {
         use ApiRole::*;

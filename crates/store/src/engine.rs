@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A value bound to or read from a statement.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum V {
     Null,
     I(i64),
@@ -74,7 +74,42 @@ pub trait Sql {
     fn exec(&mut self, sql: &'static str, params: &[V]) -> Result<(), StoreError>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &'static str, params: &[V]) -> Result<Vec<Vec<V>>, StoreError>;
+
+    /// The projection bodies of those of `keys` that exist. One query per key here; a backend
+    /// where each query is a round trip reads them all at once.
+    fn records(&mut self, keys: &[RecordKey]) -> Result<Vec<(RecordKey, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for key in keys {
+            let params = [V::T(key.kind.as_str().into()), V::T(key.id.clone())];
+            if let Some(mut row) = self.query(SELECT_RECORD, &params)?.into_iter().next() {
+                out.push((key.clone(), row.swap_remove(0).b()?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts a unit of work that [`Sql::rollback_to_savepoint`] can undo (not nested).
+    fn savepoint(&mut self) -> Result<(), StoreError> {
+        self.exec("SAVEPOINT command", &[])
+    }
+    /// Keeps the unit's work.
+    fn release_savepoint(&mut self) -> Result<(), StoreError> {
+        self.exec("RELEASE SAVEPOINT command", &[])
+    }
+    /// Undoes the unit's work.
+    fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+        self.exec("ROLLBACK TO SAVEPOINT command", &[])?;
+        self.exec("RELEASE SAVEPOINT command", &[])
+    }
 }
+
+/// The inserts a write transaction repeats for every command (a backend may send many of one
+/// kind as one statement: see `pg.rs`).
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(crate) const INSERT_MERKLE_NODE: &str = "INSERT INTO merkle_node (level, idx, hash) VALUES ($1, $2, $3)";
+pub(crate) const INSERT_PROJECTION: &str = "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3)";
+pub(crate) const UPSERT_PROJECTION: &str = "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body";
+pub(crate) const INSERT_COMMAND: &str = "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $4, 0)";
 
 fn one(tx: &mut dyn Sql, sql: &'static str, params: &[V]) -> Result<Option<Vec<V>>, StoreError> {
     Ok(tx.query(sql, params)?.into_iter().next())
@@ -104,7 +139,10 @@ struct Head {
 /// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
 pub const RECORD_CACHE_MAX: usize = 200_000;
 
-type RecordCache = HashMap<RecordKey, Record>;
+/// Committed records by key; `None` is a record known not to exist (every new encounter,
+/// handoff or detainer id is looked up once before it is written, and on PostgreSQL each such
+/// lookup is a round trip).
+type RecordCache = HashMap<RecordKey, Option<Record>>;
 type BlockCache = HashMap<(u32, u64), Vec<Hash>>;
 
 /// A store: a backend, the log's origin and signing key, and what is cached between commands.
@@ -133,9 +171,10 @@ struct Ctx<'a> {
     cache: &'a RecordCache,
     /// Records written by the commands of this transaction so far.
     written: BTreeMap<RecordKey, Record>,
-    /// Committed records this transaction read from the database, for the cache once it
-    /// commits (officers, agencies, agreements are read by every decision and rarely written).
-    read: Vec<(RecordKey, Record)>,
+    /// Committed records this transaction read from the database (or found absent), for the
+    /// cache once it commits (officers, agencies, agreements are read by every decision and
+    /// rarely written).
+    read: HashMap<RecordKey, Option<Record>>,
     law_versions: &'a mut HashSet<String>,
 }
 
@@ -256,7 +295,7 @@ impl<B: Backend> Ledger<B> {
                 origin: &origin,
                 cache,
                 written: BTreeMap::new(),
-                read: Vec::new(),
+                read: HashMap::new(),
                 law_versions,
             };
             let out = f(&mut ctx)?;
@@ -274,7 +313,7 @@ impl<B: Backend> Ledger<B> {
                     // What was read is what was committed before, unless this transaction
                     // wrote it: the writes go in last.
                     self.cache.extend(read);
-                    self.cache.extend(written);
+                    self.cache.extend(written.into_iter().map(|(k, r)| (k, Some(r))));
                 } else {
                     self.law_versions.clear();
                 }
@@ -402,7 +441,7 @@ struct TxRecords<'a> {
     overlay: BTreeMap<RecordKey, Record>,
     /// Records read from the database (committed state: this transaction's own writes are
     /// always found in `below` or `overlay` first).
-    read: &'a mut Vec<(RecordKey, Record)>,
+    read: &'a mut HashMap<RecordKey, Option<Record>>,
 }
 
 impl Records for TxRecords<'_> {
@@ -414,29 +453,28 @@ impl Records for TxRecords<'_> {
     }
 }
 
+pub(crate) const SELECT_RECORD: &str = "SELECT body FROM projection WHERE kind = $1 AND id = $2";
+
 fn read_record(tx: &mut dyn Sql, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-    let row = one(
-        tx,
-        "SELECT body FROM projection WHERE kind = $1 AND id = $2",
-        &[V::T(key.kind.as_str().into()), V::T(key.id.clone())],
-    )?;
-    row.map(|mut r| {
-        let b = r.swap_remove(0).b()?;
-        Record::from_bytes(key.kind, &b)
-            .map_err(|e| StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id)))
-    })
-    .transpose()
+    let row = one(tx, SELECT_RECORD, &[V::T(key.kind.as_str().into()), V::T(key.id.clone())])?;
+    row.map(|mut r| decode_record(key, &r.swap_remove(0).b()?)).transpose()
+}
+
+fn decode_record(key: &RecordKey, body: &[u8]) -> Result<Record, StoreError> {
+    Record::from_bytes(key.kind, body)
+        .map_err(|e| StoreError::Corrupt(format!("projection {}/{}: {e}", key.kind.as_str(), key.id)))
 }
 
 impl TxRecords<'_> {
     fn read(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)).or_else(|| self.cache.get(key)) {
+        if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)) {
             return Ok(Some(r.clone()));
         }
-        let found = read_record(self.tx, key)?;
-        if let Some(r) = &found {
-            self.read.push((key.clone(), r.clone()));
+        if let Some(r) = self.read.get(key).or_else(|| self.cache.get(key)) {
+            return Ok(r.clone());
         }
+        let found = read_record(self.tx, key)?;
+        self.read.insert(key.clone(), found.clone());
         Ok(found)
     }
 
@@ -444,7 +482,7 @@ impl TxRecords<'_> {
     fn flush(self) -> Result<Vec<(RecordKey, Record)>, StoreError> {
         for (key, record) in &self.overlay {
             self.tx.exec(
-                "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+                UPSERT_PROJECTION,
                 &[V::T(key.kind.as_str().into()), V::T(key.id.clone()), V::B(record.to_bytes())],
             )?;
         }
@@ -457,7 +495,7 @@ fn insert_entry(tx: &mut dyn Sql, head: &mut Head, bytes: &[u8], meta: &EntryMet
     let seq = head.frontier.size();
     let leaf = leaf_hash(bytes);
     tx.exec(
-        "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        INSERT_EVENT,
         &[
             n(seq),
             V::B(bytes.to_vec()),
@@ -470,10 +508,7 @@ fn insert_entry(tx: &mut dyn Sql, head: &mut Head, bytes: &[u8], meta: &EntryMet
         ],
     )?;
     for node in head.frontier.push(leaf) {
-        tx.exec(
-            "INSERT INTO merkle_node (level, idx, hash) VALUES ($1, $2, $3)",
-            &[V::I(i64::from(node.level)), n(node.index), V::B(node.hash.to_vec())],
-        )?;
+        tx.exec(INSERT_MERKLE_NODE, &[V::I(i64::from(node.level)), n(node.index), V::B(node.hash.to_vec())])?;
     }
     head.last_leaf = leaf;
     head.last_recorded_us = meta.recorded_us;
@@ -698,7 +733,7 @@ fn command_tx(
     if let Some((k, hash)) = key {
         let first = c.head.frontier.size();
         c.tx.exec(
-            "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $4, 0)",
+            INSERT_COMMAND,
             &[V::T(k.to_string()), V::B(hash.to_vec()), n(first), n(first + events.len() as u64 - 1)],
         )?;
     }
@@ -768,21 +803,40 @@ impl Batch for TxBatch<'_, '_> {
         .read(key)
     }
 
+    fn prefetch(&mut self, keys: &[RecordKey]) -> Result<(), StoreError> {
+        let c = &mut *self.c;
+        let mut missing: Vec<RecordKey> = keys
+            .iter()
+            .filter(|k| !c.written.contains_key(k) && !c.read.contains_key(k) && !c.cache.contains_key(k))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<RecordKey, Vec<u8>> = c.tx.records(&missing)?.into_iter().collect();
+        for key in missing {
+            let record = found.remove(&key).map(|body| decode_record(&key, &body)).transpose()?;
+            c.read.insert(key, record);
+        }
+        Ok(())
+    }
+
     fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError> {
         find_command(self.c.tx, key, request_hash)
     }
 
     fn command(&mut self, events: &[NewEvent], key: Option<(&str, Hash)>) -> Result<Pending, StoreError> {
         let head = self.c.head.clone();
-        self.c.tx.exec("SAVEPOINT command", &[])?;
+        self.c.tx.savepoint()?;
         match command_tx(self.c, events, key, self.now) {
             Ok(p) => {
-                self.c.tx.exec("RELEASE SAVEPOINT command", &[])?;
+                self.c.tx.release_savepoint()?;
                 Ok(p)
             }
             Err(e) => {
-                self.c.tx.exec("ROLLBACK TO SAVEPOINT command", &[])?;
-                self.c.tx.exec("RELEASE SAVEPOINT command", &[])?;
+                self.c.tx.rollback_to_savepoint()?;
                 *self.c.head = head;
                 Err(e)
             }
@@ -948,10 +1002,7 @@ impl<B: Backend> Store for Ledger<B> {
                 if RecordKind::parse(kind).is_none() {
                     return Err(StoreError::Invalid(format!("unknown record kind {kind:?}")));
                 }
-                tx.exec(
-                    "INSERT INTO projection (kind, id, body) VALUES ($1, $2, $3)",
-                    &[V::T(kind.clone()), V::T(id.clone()), V::B(body.clone())],
-                )?;
+                tx.exec(INSERT_PROJECTION, &[V::T(kind.clone()), V::T(id.clone()), V::B(body.clone())])?;
             }
             Ok(())
         })?;

@@ -86,6 +86,10 @@ impl Pending {
 pub trait Batch {
     /// One record of state as this transaction sees it.
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+    /// Reads the committed records under `keys` at once (found or absent), so that later
+    /// `record` calls and the commands' checks need not go to the database one by one. A hint:
+    /// leaving a key out costs a lookup later, never a wrong answer.
+    fn prefetch(&mut self, keys: &[RecordKey]) -> Result<(), StoreError>;
     /// The command already appended under `key`, when `request_hash` matches; a different
     /// request under the same key is refused with [`StoreError::IdempotencyConflict`].
     fn find_command(&mut self, key: &str, request_hash: &Hash) -> Result<Option<Pending>, StoreError>;

@@ -20,6 +20,8 @@
 
 use crate::StoreError;
 use crate::engine::{Backend, Ledger, Sql, V, new_identity};
+use bulk::Param;
+use domain::{RecordKey, RecordKind};
 use futures_util::future::{try_join, try_join_all};
 use std::path::Path;
 use tokio::runtime::Runtime;
@@ -41,12 +43,26 @@ pub struct PgDb {
     rt: Runtime,
     client: Client,
     prepared: std::collections::HashMap<&'static str, Statement>,
-    held: Vec<(Statement, Vec<V>)>,
+    held: Vec<(&'static str, Vec<V>)>,
     /// The first error a write transaction's statements met. A held-back statement's error
     /// can surface in a later command's query, after which the engine may go on (it rolls that
     /// command back to its savepoint, and PostgreSQL answers COMMIT in an aborted transaction
     /// with a rollback, not an error), so the whole transaction is failed on it instead.
     failed: Option<String>,
+    /// The open savepoint: where its statements start in `held`, or `Sent` once some of them
+    /// had to go to the server (then it is a real `SAVEPOINT`).
+    savepoint: Option<Savepoint>,
+}
+
+/// A command's savepoint is kept on this side while its statements are all still held: undoing
+/// it is then dropping them, and PostgreSQL never sees a subtransaction (each costs a
+/// subtransaction id, and more than 64 in one transaction overflow every backend's cache of
+/// them, which slows other sessions' snapshots). Only when a query must go out in the middle
+/// of a command is a real `SAVEPOINT` put before the command's first held statement.
+#[derive(Debug, Clone, Copy)]
+enum Savepoint {
+    Held(usize),
+    Sent,
 }
 
 impl PgDb {
@@ -64,7 +80,7 @@ impl PgDb {
                 tracing::warn!(error = %e, "PostgreSQL connection closed");
             }
         });
-        Ok(PgDb { rt, client, prepared: Default::default(), held: Vec::new(), failed: None })
+        Ok(PgDb { rt, client, prepared: Default::default(), held: Vec::new(), failed: None, savepoint: None })
     }
 
     /// Runs SQL text without parameters (simple query protocol; may hold several statements).
@@ -83,13 +99,28 @@ impl PgDb {
 
     /// Sends the held-back statements and then `query` (if any) in one pipeline, and returns
     /// the query's rows.
-    fn flush_then(&mut self, query: Option<(Statement, &[V])>) -> Result<Vec<Row>, StoreError> {
-        let held = std::mem::take(&mut self.held);
+    fn flush_then(&mut self, query: Option<(Statement, Vec<Param>)>) -> Result<Vec<Row>, StoreError> {
+        match self.savepoint {
+            Some(Savepoint::Held(at)) if at < self.held.len() => {
+                self.held.insert(at, ("SAVEPOINT command", Vec::new()));
+                self.savepoint = Some(Savepoint::Sent);
+            }
+            Some(Savepoint::Held(_)) => self.savepoint = Some(Savepoint::Held(0)),
+            _ => {}
+        }
+        let mut sends = Vec::new();
+        for (sql, p) in bulk::coalesce(std::mem::take(&mut self.held)) {
+            sends.push((self.statement(sql)?, p));
+        }
         let client = &self.client;
-        let bound: Vec<_> = held.iter().map(|(_, p)| params(p)).collect();
-        let sends = try_join_all(held.iter().zip(&bound).map(|((stmt, _), p)| client.execute(stmt, p)));
+        let bound: Vec<Vec<&(dyn ToSql + Sync)>> =
+            sends.iter().map(|(_, p)| p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()).collect();
+        let sends = try_join_all(sends.iter().zip(&bound).map(|((stmt, _), p)| client.execute(stmt, p)));
         let rows = match query {
-            Some((stmt, p)) => self.rt.block_on(try_join(sends, client.query(&stmt, &params(p)))).map(|r| r.1),
+            Some((stmt, p)) => {
+                let p: Vec<&(dyn ToSql + Sync)> = p.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                self.rt.block_on(try_join(sends, client.query(&stmt, &p))).map(|r| r.1)
+            }
             None => self.rt.block_on(sends).map(|_| Vec::new()),
         };
         rows.map_err(|e| {
@@ -244,8 +275,7 @@ struct Conn<'a> {
 
 impl Sql for Conn<'_> {
     fn exec(&mut self, sql: &'static str, p: &[V]) -> Result<(), StoreError> {
-        let stmt = self.db.statement(sql)?;
-        self.db.held.push((stmt, p.to_vec()));
+        self.db.held.push((sql, p.to_vec()));
         if !self.hold {
             self.db.flush_then(None)?;
         }
@@ -254,7 +284,53 @@ impl Sql for Conn<'_> {
 
     fn query(&mut self, sql: &'static str, p: &[V]) -> Result<Vec<Vec<V>>, StoreError> {
         let stmt = self.db.statement(sql)?;
-        values(self.db.flush_then(Some((stmt, p)))?)
+        values(self.db.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?)
+    }
+
+    fn records(&mut self, keys: &[RecordKey]) -> Result<Vec<(RecordKey, Vec<u8>)>, StoreError> {
+        let stmt = self.db.statement(
+            "SELECT p.kind, p.id, p.body FROM projection p JOIN unnest($1::text[], $2::text[]) AS k(kind, id) ON p.kind = k.kind AND p.id = k.id",
+        )?;
+        let kinds = Param::Texts(keys.iter().map(|k| Some(k.kind.as_str().to_string())).collect());
+        let ids = Param::Texts(keys.iter().map(|k| Some(k.id.clone())).collect());
+        let rows = values(self.db.flush_then(Some((stmt, vec![kinds, ids])))?)?;
+        rows.into_iter()
+            .map(|row| match <[V; 3]>::try_from(row) {
+                Ok([V::T(kind), V::T(id), V::B(body)]) => {
+                    let kind = RecordKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown record kind {kind:?}")))?;
+                    Ok((RecordKey { kind, id }, body))
+                }
+                _ => Err(StoreError::Corrupt("a projection row has the wrong shape".into())),
+            })
+            .collect()
+    }
+
+    fn savepoint(&mut self) -> Result<(), StoreError> {
+        debug_assert!(self.db.savepoint.is_none(), "savepoints do not nest");
+        self.db.savepoint = Some(Savepoint::Held(self.db.held.len()));
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> Result<(), StoreError> {
+        match self.db.savepoint.take() {
+            Some(Savepoint::Sent) => self.exec("RELEASE SAVEPOINT command", &[]),
+            _ => Ok(()),
+        }
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+        match self.db.savepoint.take() {
+            Some(Savepoint::Sent) => {
+                self.exec("ROLLBACK TO SAVEPOINT command", &[])?;
+                self.exec("RELEASE SAVEPOINT command", &[])
+            }
+            Some(Savepoint::Held(at)) => {
+                self.db.held.truncate(at);
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -267,17 +343,14 @@ impl Backend for PgDb {
         // BEGIN, the lock and the first statements go in the first round trip; COMMIT goes
         // with the last held statements.
         debug_assert!(self.held.is_empty());
-        self.failed = None;
-        let begin = self.statement("BEGIN")?;
-        let lock = self.statement("SELECT pg_advisory_xact_lock($1)")?;
-        self.held.extend([(begin, Vec::new()), (lock, writer_lock().to_vec())]);
+        (self.failed, self.savepoint) = (None, None);
+        self.held.extend([("BEGIN", Vec::new()), ("SELECT pg_advisory_xact_lock($1)", writer_lock().to_vec())]);
         let out = f(&mut Conn { db: self, hold: true }).and_then(|out| {
             if let Some(e) = self.failed.take() {
                 return Err(StoreError::Aborted(e));
             }
             if commit {
-                let end = self.statement("COMMIT")?;
-                self.held.push((end, Vec::new()));
+                self.held.push(("COMMIT", Vec::new()));
                 self.flush_then(None)?;
             }
             Ok(out)
@@ -295,5 +368,147 @@ impl Backend for PgDb {
     /// changes once written.
     fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
         f(&mut Conn { db: self, hold: false })
+    }
+}
+
+/// Many rows of one insert sent as one statement: the rows' values go as one array per column
+/// and `unnest` turns them back into rows. Only runs of held statements between others (a
+/// savepoint, a checkpoint) are merged, so the order that matters is kept; within a run the
+/// inserts touch distinct rows (events and Merkle nodes by sequence number, commands by key),
+/// but a projection record can be written by several commands of a group, so only its last
+/// version goes (an upsert may not change one row twice).
+mod bulk {
+    use super::V;
+    use crate::engine::{INSERT_COMMAND, INSERT_EVENT, INSERT_MERKLE_NODE, INSERT_PROJECTION, UPSERT_PROJECTION};
+    use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+    /// Most rows in one statement (a rebuild writes the whole projection in one transaction).
+    const ROWS_MAX: usize = 1_000;
+
+    #[derive(Clone, Copy)]
+    enum Col {
+        I,
+        T,
+        B,
+    }
+
+    struct Bulk {
+        one: &'static str,
+        many: &'static str,
+        cols: &'static [Col],
+        /// How many leading columns are the row's key, when later rows replace earlier ones.
+        key: Option<usize>,
+    }
+
+    const BULK: [Bulk; 5] = [
+        Bulk {
+            one: INSERT_EVENT,
+            many: "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::bigint[])",
+            cols: &[Col::I, Col::B, Col::B, Col::I, Col::I, Col::T, Col::T, Col::I],
+            key: None,
+        },
+        Bulk {
+            one: INSERT_MERKLE_NODE,
+            many: "INSERT INTO merkle_node (level, idx, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            cols: &[Col::I, Col::I, Col::B],
+            key: None,
+        },
+        Bulk {
+            one: UPSERT_PROJECTION,
+            many: "INSERT INTO projection (kind, id, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+            cols: &[Col::T, Col::T, Col::B],
+            key: Some(2),
+        },
+        Bulk {
+            one: INSERT_PROJECTION,
+            many: "INSERT INTO projection (kind, id, body) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
+            cols: &[Col::T, Col::T, Col::B],
+            key: None,
+        },
+        Bulk {
+            one: INSERT_COMMAND,
+            many: "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) SELECT k, h, f, l, 0 FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[]) AS u(k, h, f, l)",
+            cols: &[Col::T, Col::B, Col::I, Col::I],
+            key: None,
+        },
+    ];
+
+    /// A statement parameter: one value, or a column of many rows' values.
+    #[derive(Debug)]
+    pub(super) enum Param {
+        One(V),
+        Ints(Vec<Option<i64>>),
+        Texts(Vec<Option<String>>),
+        Bytes(Vec<Option<Vec<u8>>>),
+    }
+
+    impl ToSql for Param {
+        fn to_sql(
+            &self,
+            ty: &Type,
+            out: &mut tokio_postgres::types::private::BytesMut,
+        ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+            match self {
+                Param::One(v) => v.to_sql(ty, out),
+                Param::Ints(c) => c.to_sql(ty, out),
+                Param::Texts(c) => c.to_sql(ty, out),
+                Param::Bytes(c) => c.to_sql(ty, out),
+            }
+        }
+
+        fn accepts(_: &Type) -> bool {
+            true
+        }
+
+        to_sql_checked!();
+    }
+
+    fn column(col: Col, rows: &[Vec<V>], i: usize) -> Param {
+        let cell = |r: &Vec<V>| r.get(i).cloned().unwrap_or(V::Null);
+        match col {
+            Col::I => Param::Ints(rows.iter().map(|r| if let V::I(n) = cell(r) { Some(n) } else { None }).collect()),
+            Col::T => Param::Texts(rows.iter().map(|r| if let V::T(t) = cell(r) { Some(t) } else { None }).collect()),
+            Col::B => Param::Bytes(rows.iter().map(|r| if let V::B(b) = cell(r) { Some(b) } else { None }).collect()),
+        }
+    }
+
+    /// The statements to send for `held`, in an order with the same effect.
+    pub(super) fn coalesce(held: Vec<(&'static str, Vec<V>)>) -> Vec<(&'static str, Vec<Param>)> {
+        let mut out = Vec::new();
+        let mut run: Vec<(usize, Vec<Vec<V>>)> = Vec::new();
+        for (sql, p) in held {
+            match BULK.iter().position(|b| b.one == sql) {
+                Some(b) => match run.iter_mut().find(|(k, _)| *k == b) {
+                    Some((_, rows)) => rows.push(p),
+                    None => run.push((b, vec![p])),
+                },
+                None => {
+                    end_run(&mut run, &mut out);
+                    out.push((sql, p.into_iter().map(Param::One).collect()));
+                }
+            }
+        }
+        end_run(&mut run, &mut out);
+        out
+    }
+
+    fn end_run(run: &mut Vec<(usize, Vec<Vec<V>>)>, out: &mut Vec<(&'static str, Vec<Param>)>) {
+        for (b, mut rows) in run.drain(..) {
+            let bulk = &BULK[b];
+            if let Some(k) = bulk.key {
+                let mut seen = std::collections::HashSet::new();
+                rows.reverse();
+                rows.retain(|r| seen.insert(r[..k.min(r.len())].to_vec()));
+                rows.reverse();
+            }
+            if rows.len() == 1 {
+                let row = rows.pop().expect("one row");
+                out.push((bulk.one, row.into_iter().map(Param::One).collect()));
+                continue;
+            }
+            for chunk in rows.chunks(ROWS_MAX) {
+                out.push((bulk.many, bulk.cols.iter().enumerate().map(|(i, c)| column(*c, chunk, i)).collect()));
+            }
+        }
     }
 }

@@ -179,6 +179,10 @@ fn operations_lists_reads_and_the_ledger() {
     assert_eq!(op.status, 201, "{op:?}");
     assert_eq!(h.get("supervisor", "/v1/operations/OP-T-1").body["city"], "Chicago");
     assert_eq!(h.get("jail_staff", "/v1/operations/OP-T-1").status, 404);
+    // An id in use is refused (the writer looks new ids up for its whole group at once).
+    let again = h.post("supervisor", "/v1/operations", json!({"id": "OP-T-1", "name": "Another", "city": "Denver", "state": "CO", "starts_on": "2026-12-02", "participants": [{"agency": "ICE-ERO-SND", "headcount": 1}]}));
+    assert_eq!((again.status, again.body["code"].as_str()), (409, Some("already_exists")), "{again:?}");
+    assert_eq!(h.get("supervisor", "/v1/operations/OP-T-1").body["city"], "Chicago");
     // Pages of the 287(g) registry follow one another without overlap.
     let p1 = h.get("administrator", "/v1/agreements?limit=3");
     let next = p1.body["next"].as_str().unwrap().to_string();

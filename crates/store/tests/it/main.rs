@@ -1,6 +1,7 @@
 //! Store integration tests: commands against a fresh SQLite store, through `check` helpers
 //! that print what happened, plus model-based property tests of the invariants.
 
+mod cache;
 mod group_errors;
 mod props;
 
