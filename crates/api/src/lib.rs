@@ -23,8 +23,12 @@ use store::{PgStore, SqliteStore, Store};
 
 /// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
 /// its signing key. Blocking: call it from a plain thread.
-/// SQLite's WAL: the writer's commits checkpoint at this many pages; a background thread
-/// checkpoints (PASSIVE) every `CHECKPOINT_MS` so that little is left for the commit to copy.
+/// SQLite's WAL: the writer's commits checkpoint at this many pages (so that the WAL restarts
+/// and stays bounded); a background thread checkpoints (PASSIVE) every `CHECKPOINT_MS` so that
+/// little is left for that commit to copy. The commit that meets the mark still copies and
+/// syncs what the last background run left, up to 100 ms of writes: 30-110 ms, 27-37 times in
+/// 15 s of full write load. Every 10 ms cut those to 4-7 and 6-14 ms, but the write rate of
+/// the whole benchmark fell below 5,000 req/s in both runs, so 100 ms stays (BENCHMARKS.md §6).
 const WAL_PAGES: u32 = 10_000;
 const CHECKPOINT_MS: u64 = 100;
 
@@ -155,6 +159,13 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
     };
     drop(writer);
     let app = router(state.clone());
+    // Without TCP_NODELAY a response written in two segments waits for the client's delayed
+    // ACK of the first (up to 40 ms on Linux): it was most of the write path's p99.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "TCP_NODELAY could not be set on a connection");
+        }
+    });
     let done = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

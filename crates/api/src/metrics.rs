@@ -29,7 +29,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("liaison");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+            Histogram::new(exponential_buckets(0.00025, 1.5, 24))
         });
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
