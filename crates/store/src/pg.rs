@@ -25,7 +25,7 @@ use domain::{RecordKey, RecordKind};
 use futures_util::future::{try_join, try_join_all};
 use std::path::Path;
 use tokio::runtime::Runtime;
-use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The migrations, in order.
@@ -129,14 +129,15 @@ impl PgDb {
         })
     }
 
-    fn execute(&mut self, sql: &'static str, p: &[V]) -> Result<u64, StoreError> {
+    fn execute(&mut self, sql: &'static str, p: &[V]) -> Result<(), StoreError> {
         let stmt = self.statement(sql)?;
-        Ok(self.rt.block_on(self.client.execute(&stmt, &params(p)))?)
+        self.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?;
+        Ok(())
     }
 
     fn query_opt(&mut self, sql: &'static str, p: &[V]) -> Result<Option<Row>, StoreError> {
         let stmt = self.statement(sql)?;
-        Ok(self.rt.block_on(self.client.query_opt(&stmt, &params(p)))?)
+        Ok(self.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?.into_iter().next())
     }
 }
 
@@ -215,32 +216,6 @@ impl Ledger<PgDb> {
         let origin = origin(&mut db)?.ok_or(StoreError::NotInitialized)?;
         Ok(Ledger::new(db, origin, key_path.to_path_buf(), None))
     }
-}
-
-impl ToSql for V {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut tokio_postgres::types::private::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            V::Null => Ok(IsNull::Yes),
-            V::I(n) if *ty == Type::INT4 => i32::try_from(*n)?.to_sql(ty, out),
-            V::I(n) => n.to_sql(ty, out),
-            V::T(s) => s.to_sql(ty, out),
-            V::B(b) => b.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-fn params(p: &[V]) -> Vec<&(dyn ToSql + Sync)> {
-    p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 fn values(rows: Vec<Row>) -> Result<Vec<Vec<V>>, StoreError> {
@@ -449,7 +424,11 @@ mod bulk {
             out: &mut tokio_postgres::types::private::BytesMut,
         ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
             match self {
-                Param::One(v) => v.to_sql(ty, out),
+                Param::One(V::Null) => Ok(IsNull::Yes),
+                Param::One(V::I(n)) if *ty == Type::INT4 => i32::try_from(*n)?.to_sql(ty, out),
+                Param::One(V::I(n)) => n.to_sql(ty, out),
+                Param::One(V::T(t)) => t.to_sql(ty, out),
+                Param::One(V::B(b)) => b.to_sql(ty, out),
                 Param::Ints(c) => c.to_sql(ty, out),
                 Param::Texts(c) => c.to_sql(ty, out),
                 Param::Bytes(c) => c.to_sql(ty, out),
