@@ -3,8 +3,8 @@
 //! A store keeps the log (entry bytes, leaf hashes, stored Merkle nodes, signed checkpoints,
 //! idempotency keys) and the projection of current state, and changes both in one
 //! transaction per command: after a crash it holds every acknowledged command and no partial
-//! one. SQLite ([`SqliteStore`]) is the embedded default; the trait is synchronous and
-//! backend-neutral so that a PostgreSQL store can follow without changing callers.
+//! one. SQLite ([`SqliteStore`]) is the embedded default and PostgreSQL ([`PgStore`]) the
+//! scale-out store; the trait is synchronous and backend-neutral, and both share `engine.rs`.
 //!
 //! Whole-log operations that work the same on every backend (verify, rebuild, export,
 //! import) live in [`ops`]. This crate does not decide legality: the law engine does that
