@@ -490,4 +490,57 @@ mod bulk {
             }
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn t(s: &str) -> V {
+            V::T(s.into())
+        }
+
+        fn shape(out: &[(&'static str, Vec<Param>)]) -> Vec<String> {
+            out.iter().map(|(sql, p)| format!("{} {:?}", &sql[..sql.find(" (").unwrap_or(sql.len())], p)).collect()
+        }
+
+        #[test]
+        fn runs_merge_per_table_and_a_projection_row_keeps_its_last_version() {
+            let held = vec![
+                ("BEGIN", vec![]),
+                (UPSERT_PROJECTION, vec![t("subject"), t("S-1"), V::B(vec![1])]),
+                (INSERT_MERKLE_NODE, vec![V::I(0), V::I(4), V::B(vec![9])]),
+                (UPSERT_PROJECTION, vec![t("encounter"), t("E-1"), V::B(vec![2])]),
+                (UPSERT_PROJECTION, vec![t("subject"), t("S-1"), V::B(vec![3])]),
+                ("SAVEPOINT command", vec![]),
+                (UPSERT_PROJECTION, vec![t("subject"), t("S-1"), V::B(vec![4])]),
+            ];
+            let out = shape(&coalesce(held));
+            assert_eq!(
+                out,
+                [
+                    "BEGIN []",
+                    "INSERT INTO projection [Texts([Some(\"encounter\"), Some(\"subject\")]), Texts([Some(\"E-1\"), Some(\"S-1\")]), Bytes([Some([2]), Some([3])])]",
+                    "INSERT INTO merkle_node [One(I(0)), One(I(4)), One(B([9]))]",
+                    "SAVEPOINT command []",
+                    "INSERT INTO projection [One(T(\"subject\")), One(T(\"S-1\")), One(B([4]))]",
+                ]
+            );
+        }
+
+        #[test]
+        fn a_long_run_goes_in_statements_of_at_most_rows_max() {
+            let held = (0..ROWS_MAX as i64 * 2 + 1)
+                .map(|i| (INSERT_MERKLE_NODE, vec![V::I(0), V::I(i), V::B(vec![])]))
+                .collect::<Vec<_>>();
+            let out = coalesce(held);
+            let sizes: Vec<usize> = out
+                .iter()
+                .map(|(_, p)| match &p[1] {
+                    Param::Ints(c) => c.len(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(sizes, [ROWS_MAX, ROWS_MAX, 1]);
+        }
+    }
 }
