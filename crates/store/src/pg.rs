@@ -12,8 +12,9 @@
 //! an async task. Inside a write transaction, statements whose results the engine does not
 //! need ([`Sql::exec`]) are held back and sent together with the next query or the commit, in
 //! one pipeline (tokio-postgres sends every request of futures polled together before it waits
-//! for any answer): a group commit costs about one round trip per command instead of one per
-//! row. A held-back statement's error surfaces at that query or at the commit and fails the
+//! for any answer), runs of one insert go as one statement ([`bulk`]), and the new record ids
+//! of a group are looked up in one query (`Sql::records`): a group commit costs a few round
+//! trips, not one per row. A held-back statement's error surfaces at that query or at the commit and fails the
 //! whole transaction; the engine only holds back inserts that cannot fail on a sound database
 //! (their keys are sequence numbers the writer lock hands out, or idempotency keys it has
 //! looked up first).
