@@ -21,8 +21,6 @@ use law::Law;
 use std::sync::{Arc, Mutex};
 use store::{PgStore, SqliteStore, Store};
 
-/// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
-/// its signing key. Blocking: call it from a plain thread.
 /// SQLite's WAL: the writer's commits checkpoint at this many pages (so that the WAL restarts
 /// and stays bounded, here at ~400 MB); a background thread checkpoints (PASSIVE) every
 /// `CHECKPOINT_MS` so that little is left for that commit to copy. The commit that meets the
@@ -51,15 +49,19 @@ fn open_writer(config: &Config) -> Result<Box<dyn Store + Send>> {
     }
 }
 
+/// Opens the configured store: `sqlite://PATH` (or a bare path), or `postgres://...` with
+/// its signing key. Blocking: call it from a plain thread.
 pub fn open_store(config: &Config) -> Result<Box<dyn Store + Send>> {
-    if config.is_postgres() {
-        let key = config.signing_key.as_deref().context("a PostgreSQL store needs signing_key")?;
-        let s = PgStore::open(&config.db, key).context("opening the PostgreSQL store")?;
-        return Ok(Box::new(s));
+    match sqlite_path(config) {
+        Some(path) => {
+            let s = SqliteStore::open(path).with_context(|| format!("opening store {}", path.display()))?;
+            Ok(Box::new(s))
+        }
+        None => {
+            let key = config.signing_key.as_deref().context("a PostgreSQL store needs signing_key")?;
+            Ok(Box::new(PgStore::open(&config.db, key).context("opening the PostgreSQL store")?))
+        }
     }
-    let path = config.db.strip_prefix("sqlite://").unwrap_or(&config.db);
-    let s = SqliteStore::open(std::path::Path::new(path)).with_context(|| format!("opening store {path}"))?;
-    Ok(Box::new(s))
 }
 
 /// Read handles, each used by one request at a time.
@@ -161,8 +163,9 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
     };
     drop(writer);
     let app = router(state.clone());
-    // Without TCP_NODELAY a response written in two segments waits for the client's delayed
-    // ACK of the first (up to 40 ms on Linux): it was most of the write path's p99.
+    // Without TCP_NODELAY a response written in two segments can wait for the client's
+    // delayed ACK of the first (up to 40 ms on Linux). Usual for an HTTP server; in the
+    // benchmark it did not move the write p99 measurably (BENCHMARKS.md §6).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(error = %e, "TCP_NODELAY could not be set on a connection");

@@ -139,10 +139,8 @@ struct Head {
 /// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
 pub const RECORD_CACHE_MAX: usize = 200_000;
 
-/// Committed records by key; `None` is a record known not to exist (every new encounter,
-/// handoff or detainer id is looked up once before it is written, and on PostgreSQL each such
-/// lookup is a round trip).
-type RecordCache = HashMap<RecordKey, Option<Record>>;
+/// Committed records by key.
+type RecordCache = HashMap<RecordKey, Record>;
 type BlockCache = HashMap<(u32, u64), Vec<Hash>>;
 
 /// A store: a backend, the log's origin and signing key, and what is cached between commands.
@@ -171,9 +169,10 @@ struct Ctx<'a> {
     cache: &'a RecordCache,
     /// Records written by the commands of this transaction so far.
     written: BTreeMap<RecordKey, Record>,
-    /// Committed records this transaction read from the database (or found absent), for the
-    /// cache once it commits (officers, agencies, agreements are read by every decision and
-    /// rarely written).
+    /// Committed records this transaction read from the database, or found absent (a new
+    /// record's id, looked up by [`Batch::prefetch`] for the whole group); those found go to
+    /// the cache once it commits (officers, agencies, agreements are read by every decision
+    /// and rarely written).
     read: HashMap<RecordKey, Option<Record>>,
     law_versions: &'a mut HashSet<String>,
 }
@@ -312,8 +311,8 @@ impl<B: Backend> Ledger<B> {
                     }
                     // What was read is what was committed before, unless this transaction
                     // wrote it: the writes go in last.
-                    self.cache.extend(read);
-                    self.cache.extend(written.into_iter().map(|(k, r)| (k, Some(r))));
+                    self.cache.extend(read.into_iter().filter_map(|(k, r)| Some((k, r?))));
+                    self.cache.extend(written);
                 } else {
                     self.law_versions.clear();
                 }
@@ -470,8 +469,11 @@ impl TxRecords<'_> {
         if let Some(r) = self.overlay.get(key).or_else(|| self.below.get(key)) {
             return Ok(Some(r.clone()));
         }
-        if let Some(r) = self.read.get(key).or_else(|| self.cache.get(key)) {
+        if let Some(r) = self.read.get(key) {
             return Ok(r.clone());
+        }
+        if let Some(r) = self.cache.get(key) {
+            return Ok(Some(r.clone()));
         }
         let found = read_record(self.tx, key)?;
         self.read.insert(key.clone(), found.clone());

@@ -132,13 +132,13 @@ impl PgDb {
 
     fn execute(&mut self, sql: &'static str, p: &[V]) -> Result<(), StoreError> {
         let stmt = self.statement(sql)?;
-        self.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?;
+        self.flush_then(Some((stmt, bulk::one_each(p))))?;
         Ok(())
     }
 
     fn query_opt(&mut self, sql: &'static str, p: &[V]) -> Result<Option<Row>, StoreError> {
         let stmt = self.statement(sql)?;
-        Ok(self.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?.into_iter().next())
+        Ok(self.flush_then(Some((stmt, bulk::one_each(p))))?.into_iter().next())
     }
 }
 
@@ -260,7 +260,7 @@ impl Sql for Conn<'_> {
 
     fn query(&mut self, sql: &'static str, p: &[V]) -> Result<Vec<Vec<V>>, StoreError> {
         let stmt = self.db.statement(sql)?;
-        values(self.db.flush_then(Some((stmt, p.iter().cloned().map(Param::One).collect())))?)
+        values(self.db.flush_then(Some((stmt, bulk::one_each(p))))?)
     }
 
     fn records(&mut self, keys: &[RecordKey]) -> Result<Vec<(RecordKey, Vec<u8>)>, StoreError> {
@@ -408,6 +408,11 @@ mod bulk {
             key: None,
         },
     ];
+
+    /// One parameter per value.
+    pub(super) fn one_each(p: &[V]) -> Vec<Param> {
+        p.iter().cloned().map(Param::One).collect()
+    }
 
     /// A statement parameter: one value, or a column of many rows' values.
     #[derive(Debug)]

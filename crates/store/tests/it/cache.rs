@@ -1,5 +1,5 @@
-//! The writer's record cache remembers records it found absent as well as present; another
-//! handle's append must still be seen.
+//! The writer's record cache keeps what its transactions read; a record one of them found
+//! absent must be seen once another handle has written it.
 
 use super::{ev, t};
 use domain::workload::{setup, subject_events};
@@ -7,7 +7,7 @@ use domain::{RecordKey, RecordKind};
 use store::{NewEvent, SqliteStore, Store};
 
 #[test]
-fn a_record_cached_as_absent_is_seen_once_another_handle_writes_it() {
+fn a_record_found_absent_is_seen_once_another_handle_writes_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
     let mut a = SqliteStore::create(&path).unwrap();
@@ -23,7 +23,7 @@ fn a_record_cached_as_absent_is_seen_once_another_handle_writes_it() {
         found.unwrap()
     };
     assert!(!seen(&mut a));
-    assert!(!seen(&mut a), "still absent, now from the cache");
+    assert!(!seen(&mut a), "still absent");
     let mut b = SqliteStore::open(&path).unwrap();
     b.append(&[NewEvent::new(t(1), "test", subject_events(1, t(1)).swap_remove(0).1)], None, t(2)).unwrap();
     assert!(seen(&mut a), "the other handle's write is seen");
