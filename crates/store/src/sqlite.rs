@@ -77,13 +77,33 @@ impl Ledger<SqliteDb> {
         }
         let kp = key_path(path);
         let id = new_identity(&kp)?;
-        let mut conn = connect(path)?;
-        let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA)?;
-        for (k, v) in &id.meta {
-            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        // The database is built under a temporary name and renamed into place once complete, so
+        // that a crash never leaves a file at `path` that `open` refuses as not initialized.
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".creating");
+        let tmp = PathBuf::from(tmp);
+        let remove_tmp = || {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = tmp.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        };
+        remove_tmp();
+        {
+            let mut conn = connect(&tmp)?;
+            let tx = conn.transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            for (k, v) in &id.meta {
+                tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+            }
+            tx.commit()?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
-        tx.commit()?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| StoreError::Io { context: format!("creating {}", path.display()), source: e })?;
+        remove_tmp();
+        let conn = connect(path)?;
         Ok(Ledger::new(SqliteDb { conn, path: path.to_path_buf() }, id.origin, kp, Some(id.signer)))
     }
 
