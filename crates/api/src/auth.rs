@@ -1,8 +1,10 @@
 //! Bearer tokens for the embedded default: each principal has one token, kept only as an
-//! argon2id hash in the tokens file. A token reads `lsn_<principal>_<secret>`: the principal
-//! part finds the hash, argon2 checks the secret. A verified token is remembered by its
-//! SHA-256 for the life of the process, so argon2's deliberate cost is paid once per token,
-//! not once per request.
+//! argon2id hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) in the tokens
+//! file. A token reads `lsn_<principal>_<secret>`: the principal part finds the hash, and the
+//! `argon2` crate's `PasswordVerifier` checks the secret (constant-time). A verified token is
+//! remembered by its SHA-256 until the tokens file is reloaded, so argon2's deliberate cost is
+//! paid once per token, not once per request; concurrent first checks of one token share one
+//! argon2 run, and checks of different tokens run in parallel (no global lock).
 //!
 //! Real deployments also accept JWTs from agencies' identity providers ([`crate::oidc`]); a
 //! principal is then found by its issuer and subject, listed in the same file.
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use service::{ApiRole, Principal};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::oidc::{IssuerConfig, Oidc, OidcSubject};
 
@@ -23,7 +25,7 @@ use crate::oidc::{IssuerConfig, Oidc, OidcSubject};
 #[serde(deny_unknown_fields)]
 pub struct TokenEntry {
     pub principal: Principal,
-    /// `argon2id$<salt hex>$<hash hex>`.
+    /// The token's argon2id hash as a PHC string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_hash: Option<String>,
     /// The issuer and subject (`sub`) of this principal's JWTs.
@@ -36,35 +38,32 @@ fn argon2() -> argon2::Argon2<'static> {
     argon2::Argon2::default()
 }
 
-fn derive(secret: &str, salt: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    argon2().hash_password_into(secret.as_bytes(), salt, &mut out).expect("argon2 with valid parameters");
-    out
-}
-
 /// A new random token for `principal` and the entry that stores its hash.
 pub fn issue(principal: Principal) -> (String, TokenEntry) {
+    use argon2::PasswordHasher;
     let mut secret = [0u8; 24];
-    let mut salt = [0u8; 16];
     getrandom(&mut secret);
-    getrandom(&mut salt);
     let secret = hex::encode(secret);
     let token = format!("lsn_{}_{secret}", principal.id);
-    let token_hash = format!("argon2id${}${}", hex::encode(salt), hex::encode(derive(&secret, &salt)));
-    (token, TokenEntry { principal, token_hash: Some(token_hash), oidc: None })
+    let hash: argon2::PasswordHash =
+        argon2().hash_password(secret.as_bytes()).expect("argon2 with its default parameters and a random salt");
+    (token, TokenEntry { principal, token_hash: Some(hash.to_string()), oidc: None })
 }
 
 fn getrandom(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source");
 }
 
+/// The outcome of a token's first check, shared by everyone waiting for it.
+type FirstCheck = OnceLock<Option<Principal>>;
+
 /// The principals and how to check their tokens.
 pub struct Tokens {
-    entries: HashMap<String, TokenEntry>,
+    entries: HashMap<String, (TokenEntry, Option<argon2::PasswordHash>)>,
     verified: RwLock<HashMap<[u8; 32], Principal>>,
-    /// One argon2 check at a time: many connections presenting a new token at once wait for
-    /// the first check instead of each paying for their own.
-    checking: std::sync::Mutex<()>,
+    /// First checks in progress, by token digest: many connections presenting one new token
+    /// at once wait for its one argon2 run instead of each paying for their own.
+    checking: std::sync::Mutex<HashMap<[u8; 32], Arc<FirstCheck>>>,
     oidc: Option<Oidc>,
 }
 
@@ -81,14 +80,26 @@ impl Tokens {
             if e.token_hash.is_none() && e.oidc.is_none() {
                 bail!("principal {:?} has neither a token_hash nor an oidc subject", e.principal.id);
             }
-            if map.insert(e.principal.id.clone(), e).is_some() {
+            let hash = match &e.token_hash {
+                Some(h) => Some(argon2::PasswordHash::new(h).map_err(|err| {
+                    anyhow::anyhow!(
+                        "principal {:?}: token_hash is not an argon2 PHC string ({err}); issue a new token with `liaison token`",
+                        e.principal.id
+                    )
+                })?),
+                None => None,
+            };
+            if hash.as_ref().is_some_and(|h| h.algorithm.as_str() != "argon2id") {
+                bail!("principal {:?}: token_hash must be argon2id", e.principal.id);
+            }
+            if map.insert(e.principal.id.clone(), (e, hash)).is_some() {
                 bail!("a principal is listed twice in the tokens file");
             }
         }
         Ok(Tokens {
             entries: map,
             verified: RwLock::new(HashMap::new()),
-            checking: std::sync::Mutex::new(()),
+            checking: std::sync::Mutex::new(HashMap::new()),
             oidc: None,
         })
     }
@@ -96,7 +107,7 @@ impl Tokens {
     /// Accepts JWTs from `issuers` for the principals that name an OIDC subject.
     pub fn enable_oidc(&mut self, issuers: &[IssuerConfig]) -> Result<()> {
         let mut subjects = HashMap::new();
-        for e in self.entries.values() {
+        for (e, _) in self.entries.values() {
             if let Some(o) = &e.oidc {
                 if !issuers.iter().any(|i| i.issuer == o.issuer) {
                     bail!("principal {:?} names issuer {:?}, which is not configured", e.principal.id, o.issuer);
@@ -131,41 +142,84 @@ impl Tokens {
 
     /// The principal of a token already verified by this process (cheap; no argon2).
     pub fn cached(&self, token: &str) -> Option<Principal> {
-        self.verified.read().expect("lock").get(&store::leaf_hash(token.as_bytes())).cloned()
+        self.verified.read().unwrap_or_else(|e| e.into_inner()).get(&store::leaf_hash(token.as_bytes())).cloned()
     }
 
     /// The principal a bearer token belongs to, or `None`. Costs an argon2 check the first
     /// time a token is seen; call it off the async threads.
     pub fn check(&self, token: &str) -> Option<Principal> {
         let digest = store::leaf_hash(token.as_bytes());
-        if let Some(p) = self.verified.read().expect("lock").get(&digest) {
+        if let Some(p) = self.verified.read().unwrap_or_else(|e| e.into_inner()).get(&digest) {
             return Some(p.clone());
         }
-        let _one_at_a_time = self.checking.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = self.verified.read().expect("lock").get(&digest) {
-            return Some(p.clone());
+        let cell = self.checking.lock().unwrap_or_else(|e| e.into_inner()).entry(digest).or_default().clone();
+        let found = cell.get_or_init(|| self.verify(token)).clone();
+        self.checking.lock().unwrap_or_else(|e| e.into_inner()).remove(&digest);
+        if let Some(p) = &found {
+            let mut cache = self.verified.write().unwrap_or_else(|e| e.into_inner());
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(digest, p.clone());
         }
-        let rest = token.strip_prefix("lsn_")?;
-        let (id, secret) = rest.split_once('_')?;
-        let entry = self.entries.get(id)?;
-        let mut parts = entry.token_hash.as_deref()?.split('$');
-        let (Some("argon2id"), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return None;
-        };
-        let (salt, hash) = (hex::decode(salt).ok()?, hex::decode(hash).ok()?);
-        let got = derive(secret, &salt);
-        // Constant-time comparison.
-        let diff = got.iter().zip(hash.iter()).fold(got.len() ^ hash.len(), |acc, (a, b)| acc | usize::from(a ^ b));
-        if diff != 0 {
-            return None;
-        }
-        let mut cache = self.verified.write().expect("lock");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(digest, entry.principal.clone());
+        found
+    }
+
+    /// The argon2 check itself.
+    fn verify(&self, token: &str) -> Option<Principal> {
+        use argon2::PasswordVerifier;
+        let (id, secret) = Self::split(token)?;
+        let (entry, hash) = self.entries.get(id)?;
+        argon2().verify_password(secret.as_bytes(), hash.as_ref()?).ok()?;
         Some(entry.principal.clone())
+    }
+
+    /// The principal id and secret of a `lsn_` token.
+    pub fn split(token: &str) -> Option<(&str, &str)> {
+        token.strip_prefix("lsn_")?.split_once('_')
+    }
+}
+
+/// Failed token checks, counted per client address and per principal named: past
+/// `FAILURES_MAX` in `FAILURE_WINDOW` a key is refused (429) without an argon2 run until the
+/// window ends, so guessing costs the server little and the guesser much.
+pub struct Failures {
+    seen: std::sync::Mutex<HashMap<String, (std::time::Instant, u32)>>,
+}
+
+pub const FAILURES_MAX: u32 = 20;
+pub const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for Failures {
+    fn default() -> Self {
+        Failures { seen: std::sync::Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Failures {
+    /// Seconds until `keys` may try again, if any of them is over the limit.
+    pub fn blocked(&self, keys: &[String]) -> Option<u64> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter()
+            .filter_map(|k| seen.get(k))
+            .filter(|(since, n)| *n >= FAILURES_MAX && since.elapsed() < FAILURE_WINDOW)
+            .map(|(since, _)| (FAILURE_WINDOW - since.elapsed()).as_secs() + 1)
+            .max()
+    }
+
+    /// Counts a failure against each key.
+    pub fn fail(&self, keys: &[String]) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
+        }
+        for k in keys {
+            let e = seen.entry(k.clone()).or_insert((std::time::Instant::now(), 0));
+            if e.0.elapsed() >= FAILURE_WINDOW {
+                *e = (std::time::Instant::now(), 0);
+            }
+            e.1 += 1;
+        }
     }
 }
 

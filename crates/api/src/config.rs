@@ -27,6 +27,15 @@ pub struct Config {
     pub readers: usize,
     /// Seconds between sweeps that expire unanswered offers (`LIAISON_SWEEP_SECONDS`).
     pub sweep_seconds: u64,
+    /// Seconds a client may take to send a request's headers (`LIAISON_HEADER_TIMEOUT_SECONDS`).
+    pub header_timeout_seconds: u64,
+    /// Seconds a client may take to send a request's body (`LIAISON_BODY_TIMEOUT_SECONDS`).
+    pub body_timeout_seconds: u64,
+    /// Connections served at once; more wait to be accepted (`LIAISON_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Seconds open connections get to finish at shutdown before they are dropped
+    /// (`LIAISON_SHUTDOWN_SECONDS`).
+    pub shutdown_seconds: u64,
     /// `json` (default) or `text` (`LIAISON_LOG_FORMAT`).
     pub log_format: String,
     /// OIDC issuers whose JWTs are accepted (`[[oidc]]` tables; file only).
@@ -45,6 +54,10 @@ impl Default for Config {
             body_limit: 64 * 1024,
             readers: 4,
             sweep_seconds: 30,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 1024,
+            shutdown_seconds: 10,
             log_format: "json".into(),
             oidc: vec![],
         }
@@ -66,16 +79,24 @@ impl Config {
             let num = |what: &str| -> Result<u64> {
                 v.parse().with_context(|| format!("{k}={v:?}: {what} must be a whole number"))
             };
+            // Parsed to the field's own type: a value it cannot hold is an error, never cut.
+            fn fit<T: TryFrom<u64>>(k: &str, n: u64) -> Result<T> {
+                T::try_from(n).map_err(|_| anyhow::anyhow!("{k}={n} is out of range"))
+            }
             match name {
                 "DB" => c.db = v.clone(),
                 "ADDR" => c.addr = v.clone(),
                 "TOKENS" => c.tokens = Some(PathBuf::from(&v)),
                 "SIGNING_KEY" => c.signing_key = Some(PathBuf::from(&v)),
-                "HANDOFF_WINDOW_MINUTES" => c.handoff_window_minutes = num("minutes")? as u32,
-                "BATCH_MAX" => c.batch_max = num("a count")? as usize,
-                "BODY_LIMIT" => c.body_limit = num("bytes")? as usize,
-                "READERS" => c.readers = num("a count")? as usize,
+                "HANDOFF_WINDOW_MINUTES" => c.handoff_window_minutes = fit(&k, num("minutes")?)?,
+                "BATCH_MAX" => c.batch_max = fit(&k, num("a count")?)?,
+                "BODY_LIMIT" => c.body_limit = fit(&k, num("bytes")?)?,
+                "READERS" => c.readers = fit(&k, num("a count")?)?,
                 "SWEEP_SECONDS" => c.sweep_seconds = num("seconds")?,
+                "HEADER_TIMEOUT_SECONDS" => c.header_timeout_seconds = num("seconds")?,
+                "BODY_TIMEOUT_SECONDS" => c.body_timeout_seconds = num("seconds")?,
+                "MAX_CONNECTIONS" => c.max_connections = fit(&k, num("a count")?)?,
+                "SHUTDOWN_SECONDS" => c.shutdown_seconds = num("seconds")?,
                 "LOG_FORMAT" => c.log_format = v.clone(),
                 "LOG" | "CONFIG" => {}
                 _ => bail!("unknown setting {k}; see docs/api.md for the LIAISON_* variables"),
@@ -90,12 +111,31 @@ impl Config {
         self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")
     }
 
+    /// Each numeric setting with the range it must lie in.
+    fn bounds(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 9] {
+        let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+        [
+            // Up to 30 days: an offer nobody answers in a month is a mistake, not a window.
+            ("handoff_window_minutes", u64::from(self.handoff_window_minutes), 1..=30 * 24 * 60),
+            ("batch_max", n(self.batch_max), 1..=10_000),
+            ("body_limit", n(self.body_limit), 1024..=16 * 1024 * 1024),
+            ("readers", n(self.readers), 1..=256),
+            ("sweep_seconds", self.sweep_seconds, 1..=3600),
+            ("header_timeout_seconds", self.header_timeout_seconds, 1..=300),
+            ("body_timeout_seconds", self.body_timeout_seconds, 1..=300),
+            ("max_connections", n(self.max_connections), 1..=100_000),
+            ("shutdown_seconds", self.shutdown_seconds, 1..=300),
+        ]
+    }
+
     fn check(&self) -> Result<()> {
         if self.db.is_empty() {
             bail!("no database: pass --db sqlite://PATH or set LIAISON_DB");
         }
-        if self.handoff_window_minutes == 0 || self.batch_max == 0 || self.readers == 0 || self.sweep_seconds == 0 {
-            bail!("handoff_window_minutes, batch_max, readers and sweep_seconds must be at least 1");
+        for (name, value, range) in self.bounds() {
+            if !range.contains(&value) {
+                bail!("{name} = {value} is out of bounds: it must be from {} to {}", range.start(), range.end());
+            }
         }
         if self.is_postgres() && self.signing_key.is_none() {
             bail!("a PostgreSQL store needs its signing key: set signing_key or LIAISON_SIGNING_KEY");

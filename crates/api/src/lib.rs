@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+mod listen;
 pub mod metrics;
 pub mod oidc;
 pub mod problem;
@@ -97,20 +98,41 @@ impl Readers {
 pub struct AppState {
     pub writer: writer::Writer,
     pub readers: Readers,
-    pub tokens: auth::Tokens,
+    /// The principals, replaced whole when the tokens file is reloaded (SIGHUP).
+    pub tokens: Arc<std::sync::RwLock<Arc<auth::Tokens>>>,
+    pub failures: auth::Failures,
     pub law: Arc<Law>,
     pub metrics: metrics::Metrics,
     pub body_limit: usize,
+    /// How long a client may take to send a request body.
+    pub body_timeout: std::time::Duration,
+}
+
+impl AppState {
+    /// The principals as now loaded.
+    pub fn tokens(&self) -> Arc<auth::Tokens> {
+        self.tokens.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// A running server, for tests and `liaison demo`.
 pub struct Server {
     pub addr: std::net::SocketAddr,
+    tokens: Arc<std::sync::RwLock<Arc<auth::Tokens>>>,
+    oidc: Vec<oidc::IssuerConfig>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     done: tokio::task::JoinHandle<Result<()>>,
 }
 
 impl Server {
+    /// Replaces the principals (a reloaded tokens file): removed principals and changed
+    /// tokens stop working at once, since the cache of verified tokens goes with the old set.
+    pub fn reload_tokens(&self, mut tokens: auth::Tokens) -> Result<()> {
+        tokens.enable_oidc(&self.oidc).context("configuring OIDC issuers")?;
+        *self.tokens.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tokens);
+        Ok(())
+    }
+
     /// Stops accepting, finishes the requests in flight, commits what was queued.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
@@ -121,6 +143,7 @@ impl Server {
 /// Starts the server on `config.addr` with the given principals; returns once it listens.
 pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> {
     tokens.enable_oidc(&config.oidc).context("configuring OIDC issuers")?;
+    let tokens = Arc::new(std::sync::RwLock::new(Arc::new(tokens)));
     let law = Arc::new(Law::bundled());
     let settings =
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
@@ -141,10 +164,12 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
     let state = Arc::new(AppState {
         writer: writer.clone(),
         readers,
-        tokens,
+        tokens: tokens.clone(),
+        failures: auth::Failures::default(),
         law,
         metrics: metrics::Metrics::new(),
         body_limit: config.body_limit,
+        body_timeout: std::time::Duration::from_secs(config.body_timeout_seconds),
     });
     let listener =
         tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
@@ -155,29 +180,29 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         let w = writer.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(sweep_every);
+            // Once a second the writer re-checks a database its last commit failed on, so
+            // that /readyz tells the truth within seconds either way.
+            let mut probe = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
-                tick.tick().await;
-                w.sweep().await;
+                tokio::select! {
+                    _ = tick.tick() => w.sweep().await,
+                    _ = probe.tick() => w.probe().await,
+                }
             }
         })
     };
     drop(writer);
     let app = router(state.clone());
-    // Without TCP_NODELAY a response written in two segments can wait for the client's
-    // delayed ACK of the first (up to 40 ms on Linux). Usual for an HTTP server; in the
-    // benchmark it did not move the write p99 measurably (BENCHMARKS.md §6).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "TCP_NODELAY could not be set on a connection");
-        }
-    });
+    let limits = listen::Limits {
+        header_timeout: std::time::Duration::from_secs(config.header_timeout_seconds),
+        max_connections: config.max_connections,
+        shutdown_deadline: std::time::Duration::from_secs(config.shutdown_seconds),
+    };
     let done = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-            })
-            .await
-            .context("serving")?;
+        listen::serve(listener, app, limits, async move {
+            let _ = stop.await;
+        })
+        .await;
         sweeper.abort();
         let _ = sweeper.await;
         // Every handler has finished; dropping the last sender lets the writer drain its queue.
@@ -191,7 +216,46 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         tracing::info!("stopped; every acknowledged write is committed");
         Ok(())
     });
-    Ok(Server { addr, shutdown, done })
+    Ok(Server { addr, tokens, oidc: config.oidc.clone(), shutdown, done })
+}
+
+/// An error log that folds repeats: a line equal to the previous one within
+/// `FOLD_SECONDS` is counted, not written, and the count is written with the next other line
+/// (or the next repeat after the window).
+pub struct RateLimitedLog {
+    last: Mutex<Option<(String, std::time::Instant, u64)>>,
+}
+
+const FOLD_SECONDS: u64 = 10;
+
+impl RateLimitedLog {
+    pub const fn new() -> Self {
+        RateLimitedLog { last: Mutex::new(None) }
+    }
+
+    pub fn error(&self, line: &str) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((l, since, n)) = last.as_mut()
+            && l == line
+            && since.elapsed() < std::time::Duration::from_secs(FOLD_SECONDS)
+        {
+            *n += 1;
+            return;
+        }
+        if let Some((l, _, n)) = last.take()
+            && n > 0
+        {
+            tracing::error!(repeated = n, "{l}");
+        }
+        tracing::error!("{line}");
+        *last = Some((line.to_string(), std::time::Instant::now(), 0));
+    }
+}
+
+impl Default for RateLimitedLog {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Sets up JSON (or text) logs on stderr, filtered by `LIAISON_LOG` (default `info`).
@@ -215,6 +279,24 @@ pub async fn serve(config: Config) -> Result<()> {
         None => config.db.clone(),
     };
     tracing::info!(addr = %server.addr, %db, "listening");
+    #[cfg(unix)]
+    if let (Some(path), Ok(mut hup)) =
+        (config.tokens.clone(), tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()))
+    {
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = hup.recv() => match auth::Tokens::load(&path).and_then(|t| server.reload_tokens(t)) {
+                    Ok(()) => tracing::info!(path = %path.display(), "tokens file reloaded"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "tokens file not reloaded; the old one stays"),
+                },
+            }
+        }
+        tracing::info!("shutting down");
+        return server.stop().await;
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await

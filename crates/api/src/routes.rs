@@ -1,8 +1,8 @@
 //! Routes, handlers and the OpenAPI document they generate.
 
-use crate::AppState;
 use crate::problem::{ApiError, Problem};
 use crate::writer::Committed;
+use crate::{AppState, auth};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use service::views::DetainerView;
 use service::{
     AgreementStatusChange, Command, DetainerUpdate, HandoffAnswer, NewAgreement, NewBooking, NewClaim, NewDesignation,
-    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewSubject, NewTraining,
-    NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
+    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewRelease, NewSubject,
+    NewTraining, NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,13 +34,13 @@ type ApiResult<T> = Result<T, ApiError>;
     info(title = "Liaison coordination API", version = "1", license(name = "Apache-2.0", identifier = "Apache-2.0"), description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
     paths(
         healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, determine_citizenship,
-        verify_identity, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
+        verify_identity, release, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
         update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
         record_training, audit_events, latest_checkpoint, inclusion_proof, consistency_proof
     ),
     components(schemas(Problem, Written, Page)),
-    modifiers(&Bearer)
+    modifiers(&Bearer, &Contract)
 )]
 struct Doc;
 
@@ -55,6 +55,80 @@ impl utoipa::Modify for Bearer {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+/// What every operation can answer besides its own success, said once for all of them:
+/// errors are `application/problem+json`; every authenticated call may get 401 and 429; a
+/// write may get 400 (bad JSON, a bad Idempotency-Key), 408, 413, 415, 422, 409 and 503 (not
+/// committed), and 200 for a replay of an earlier request under the same Idempotency-Key; a
+/// call on a named record may get 400 `invalid_id` and 404; a read may get 400
+/// `invalid_query` and 503 when the store does not answer.
+struct Contract;
+
+impl utoipa::Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        let written = ResponseBuilder::new()
+            .description(
+                "A replay: the request was already answered under this Idempotency-Key; nothing new was written",
+            )
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Written"))).build())
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let named = path.contains('{');
+            let public = matches!(path.as_str(), "/healthz" | "/readyz");
+            for (post, op) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
+                let Some(op) = op else { continue };
+                let r = &mut op.responses.responses;
+                // Errors are problem documents.
+                for (status, resp) in r.iter_mut() {
+                    if (status.starts_with('4') || status.starts_with('5'))
+                        && let utoipa::openapi::RefOr::T(resp) = resp
+                        && let Some(c) = resp.content.shift_remove("application/json")
+                    {
+                        resp.content.insert("application/problem+json".into(), c);
+                    }
+                }
+                let mut add = |status: &str, what: &str| {
+                    r.entry(status.to_string()).or_insert_with(|| problem(what).into());
+                };
+                if !public {
+                    add("401", "No valid bearer token (`unauthenticated`)");
+                    add("429", "Too many failed token checks from this address or for this principal");
+                    add("400", "A malformed request: bad JSON, query, id or Idempotency-Key");
+                    add("503", "The store does not answer now; nothing was written; retry");
+                }
+                if named {
+                    add("404", "No such record, or none the caller may know exists (the same answer)");
+                }
+                if post {
+                    add(
+                        "403",
+                        "The caller's role does not allow it, or the law does not (`denied_by_law`, with the decision)",
+                    );
+                    add("408", "The request body did not arrive in time");
+                    add(
+                        "409",
+                        "A conflict with the record's state, a taken id, or an Idempotency-Key reused for another request",
+                    );
+                    add("413", "The request body is too large");
+                    add("415", "The body is not application/json");
+                    add("422", "The body is well-formed JSON but not a valid request");
+                    r.entry("200".to_string()).or_insert_with(|| written.clone().into());
+                }
+                r.remove("4XX");
+            }
+        }
     }
 }
 
@@ -74,6 +148,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/subjects/{id}/citizenship-claims", post(claim_citizenship))
         .route("/subjects/{id}/citizenship-determinations", post(determine_citizenship))
         .route("/subjects/{id}/identity-verifications", post(verify_identity))
+        .route("/subjects/{id}/releases", post(release))
         .route("/encounters", post(record_encounter))
         .route("/bookings", post(book))
         .route("/handoffs", post(offer_handoff))
@@ -138,23 +213,47 @@ async fn observe(State(st): St, req: Request, next: Next) -> Response {
     resp
 }
 
-/// Resolves the bearer token to a principal, or answers 401.
+/// Resolves the bearer token to a principal, or answers 401 (429 after too many failures
+/// from one address or for one principal). The scheme name is case-insensitive (RFC 9110
+/// §11.1).
 async fn authenticate(State(st): St, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
     let Some(token) = token else {
         return ApiError::new(401, "unauthenticated", "send Authorization: Bearer <token>").into_response();
     };
-    let principal = match st.tokens.cached(&token) {
+    let tokens = st.tokens();
+    let mut keys = vec![];
+    if let Some(crate::listen::Peer(addr)) = req.extensions().get::<crate::listen::Peer>() {
+        keys.push(format!("ip:{}", addr.ip()));
+    }
+    if let Some((id, _)) = auth::Tokens::split(&token) {
+        keys.push(format!("principal:{id}"));
+    }
+    let principal = match tokens.cached(&token) {
         Some(p) => Some(p),
-        None if !token.starts_with("lsn_") => st.tokens.check_jwt(&token),
         None => {
-            let st2 = st.clone();
-            tokio::task::spawn_blocking(move || st2.tokens.check(&token)).await.ok().flatten()
+            if let Some(secs) = st.failures.blocked(&keys) {
+                let mut r = ApiError::new(429, "too_many_failures", "too many failed token checks; wait and retry")
+                    .into_response();
+                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                return r;
+            }
+            let found = if !token.starts_with("lsn_") {
+                tokens.check_jwt(&token)
+            } else {
+                let t = tokens.clone();
+                tokio::task::spawn_blocking(move || t.check(&token)).await.ok().flatten()
+            };
+            if found.is_none() {
+                st.failures.fail(&keys);
+            }
+            found
         }
     };
     match principal {
@@ -182,7 +281,7 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesReje
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
     if !json {
         return Err(ApiError::new(415, "unsupported_media_type", "send the body as Content-Type: application/json"));
     }
@@ -223,13 +322,16 @@ struct WriteReq<T> {
     key: Option<String>,
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for WriteReq<T> {
+impl<T: DeserializeOwned> axum::extract::FromRequest<Arc<AppState>> for WriteReq<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let p = principal(req.extensions());
         let headers = req.headers().clone();
-        let body = <Bytes as axum::extract::FromRequest<S>>::from_request(req, state).await;
+        let read = <Bytes as axum::extract::FromRequest<Arc<AppState>>>::from_request(req, state);
+        let body = tokio::time::timeout(state.body_timeout, read).await.map_err(|_| {
+            ApiError::new(408, "body_timeout", "the request body did not arrive in time; send it whole and promptly")
+        })?;
         let (body, raw) = parse(&headers, body)?;
         let key = idempotency_key(&headers)?;
         Ok(WriteReq { p, body, raw, key })
@@ -338,20 +440,6 @@ where
     write(st, p, command(rid, body), rid_text, key, &route, &raw).await
 }
 
-/// [`write_to`] a subject's record, which the caller must be able to see (else 404).
-async fn subject_write<T>(
-    st: &Arc<AppState>,
-    raw_id: String,
-    w: WriteReq<T>,
-    route: &str,
-    command: impl FnOnce(domain::SubjectId, T) -> Command,
-) -> ApiResult<(StatusCode, axum::Json<Written>)> {
-    let sid: domain::SubjectId = id(raw_id.clone())?;
-    let p = w.p.clone();
-    blocking(st, move |s| visible_subject(s, &p, sid.as_str())).await?;
-    write_to(st, raw_id, w, route, command).await
-}
-
 /// Runs a point read (a few primary-key lookups, tens of microseconds) on a read handle in
 /// place: cheaper than a hop to the blocking pool, and short enough not to stall the worker.
 async fn point_read<T: Send + 'static>(
@@ -381,31 +469,27 @@ fn record(s: &mut dyn Store, kind: RecordKind, id: &str) -> Result<Option<Record
     Ok(s.record(&RecordKey::new(kind, id))?)
 }
 
-/// The subject, if `p` may know it exists; "not found" otherwise.
+/// The subject, if `p` may know it exists; "not found" otherwise (`service::access`).
 fn visible_subject(s: &mut dyn Store, p: &Principal, id: &str) -> Result<domain::subject::Subject, ServiceError> {
-    let Some(Record::Subject(subject)) = record(s, RecordKind::Subject, id)? else {
-        return Err(not_found("subject", id));
-    };
-    let custodian = match record(s, RecordKind::Custody, id)? {
-        Some(Record::Custody(c)) => c.custodian.map(|c| c.agency),
-        _ => None,
-    };
-    let kind = match record(s, RecordKind::Agency, p.agency.as_str())? {
-        Some(Record::Agency(a)) => Some(a.kind),
-        _ => None,
-    };
-    let quick = p.is_oversight() || custodian.as_ref() == Some(&p.agency);
-    let entries = if quick { vec![] } else { s.subject_entries(id, None)? };
-    if service::access::may_see_subject(p, kind, custodian.as_ref(), &entries) {
-        Ok(subject)
-    } else {
-        Err(not_found("subject", id))
-    }
+    service::access::visible_subject(s, p, id)
+}
+
+/// The record, if `p` may know it exists; "not found" otherwise (`service::access`).
+fn visible(s: &mut dyn Store, p: &Principal, kind: RecordKind, id: &str) -> Result<Record, ServiceError> {
+    service::access::visible(s, p, kind, id)
 }
 
 /// Logs a read of a subject's record before it is returned.
 async fn log_read(st: &Arc<AppState>, p: &Principal, subject: &domain::SubjectId, what: String) -> ApiResult<()> {
-    st.writer.run(p.clone(), Command::LogRead { subject: subject.clone(), what }, None).await?;
+    log_reads(st, p, vec![subject.clone()], what).await
+}
+
+/// Logs reads of several subjects' records (one event each, one commit) before they are
+/// returned.
+async fn log_reads(st: &Arc<AppState>, p: &Principal, subjects: Vec<domain::SubjectId>, what: String) -> ApiResult<()> {
+    if !subjects.is_empty() {
+        st.writer.run(p.clone(), Command::LogRead { subjects, what }, None).await?;
+    }
     Ok(())
 }
 
@@ -415,9 +499,10 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: the store answers.
+/// Readiness: the writer runs, its last commit reached the database, and the store answers.
 #[utoipa::path(get, path = "/readyz", security(()), responses((status = 200, description = "Ready"), (status = 503, body = Problem)))]
 async fn readyz(State(st): St) -> ApiResult<impl IntoResponse> {
+    st.writer.ready().map_err(|why| ApiError::new(503, "not_ready", why))?;
     let size = blocking(&st, |s| Ok(s.size()?))
         .await
         .map_err(|e| ApiError::new(503, "not_ready", format!("the store does not answer: {}", e.0.message)))?;
@@ -473,6 +558,7 @@ async fn get_subject(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AsOf {
     /// Show the chain as it was known at this time (RFC 3339).
@@ -508,7 +594,7 @@ async fn claim_citizenship(
     w: WriteReq<NewClaim>,
 ) -> ApiResult<impl IntoResponse> {
     let route = "/v1/subjects/{id}/citizenship-claims";
-    subject_write(&st, sid, w, route, |subject, claim| Command::ClaimCitizenship { subject, claim }).await
+    write_to(&st, sid, w, route, |subject, claim| Command::ClaimCitizenship { subject, claim }).await
 }
 
 /// A supervisor of ICE or CBP determines a US citizenship claim (reference.md R6). Until a
@@ -522,7 +608,7 @@ async fn determine_citizenship(
     w: WriteReq<NewDetermination>,
 ) -> ApiResult<impl IntoResponse> {
     let route = "/v1/subjects/{id}/citizenship-determinations";
-    subject_write(&st, sid, w, route, |subject, determination| Command::DetermineCitizenship { subject, determination })
+    write_to(&st, sid, w, route, |subject, determination| Command::DetermineCitizenship { subject, determination })
         .await
 }
 
@@ -536,7 +622,15 @@ async fn verify_identity(
     w: WriteReq<NewVerification>,
 ) -> ApiResult<impl IntoResponse> {
     let route = "/v1/subjects/{id}/identity-verifications";
-    subject_write(&st, sid, w, route, |subject, verification| Command::VerifyIdentity { subject, verification }).await
+    write_to(&st, sid, w, route, |subject, verification| Command::VerifyIdentity { subject, verification }).await
+}
+
+/// The custodian releases the subject (NIEM book-out with its release reason code); an open
+/// handoff offer for the subject closes with the release.
+#[utoipa::path(post, path = "/v1/subjects/{id}/releases", request_body = NewRelease, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem, description = "Not in the caller's custody"), (status = "4XX", body = Problem)))]
+async fn release(State(st): St, Path(sid): Path<String>, w: WriteReq<NewRelease>) -> ApiResult<impl IntoResponse> {
+    write_to(&st, sid, w, "/v1/subjects/{id}/releases", |subject, release| Command::Release { subject, release }).await
 }
 
 /// Record an encounter or arrest; the law decides whether the officer may make it.
@@ -565,8 +659,6 @@ async fn book(State(st): St, w: WriteReq<NewBooking>) -> ApiResult<impl IntoResp
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn offer_handoff(State(st): St, w: WriteReq<NewHandoff>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: mut n, raw, key } = w;
-    let (pp, s2) = (p.clone(), n.subject.clone());
-    blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
     let id = n.id.clone().map_or_else(|| service::new_id("H", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::HandoffId::parse(&id).expect("valid"));
     write(&st, p, Command::OfferHandoff(n), id, key, "POST /v1/handoffs", &raw).await
@@ -595,13 +687,9 @@ async fn get_handoff(
     let p = principal(&ext);
     let hid: domain::HandoffId = id(hid)?;
     let pp = p.clone();
-    let h = point_read(&st, move |s| match record(s, RecordKind::Handoff, hid.as_str())? {
-        Some(Record::Handoff(h))
-            if pp.is_oversight() || h.releasing.agency == pp.agency || h.receiving.agency == pp.agency =>
-        {
-            Ok(h)
-        }
-        _ => Err(not_found("handoff", hid.as_str())),
+    let h = point_read(&st, move |s| match visible(s, &pp, RecordKind::Handoff, hid.as_str())? {
+        Record::Handoff(h) => Ok(h),
+        _ => unreachable!("a handoff key holds a handoff"),
     })
     .await?;
     log_read(&st, &p, &h.subject, format!("handoff {}", h.id)).await?;
@@ -641,17 +729,15 @@ async fn get_detainer(
     let p = principal(&ext);
     let did: domain::DetainerId = id(did)?;
     let pp = p.clone();
-    let view = point_read(&st, move |s| match record(s, RecordKind::Detainer, did.as_str())? {
-        Some(Record::Detainer(d))
-            if pp.is_oversight() || d.issuing_agency == pp.agency || d.recipient_agency == pp.agency =>
-        {
-            let state = match record(s, RecordKind::Agency, d.recipient_agency.as_str())? {
-                Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
-                _ => None,
-            };
-            Ok(DetainerView::new(d, state.as_deref()))
-        }
-        _ => Err(not_found("detainer", did.as_str())),
+    let view = point_read(&st, move |s| {
+        let Record::Detainer(d) = visible(s, &pp, RecordKind::Detainer, did.as_str())? else {
+            unreachable!("a detainer key holds a detainer")
+        };
+        let state = match record(s, RecordKind::Agency, d.recipient_agency.as_str())? {
+            Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
+            _ => None,
+        };
+        Ok(DetainerView::new(d, state.as_deref()))
     })
     .await?;
     log_read(&st, &p, &view.detainer.subject, format!("detainer {}", view.detainer.id)).await?;
@@ -678,9 +764,9 @@ async fn get_operation(
 ) -> ApiResult<impl IntoResponse> {
     let p = principal(&ext);
     let oid: domain::OperationId = id(oid)?;
-    let op = point_read(&st, move |s| match record(s, RecordKind::Operation, oid.as_str())? {
-        Some(Record::Operation(o)) if p.is_oversight() || o.participants.iter().any(|x| x.agency == p.agency) => Ok(o),
-        _ => Err(not_found("operation", oid.as_str())),
+    let op = point_read(&st, move |s| match visible(s, &p, RecordKind::Operation, oid.as_str())? {
+        Record::Operation(o) => Ok(o),
+        _ => unreachable!("an operation key holds an operation"),
     })
     .await?;
     Ok(axum::Json(op))
@@ -773,6 +859,7 @@ async fn record_training(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     /// The `next` value of the previous page.
@@ -828,6 +915,7 @@ async fn get_agreement(State(st): St, Path(aid): Path<String>) -> ApiResult<impl
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// Only events concerning this subject.
@@ -854,45 +942,91 @@ async fn audit_events(
     }
     let q = query(q)?;
     let limit = PageQuery { after: None, limit: q.limit }.limit()?;
-    // Events about one subject are that subject's record: the search is a logged read.
-    if let Some(s) = &q.subject {
-        let subject: domain::SubjectId = id(s.clone())?;
-        log_read(&st, &p, &subject, "audit events".into()).await?;
-    }
+    let subject: Option<domain::SubjectId> = q.subject.clone().map(id).transpose()?;
     let after: Option<u64> = match &q.after {
         None => None,
         Some(a) => Some(a.parse().map_err(|_| ApiError::new(400, "invalid_query", "after must be a sequence number"))?),
     };
-    let page = blocking(&st, move |s| {
-        let from = after.map_or(0, |a| a + 1);
-        let mut items = Vec::new();
-        let mut last = None;
-        let keep = |e: &ledger::Entry<domain::Event>| q.type_.as_deref().is_none_or(|t| e.event.type_name() == t);
-        if let Some(subject) = &q.subject {
-            for e in s.subject_entries(subject, None)?.into_iter().filter(|e| e.seq >= from && keep(e)).take(limit) {
-                last = Some(e.seq);
-                items.push(serde_json::to_value(&e).expect("json"));
+    let pp = p.clone();
+    let (page, read) = blocking(&st, move |s| {
+        // Past the last possible sequence number there is nothing.
+        let Some(from) = after.map_or(Some(0), |a| a.checked_add(1)) else {
+            return Ok((Page { items: vec![], next: None }, vec![]));
+        };
+        let mut page = AuditPage::new(limit);
+        if let Some(subject) = &subject {
+            visible_subject(s, &pp, subject.as_str())?;
+            for e in s.subject_entries(subject.as_str(), None)?.into_iter().filter(|e| e.seq >= from) {
+                if page.offer(s, &pp, q.type_.as_deref(), e)? {
+                    break;
+                }
             }
         } else {
             let mut at = from;
-            while items.len() < limit {
+            'scan: while page.scanned < AUDIT_SCAN_MAX {
                 let chunk = s.entries(at, 1000)?;
                 let Some(end) = chunk.last().map(|c| c.seq) else { break };
                 for se in chunk {
-                    let e = se.decode()?;
-                    if keep(&e) && items.len() < limit {
-                        last = Some(e.seq);
-                        items.push(serde_json::to_value(&e).expect("json"));
+                    if page.offer(s, &pp, q.type_.as_deref(), se.decode()?)? {
+                        break 'scan;
                     }
                 }
                 at = end + 1;
             }
         }
-        let next = if items.len() == limit { last.map(|l| l.to_string()) } else { None };
-        Ok(Page { items, next })
+        Ok(page.finish())
     })
     .await?;
+    // What the page shows of each subject is that subject's record: a logged read, for
+    // oversight too, before the page is returned.
+    log_reads(&st, &p, read, "audit events".into()).await?;
     Ok(axum::Json(page))
+}
+
+/// Events an unfiltered audit search looks at per page before it answers with what it found
+/// and a `next` cursor (a caller who may see little of the log still gets a prompt answer).
+const AUDIT_SCAN_MAX: usize = 100_000;
+
+/// One page of an audit search being filled: only events the caller may know about.
+struct AuditPage {
+    limit: usize,
+    items: Vec<serde_json::Value>,
+    subjects: std::collections::BTreeSet<domain::SubjectId>,
+    scanned: usize,
+    last_scanned: Option<u64>,
+}
+
+impl AuditPage {
+    fn new(limit: usize) -> Self {
+        AuditPage { limit, items: vec![], subjects: Default::default(), scanned: 0, last_scanned: None }
+    }
+
+    /// Considers one event; true when the page is full.
+    fn offer(
+        &mut self,
+        s: &mut dyn Store,
+        p: &Principal,
+        type_: Option<&str>,
+        e: ledger::Entry<domain::Event>,
+    ) -> Result<bool, ServiceError> {
+        self.scanned += 1;
+        self.last_scanned = Some(e.seq);
+        if type_.is_some_and(|t| e.event.type_name() != t) || !service::access::may_know_event(s, p, &e.event)? {
+            return Ok(false);
+        }
+        if let Some(subject) = service::access::event_subject(s, &e.event)? {
+            self.subjects.insert(subject);
+        }
+        self.items.push(serde_json::to_value(&e).expect("json"));
+        Ok(self.items.len() == self.limit)
+    }
+
+    /// The page, and the subjects whose records it shows.
+    fn finish(self) -> (Page, Vec<domain::SubjectId>) {
+        let more = self.items.len() == self.limit || self.scanned >= AUDIT_SCAN_MAX;
+        let next = if more { self.last_scanned.map(|l| l.to_string()) } else { None };
+        (Page { items: self.items, next }, self.subjects.into_iter().collect())
+    }
 }
 
 /// The latest signed checkpoint (C2SP signed note) and the log's verifier key.
@@ -909,6 +1043,7 @@ async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct InclusionQuery {
     seq: u64,
@@ -933,6 +1068,7 @@ async fn inclusion_proof(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ConsistencyQuery {
     old: u64,

@@ -38,13 +38,28 @@ pub enum Message {
     Job(Box<Job>),
     /// Expire the handoff offers whose window has closed and the holds whose clock ran out.
     Sweep,
+    /// After a failed commit: see whether the database answers the writer again.
+    Probe,
 }
 
 /// The sending side, shared by the request handlers.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Message>,
+    health: std::sync::Arc<Health>,
 }
+
+/// What the writer last saw of its database, for `/readyz`.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// The last group commit failed on the database (cleared by the next one that succeeds).
+    store_failing: std::sync::atomic::AtomicBool,
+}
+
+/// Runs one command inside the writer's transaction: `service::execute`, or in tests a
+/// stand-in (one that panics, say).
+pub type Execute =
+    fn(&mut dyn store::Batch, &Law, &Settings, &service::Request, Timestamp) -> Result<Done, ServiceError>;
 
 impl Writer {
     /// Starts the writer thread, which opens its store with `open` and reads the open handoff
@@ -56,6 +71,19 @@ impl Writer {
         settings: Settings,
         batch_max: usize,
     ) -> anyhow::Result<(Writer, std::thread::JoinHandle<()>)> {
+        Self::start_with(open, law, settings, batch_max, service::execute).await
+    }
+
+    /// [`Writer::start`] with another way to run each command (tests inject faults).
+    pub async fn start_with(
+        open: impl FnOnce() -> anyhow::Result<Box<dyn Store + Send>> + Send + 'static,
+        law: std::sync::Arc<Law>,
+        settings: Settings,
+        batch_max: usize,
+        execute: Execute,
+    ) -> anyhow::Result<(Writer, std::thread::JoinHandle<()>)> {
+        let health = std::sync::Arc::new(Health::default());
+        let thread_health = health.clone();
         let (tx, mut rx) = mpsc::channel::<Message>(batch_max * 8);
         let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
         let handle = std::thread::Builder::new()
@@ -77,12 +105,13 @@ impl Writer {
                 };
                 while let Some(first) = rx.blocking_recv() {
                     let mut jobs = Vec::new();
-                    let mut sweep = false;
+                    let (mut sweep, mut probe) = (false, false);
                     let mut next = Some(first);
                     while let Some(m) = next.take() {
                         match m {
                             Message::Job(j) => jobs.push(*j),
                             Message::Sweep => sweep = true,
+                            Message::Probe => probe = true,
                         }
                         if jobs.len() < batch_max {
                             next = rx.try_recv().ok();
@@ -91,12 +120,21 @@ impl Writer {
                     if sweep {
                         jobs.extend(expiry_jobs(&mut deadlines));
                     }
-                    commit(store.as_mut(), &law, &settings, jobs, &mut deadlines);
+                    if jobs.is_empty() {
+                        if probe {
+                            // A read on the writer's own handle (on PostgreSQL it reconnects).
+                            let ok = store.size().is_ok();
+                            thread_health.store_failing.store(!ok, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                    let ok = supervised_commit(store.as_mut(), &law, &settings, jobs, &mut deadlines, execute);
+                    thread_health.store_failing.store(!ok, std::sync::atomic::Ordering::Relaxed);
                 }
             })
             .expect("spawn the writer thread");
         started.await.map_err(|_| anyhow::anyhow!("the writer thread stopped while starting"))??;
-        Ok((Writer { tx }, handle))
+        Ok((Writer { tx, health }, handle))
     }
 
     /// Queues a command and waits until it is committed or refused.
@@ -107,6 +145,25 @@ impl Writer {
             return Err(ServiceError::new(503, "shutting_down", "the server is shutting down; retry elsewhere"));
         }
         answer.await.unwrap_or_else(|_| Err(ServiceError::internal("the writer stopped before answering")))
+    }
+
+    /// Whether the writer can take writes: its thread is running and its last commit did not
+    /// fail on the database.
+    pub fn ready(&self) -> Result<(), &'static str> {
+        if self.tx.is_closed() {
+            return Err("the writer has stopped");
+        }
+        if self.health.store_failing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("the writer's last commit failed on the database");
+        }
+        Ok(())
+    }
+
+    /// Asks the writer to check its database again if its last commit failed.
+    pub async fn probe(&self) {
+        if self.health.store_failing.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = self.tx.send(Message::Probe).await;
+        }
     }
 
     pub async fn sweep(&self) {
@@ -182,17 +239,71 @@ fn expiry_jobs(deadlines: &mut Deadlines) -> Vec<Job> {
     due
 }
 
-fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>, deadlines: &mut Deadlines) {
+/// Commits a group; a command that panics is answered 500 and the rest of its group is
+/// committed without it (the panicked attempt's transaction is rolled back whole). Returns
+/// false when the database refused the commit.
+fn supervised_commit(
+    store: &mut dyn Store,
+    law: &Law,
+    settings: &Settings,
+    mut jobs: Vec<Job>,
+    deadlines: &mut Deadlines,
+    execute: Execute,
+) -> bool {
+    loop {
+        match commit(store, law, settings, jobs, deadlines, execute) {
+            Commit::Done(ok) => return ok,
+            Commit::Panicked { rest, job, message } => {
+                LOG.error(&format!("a command panicked and was refused alone: {message}"));
+                let _ = job.reply.send(Err(ServiceError::internal(
+                    "the server failed on this request and recorded nothing; the failure is logged",
+                )));
+                jobs = rest;
+            }
+        }
+    }
+}
+
+enum Commit {
+    Done(bool),
+    /// `job` panicked; nothing of the group was committed, `rest` is to run again.
+    Panicked {
+        rest: Vec<Job>,
+        job: Box<Job>,
+        message: String,
+    },
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
+fn commit(
+    store: &mut dyn Store,
+    law: &Law,
+    settings: &Settings,
+    mut jobs: Vec<Job>,
+    deadlines: &mut Deadlines,
+    execute: Execute,
+) -> Commit {
     let now = Timestamp::now();
     let mut results: Vec<Option<Result<Done, ServiceError>>> = Vec::with_capacity(jobs.len());
+    let mut panicked: Option<(usize, String)> = None;
     let created: Vec<domain::RecordKey> = jobs.iter().filter_map(|j| j.command.creates()).collect();
     let outcome = store.transact(now, &mut |b| {
         results.clear();
         b.prefetch(&created)?;
-        for j in &jobs {
+        for (i, j) in jobs.iter().enumerate() {
             let key = j.key.as_ref().map(|(k, h)| (k.as_str(), *h));
             let req = service::Request { principal: &j.principal, command: &j.command, key, as_system: j.system };
-            let r = service::execute(b, law, settings, &req, now);
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(b, law, settings, &req, now)));
+            let r = match run {
+                Ok(r) => r,
+                Err(p) => {
+                    panicked = Some((i, panic_message(p.as_ref())));
+                    return Err(StoreError::Invalid("a command panicked".into()));
+                }
+            };
             if let Err(e) = &r
                 && e.status >= 500
             {
@@ -202,6 +313,10 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
         }
         Ok(())
     });
+    if let Some((i, message)) = panicked {
+        let job = Box::new(jobs.remove(i));
+        return Commit::Panicked { rest: jobs, job, message };
+    }
     match outcome {
         Ok(cp) => {
             for (job, r) in jobs.into_iter().zip(results) {
@@ -231,13 +346,14 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
                 if let Err(e) = &answer
                     && e.status >= 500
                 {
-                    tracing::error!(code = e.code, message = %e.message, "command failed");
+                    LOG.error(&format!("command failed: {}: {}", e.code, e.message));
                 }
                 let _ = job.reply.send(answer);
             }
+            Commit::Done(true)
         }
         Err(e) => {
-            tracing::error!(error = %e, requests = jobs.len(), "group commit failed; nothing was written");
+            LOG.error(&format!("group commit failed; nothing was written: {e}"));
             for job in jobs {
                 let _ = job.reply.send(Err(ServiceError::new(
                     503,
@@ -245,6 +361,11 @@ fn commit(store: &mut dyn Store, law: &Law, settings: &Settings, jobs: Vec<Job>,
                     format!("the write could not be committed and was not recorded: {e}"),
                 )));
             }
+            Commit::Done(false)
         }
     }
 }
+
+/// The writer's error log, with repeats of one line folded (a database that is down would
+/// otherwise write one line per refused request).
+static LOG: crate::RateLimitedLog = crate::RateLimitedLog::new();

@@ -132,7 +132,10 @@ enum Command {
     /// Issue a bearer token for a principal: adds (or replaces) it in the tokens file, keeping
     /// only the argon2id hash, and prints the token once.
     Token {
-        /// The tokens file (created if missing).
+        /// The store whose agencies and officers the principal must name (`--db liaison.db`).
+        #[arg(long)]
+        db: PathBuf,
+        /// The tokens file, created if missing (`--tokens tokens.json`).
         #[arg(long)]
         tokens: PathBuf,
         /// The principal's name (an officer id or a service account name; no '_').
@@ -231,7 +234,9 @@ fn main() -> ExitCode {
             (Some(url), Some(key)) => commands::demo_pg(&p, &url, &key, (!no_serve).then_some(addr)),
             _ => commands::demo(&p, db, (!no_serve).then_some(addr)),
         },
-        Command::Token { tokens, id, agency, officer, roles } => serve::token(&p, &tokens, id, agency, officer, roles),
+        Command::Token { db, tokens, id, agency, officer, roles } => {
+            serve::token(&p, &db, &tokens, id, agency, officer, roles)
+        }
         Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),

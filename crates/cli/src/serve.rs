@@ -7,6 +7,7 @@ use api::auth::{TokenEntry, Tokens, issue};
 use service::{ApiRole, Principal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use store::Store as _;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
@@ -35,6 +36,7 @@ pub fn serve(
 /// `liaison token`: issues a token for one principal into a tokens file.
 pub fn token(
     p: &Printer,
+    db: &Path,
     file: &Path,
     id: String,
     agency: String,
@@ -44,7 +46,10 @@ pub fn token(
     let roles = roles
         .iter()
         .map(|r| {
-            serde_json::from_value(serde_json::Value::String(r.clone())).with_context(|| format!("unknown role {r:?}"))
+            serde_json::from_value(serde_json::Value::String(r.clone())).with_context(|| {
+                let all: Vec<&str> = ApiRole::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown role {r:?}; the roles are {}", all.join(", "))
+            })
         })
         .collect::<Result<Vec<ApiRole>>>()?;
     let principal = Principal {
@@ -53,6 +58,22 @@ pub fn token(
         officer: officer.map(|o| domain::OfficerId::parse(&o)).transpose()?,
         roles,
     };
+    // The principal names records of the store it will act on: they must exist, and an
+    // officer must be of the principal's agency.
+    let mut store = store::SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let key = |kind, id: &str| domain::RecordKey::new(kind, id);
+    if store.record(&key(domain::RecordKind::Agency, principal.agency.as_str()))?.is_none() {
+        anyhow::bail!("no agency {} in {}", principal.agency, db.display());
+    }
+    if let Some(o) = &principal.officer {
+        match store.record(&key(domain::RecordKind::Officer, o.as_str()))? {
+            Some(domain::Record::Officer(off)) if off.agency == principal.agency => {}
+            Some(domain::Record::Officer(off)) => {
+                anyhow::bail!("officer {o} is of {}, not of {}", off.agency, principal.agency)
+            }
+            _ => anyhow::bail!("no officer {o} in {}", db.display()),
+        }
+    }
     let mut entries: Vec<TokenEntry> = if file.exists() {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         serde_json::from_str(&text).with_context(|| format!("tokens file {}", file.display()))?

@@ -76,7 +76,11 @@ fn describe(e: &Event) -> Option<String> {
         }
         Event::HandoffRejected { handoff, reason, .. } => format!("handoff {handoff} rejected: {reason}"),
         Event::HandoffExpired { handoff } => format!("handoff {handoff} expired unanswered"),
-        Event::CustodyReleased { agency, reason, .. } => format!("released by {agency} ({reason})"),
+        Event::HandoffSuperseded { handoff, reason } => format!("handoff {handoff} closed: {reason}"),
+        Event::CustodyReleased { agency, reason, code: c, .. } => match c {
+            Some(c) => format!("released by {agency} (NIEM release reason {}: {reason})", code(c)),
+            None => format!("released by {agency} ({reason})"),
+        },
         Event::DetainerIssued { detainer: d } => {
             format!("detainer {} ({}) issued by {} to {}", d.id, code(&d.form), d.issuing_agency, d.recipient_agency)
         }

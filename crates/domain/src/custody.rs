@@ -47,6 +47,74 @@ pub struct Custody {
     pub pending_handoff: Option<HandoffId>,
 }
 
+/// NIEM `im:ReleaseReasonCode` (reference.md §9): why ICE released a person from detention.
+/// The `..LF` / `..LS` variants are the same releases for lack of funds / lack of space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ReleaseReasonCode {
+    /// Bond posted.
+    #[serde(rename = "BOND")]
+    Bond,
+    #[serde(rename = "BDLF")]
+    BondLackOfFunds,
+    #[serde(rename = "BDLS")]
+    BondLackOfSpace,
+    /// Deported or removed.
+    #[serde(rename = "DEP")]
+    Deported,
+    #[serde(rename = "DIED")]
+    Died,
+    #[serde(rename = "ESC")]
+    Escaped,
+    /// Order of recognizance.
+    #[serde(rename = "OREC")]
+    Recognizance,
+    #[serde(rename = "ORLF")]
+    RecognizanceLackOfFunds,
+    #[serde(rename = "ORLS")]
+    RecognizanceLackOfSpace,
+    /// Order of supervision.
+    #[serde(rename = "OSUP")]
+    Supervision,
+    #[serde(rename = "OSLF")]
+    SupervisionLackOfFunds,
+    #[serde(rename = "OSLS")]
+    SupervisionLackOfSpace,
+    #[serde(rename = "PARO")]
+    Paroled,
+    #[serde(rename = "PALF")]
+    ParoledLackOfFunds,
+    #[serde(rename = "PALS")]
+    ParoledLackOfSpace,
+    #[serde(rename = "T")]
+    Transferred,
+    /// Proceedings terminated.
+    #[serde(rename = "TERM")]
+    ProceedingsTerminated,
+    /// To the U.S. Marshals or another agency.
+    #[serde(rename = "USM")]
+    UsMarshalsOrOtherAgency,
+    #[serde(rename = "VD")]
+    VoluntaryDeparture,
+    #[serde(rename = "VDLF")]
+    VoluntaryDepartureLackOfFunds,
+    #[serde(rename = "VDLS")]
+    VoluntaryDepartureLackOfSpace,
+    /// Withdrawal of the application for admission.
+    #[serde(rename = "WITH")]
+    Withdrawal,
+    #[serde(rename = "WILF")]
+    WithdrawalLackOfFunds,
+    #[serde(rename = "WILS")]
+    WithdrawalLackOfSpace,
+    /// Listed in NIEM without a published meaning (reference.md §9 gives none).
+    #[serde(rename = "LFND")]
+    Lfnd,
+    /// Listed in NIEM without a published meaning (reference.md §9 gives none).
+    #[serde(rename = "LSPC")]
+    Lspc,
+}
+
 /// A step in a subject's custody.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustodyStep {
@@ -112,6 +180,11 @@ impl Custody {
                 }
                 if handoff.is_some() && self.pending_handoff != handoff {
                     return Err(refuse("accept a handoff", "that offer is not the open one"));
+                }
+                // Custody moving by another path (a detainer) must close the open offer
+                // first, or the offer would stay open forever with nobody able to answer it.
+                if handoff.is_none() && self.pending_handoff.is_some() {
+                    return Err(refuse("transfer custody", "a handoff offer is open; close it first"));
                 }
                 next.pending_handoff = None;
                 next.custodian = Some(custodian);

@@ -109,12 +109,21 @@ pub enum Event {
     HandoffExpired {
         handoff: HandoffId,
     },
+    /// An open offer closed because custody moved by another path (a detainer's assumption
+    /// of custody, a release); the offer ends as expired, with the reason as its note.
+    HandoffSuperseded {
+        handoff: HandoffId,
+        reason: String,
+    },
     /// The custodian released the subject. `reason` is a NIEM `im:ReleaseReasonCode` or a
     /// plain description for state and local releases.
     CustodyReleased {
         subject: SubjectId,
         agency: AgencyId,
         reason: String,
+        /// The NIEM release reason code (required of ICE and CBP custodians).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<crate::custody::ReleaseReasonCode>,
     },
     DetainerIssued {
         detainer: Detainer,
@@ -189,6 +198,7 @@ impl Event {
             Event::HandoffAccepted { .. } => "handoff_accepted",
             Event::HandoffRejected { .. } => "handoff_rejected",
             Event::HandoffExpired { .. } => "handoff_expired",
+            Event::HandoffSuperseded { .. } => "handoff_superseded",
             Event::CustodyReleased { .. } => "custody_released",
             Event::DetainerIssued { .. } => "detainer_issued",
             Event::DetainerServed { .. } => "detainer_served",

@@ -17,6 +17,7 @@ pub mod encounter;
 pub mod event;
 pub mod identity;
 pub mod ids;
+pub mod involvement;
 pub mod officer;
 pub mod operation;
 pub mod state;

@@ -14,6 +14,7 @@ use crate::encounter::{AuthorityClaimed, Encounter};
 use crate::event::Event;
 use crate::identity::{IdentityKey, IdentityVerification, index_keys};
 use crate::ids::*;
+use crate::involvement::Involvement;
 use crate::officer::Officer;
 use crate::operation::{Operation, OperationStatus};
 use crate::subject::{CitizenshipDetermination, Subject};
@@ -38,10 +39,12 @@ pub enum RecordKind {
     Operation,
     /// The identity index: subjects by identifier and by name with date of birth.
     IdentityKey,
+    /// The agencies that may know a subject exists (`involvement`).
+    Involvement,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 11] = [
+    pub const ALL: [RecordKind; 12] = [
         Self::Agency,
         Self::Facility,
         Self::Officer,
@@ -53,6 +56,7 @@ impl RecordKind {
         Self::Detainer,
         Self::Operation,
         Self::IdentityKey,
+        Self::Involvement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl RecordKind {
             Self::Detainer => "detainer",
             Self::Operation => "operation",
             Self::IdentityKey => "identity_key",
+            Self::Involvement => "involvement",
         }
     }
 
@@ -103,6 +108,7 @@ pub enum Record {
     Detainer(Detainer),
     Operation(Operation),
     IdentityKey(IdentityKey),
+    Involvement(Involvement),
 }
 
 impl Record {
@@ -120,6 +126,7 @@ impl Record {
             Record::Detainer(r) => RecordKey::new(K::Detainer, &r.id),
             Record::Operation(r) => RecordKey::new(K::Operation, &r.id),
             Record::IdentityKey(r) => RecordKey::new(K::IdentityKey, &r.key),
+            Record::Involvement(r) => RecordKey::new(K::Involvement, &r.subject),
         }
     }
 
@@ -137,6 +144,7 @@ impl Record {
             Record::Detainer(r) => serde_json::to_vec(r),
             Record::Operation(r) => serde_json::to_vec(r),
             Record::IdentityKey(r) => serde_json::to_vec(r),
+            Record::Involvement(r) => serde_json::to_vec(r),
         };
         r.expect("records serialize: they hold no maps with non-string keys")
     }
@@ -155,6 +163,7 @@ impl Record {
             K::Detainer => Record::Detainer(serde_json::from_slice(bytes)?),
             K::Operation => Record::Operation(serde_json::from_slice(bytes)?),
             K::IdentityKey => Record::IdentityKey(serde_json::from_slice(bytes)?),
+            K::Involvement => Record::Involvement(serde_json::from_slice(bytes)?),
         })
     }
 }
@@ -252,6 +261,52 @@ fn invalid(msg: impl Into<String>) -> ApplyError {
 /// Applies one event to current state. On error nothing the caller must keep was written:
 /// callers apply a command's events to an overlay and discard it on error.
 pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, ApplyError> {
+    let applied = change(r, event, t)?;
+    if let Some(s) = &applied.subject {
+        involve(r, s, event)?;
+    }
+    Ok(applied)
+}
+
+/// Records which agencies the event involves in the subject's case (see `involvement`).
+fn involve(r: &mut dyn Records, s: &SubjectId, event: &Event) -> Result<(), ApplyError> {
+    use crate::identity::MatchResult;
+    // Any agency: the registrant and a detainer's two agencies.
+    let (any, federal): (Vec<&AgencyId>, Vec<&AgencyId>) = match event {
+        Event::SubjectRegistered { subject } => (subject.registered_by.iter().collect(), vec![]),
+        Event::DetainerIssued { detainer: d } => (vec![&d.issuing_agency, &d.recipient_agency], vec![]),
+        Event::EncounterRecorded { encounter } => (vec![], vec![&encounter.agency]),
+        Event::HandoffOffered { handoff: h } => (vec![], vec![&h.releasing.agency, &h.receiving.agency]),
+        Event::CustodyReleased { agency, .. } | Event::JailBooked { agency, .. } => (vec![], vec![agency]),
+        _ => (vec![], vec![]),
+    };
+    let notify = matches!(event, Event::IdentityChecked { check, .. } if check.result != MatchResult::NoMatch);
+    if any.is_empty() && federal.is_empty() && !notify {
+        return Ok(());
+    }
+    let key = RecordKey::new(RecordKind::Involvement, s);
+    let mut inv = match r.get(&key)? {
+        Some(Record::Involvement(i)) => i,
+        _ => Involvement::new(s.clone()),
+    };
+    let before = inv.clone();
+    for a in any {
+        agency(r, a)?;
+        inv.add(a);
+    }
+    for a in federal {
+        if agency(r, a)?.kind.is_federal_immigration() {
+            inv.add(a);
+        }
+    }
+    inv.ice_notified |= notify;
+    if inv != before {
+        r.put(Record::Involvement(inv));
+    }
+    Ok(())
+}
+
+fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, ApplyError> {
     match event {
         Event::AgencyRegistered { agency: a } => {
             if let Some(p) = &a.parent {
@@ -452,7 +507,18 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
             r.put(Record::Handoff(h));
             Ok(Applied { subject: Some(s) })
         }
-        Event::CustodyReleased { subject: s, agency: a, reason } => {
+        Event::HandoffSuperseded { handoff: id, reason } => {
+            let mut h = handoff(r, id)?;
+            if reason.trim().is_empty() {
+                return Err(invalid("a superseded offer needs its reason"));
+            }
+            close_offer(r, &mut h, HandoffStatus::Expired, t)?;
+            h.note = Some(reason.clone());
+            let s = h.subject.clone();
+            r.put(Record::Handoff(h));
+            Ok(Applied { subject: Some(s) })
+        }
+        Event::CustodyReleased { subject: s, agency: a, reason, .. } => {
             if reason.trim().is_empty() {
                 return Err(invalid("a release needs its reason"));
             }

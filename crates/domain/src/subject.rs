@@ -5,7 +5,7 @@
 //! until a supervisor records a determination (reference.md R6).
 
 use crate::identity::IdentityCheck;
-use crate::ids::{ANumber, FbiNumber, OfficerId, SubjectId};
+use crate::ids::{ANumber, AgencyId, FbiNumber, OfficerId, SubjectId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,10 @@ pub struct Subject {
     /// The latest identity and status check (earlier ones stay in the log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_check: Option<IdentityCheck>,
+    /// The agency that registered the record (set by the server from the caller, never
+    /// taken from a request); it may always know the record exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<AgencyId>,
 }
 
 impl Subject {
@@ -86,6 +90,7 @@ impl Subject {
             citizenship_claims: vec![],
             citizenship_determinations: vec![],
             identity_check: None,
+            registered_by: None,
         }
     }
 

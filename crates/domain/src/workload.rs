@@ -87,6 +87,14 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
             },
         ),
         (t(120), Event::HandoffAccepted { handoff: h, official: p("WL-O-ERO".into()), facility: None }),
-        (t(600), Event::CustodyReleased { subject: s, agency: p("WL-ERO".into()), reason: "OREC".into() }),
+        (
+            t(600),
+            Event::CustodyReleased {
+                subject: s,
+                agency: p("WL-ERO".into()),
+                reason: "order of recognizance".into(),
+                code: Some(crate::custody::ReleaseReasonCode::Recognizance),
+            },
+        ),
     ]
 }

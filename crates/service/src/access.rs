@@ -1,41 +1,177 @@
-//! Who may know a subject exists.
+//! The one visibility question: may this principal know this record exists?
 //!
-//! Oversight sees every subject. A state or local agency sees the subjects in its custody and
-//! those named in detainers sent to it or by it. ICE and CBP components see their own cases:
-//! subjects they hold, encountered, exchanged in a handoff, or named in a detainer; and, as
-//! under the IDENT/IAFIS interoperability of Secure Communities (reference.md §5: a booking
-//! whose fingerprints match "notifies ICE"), subjects whose booking identity check matched a
-//! known subject or was ambiguous. Everyone else gets "not found" (HTTP 404), so that a
-//! refusal does not reveal that the record exists.
+//! Every read, search, write and error path asks [`may_know`] (or [`visible`]) before it
+//! reveals anything, and a record the principal may not know is "not found" (HTTP 404) with
+//! the same body as a record that does not exist, never "forbidden".
+//!
+//! - Oversight may know every record (and reads everything, writes nothing).
+//! - A subject (and the custody, encounters and history that hang on it): its current
+//!   custodian, and the agencies involved in its case (`domain::involvement`: the registrant,
+//!   a detainer's two agencies, and for ICE and CBP components their encounters, handoffs,
+//!   bookings and releases; every ICE component once a booking identity check matched or was
+//!   ambiguous).
+//! - A handoff: its releasing and receiving agencies. A detainer: its issuing and recipient
+//!   agencies. An operation: its participating agencies.
+//! - The registry (agencies, facilities, officers, agreements) is public to every principal.
 
-use crate::Principal;
-use domain::agency::AgencyKind;
-use domain::identity::MatchResult;
-use domain::{AgencyId, Event};
-use ledger::Entry;
+use crate::{Principal, ServiceError};
+use domain::{AgencyId, Event, Record, RecordKey, RecordKind, SubjectId};
+use store::{Batch, Store, StoreError};
 
-/// Whether `p`, of an agency of `kind`, may see the subject whose logged entries are
-/// `entries` and whose custodian is `custodian`.
-pub fn may_see_subject(
-    p: &Principal,
-    kind: Option<AgencyKind>,
-    custodian: Option<&AgencyId>,
-    entries: &[Entry<Event>],
-) -> bool {
-    if p.is_oversight() || custodian == Some(&p.agency) {
-        return true;
+/// Reads records of current state: a store handle, or a write transaction's batch.
+pub trait Lookup {
+    fn lookup(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+}
+
+impl Lookup for dyn Batch + '_ {
+    fn lookup(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        self.record(key)
+    }
+}
+
+impl Lookup for dyn Store + '_ {
+    fn lookup(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        self.record(key)
+    }
+}
+
+/// Whether `p` may know that `record` exists.
+pub fn may_know(l: &mut (impl Lookup + ?Sized), p: &Principal, record: &Record) -> Result<bool, ServiceError> {
+    if p.is_oversight() {
+        return Ok(true);
     }
     let me = &p.agency;
-    let actor = p.officer.as_ref().map_or(p.id.as_str(), |o| o.as_str());
-    let federal = kind.is_some_and(AgencyKind::is_federal_immigration);
-    entries.iter().any(|e| match &e.event {
-        Event::DetainerIssued { detainer: d } => &d.issuing_agency == me || &d.recipient_agency == me,
-        _ if !federal => false,
-        Event::SubjectRegistered { .. } => e.actor == actor,
-        Event::EncounterRecorded { encounter } => &encounter.agency == me,
-        Event::HandoffOffered { handoff: h } => &h.releasing.agency == me || &h.receiving.agency == me,
-        Event::CustodyReleased { agency, .. } | Event::JailBooked { agency, .. } => agency == me,
-        Event::IdentityChecked { check, .. } => check.result != MatchResult::NoMatch,
+    Ok(match record {
+        Record::Agency(_) | Record::Facility(_) | Record::Officer(_) | Record::Agreement(_) => true,
+        Record::Subject(s) => may_know_subject(l, p, s.id.as_str())?,
+        Record::Custody(c) => may_know_subject(l, p, c.subject.as_str())?,
+        Record::Involvement(i) => may_know_subject(l, p, i.subject.as_str())?,
+        Record::Encounter(e) => &e.agency == me || may_know_subject(l, p, e.subject.as_str())?,
+        Record::Handoff(h) => &h.releasing.agency == me || &h.receiving.agency == me,
+        Record::Detainer(d) => &d.issuing_agency == me || &d.recipient_agency == me,
+        Record::Operation(o) => o.participants.iter().any(|x| &x.agency == me),
+        // The identity index names subjects; it is never served.
+        Record::IdentityKey(_) => false,
+    })
+}
+
+/// Whether `p` may know that subject `id` exists (whether or not it does).
+pub fn may_know_subject(l: &mut (impl Lookup + ?Sized), p: &Principal, id: &str) -> Result<bool, ServiceError> {
+    if p.is_oversight() {
+        return Ok(true);
+    }
+    if let Some(Record::Custody(c)) = l.lookup(&RecordKey::new(RecordKind::Custody, id))?
+        && c.custodian.is_some_and(|c| c.agency == p.agency)
+    {
+        return Ok(true);
+    }
+    let Some(Record::Involvement(inv)) = l.lookup(&RecordKey::new(RecordKind::Involvement, id))? else {
+        return Ok(false);
+    };
+    let ice = is_ice(l, &p.agency)?;
+    Ok(inv.includes(&p.agency, ice))
+}
+
+fn is_ice(l: &mut (impl Lookup + ?Sized), agency: &AgencyId) -> Result<bool, ServiceError> {
+    use domain::agency::AgencyKind;
+    Ok(match l.lookup(&RecordKey::new(RecordKind::Agency, agency))? {
+        Some(Record::Agency(a)) => matches!(a.kind, AgencyKind::IceEro | AgencyKind::IceHsi),
         _ => false,
     })
+}
+
+/// The record of `kind` named `id`, if it exists and `p` may know it does; "not found"
+/// otherwise, with the same answer in both cases.
+pub fn visible(
+    l: &mut (impl Lookup + ?Sized),
+    p: &Principal,
+    kind: RecordKind,
+    id: &str,
+) -> Result<Record, ServiceError> {
+    match l.lookup(&RecordKey::new(kind, id))? {
+        Some(r) if may_know(l, p, &r)? => Ok(r),
+        _ => Err(ServiceError::not_found(kind_name(kind), id)),
+    }
+}
+
+/// The subject `id`, if `p` may know it exists.
+pub fn visible_subject(
+    l: &mut (impl Lookup + ?Sized),
+    p: &Principal,
+    id: &str,
+) -> Result<domain::subject::Subject, ServiceError> {
+    match visible(l, p, RecordKind::Subject, id)? {
+        Record::Subject(s) => Ok(s),
+        _ => unreachable!("a subject key holds a subject"),
+    }
+}
+
+/// Whether `p` may know every record `event` concerns: its subject, and the operation of an
+/// operation's events. Registry events concern only public records. A valid-time correction
+/// may concern anyone, so only oversight sees it.
+pub fn may_know_event(l: &mut (impl Lookup + ?Sized), p: &Principal, event: &Event) -> Result<bool, ServiceError> {
+    if p.is_oversight() {
+        return Ok(true);
+    }
+    let op = match event {
+        Event::ValidTimeCorrected { .. } => return Ok(false),
+        Event::OperationPlanned { operation } => Some(operation.id.as_str()),
+        Event::OperationStatusChanged { operation, .. } => Some(operation.as_str()),
+        Event::EncounterRecorded { encounter } => encounter.operation.as_ref().map(|o| o.as_str()),
+        _ => None,
+    };
+    if let Some(op) = op
+        && visible(l, p, RecordKind::Operation, op).is_err()
+    {
+        return Ok(false);
+    }
+    match event_subject(l, event)? {
+        Some(s) => may_know_subject(l, p, s.as_str()),
+        None => Ok(true),
+    }
+}
+
+/// The subject an event concerns, if any: named in the event, or the subject of the handoff
+/// or detainer it names (which never changes).
+pub fn event_subject(l: &mut (impl Lookup + ?Sized), event: &Event) -> Result<Option<SubjectId>, ServiceError> {
+    fn via(l: &mut (impl Lookup + ?Sized), kind: RecordKind, id: &str) -> Result<Option<SubjectId>, ServiceError> {
+        Ok(match l.lookup(&RecordKey::new(kind, id))? {
+            Some(Record::Handoff(h)) => Some(h.subject),
+            Some(Record::Detainer(d)) => Some(d.subject),
+            _ => None,
+        })
+    }
+    Ok(Some(match event {
+        Event::SubjectRegistered { subject } => subject.id.clone(),
+        Event::SubjectDetailsCorrected { subject, .. }
+        | Event::CitizenshipClaimed { subject, .. }
+        | Event::IdentityChecked { subject, .. }
+        | Event::IdentityVerified { subject, .. }
+        | Event::CitizenshipDetermined { subject, .. }
+        | Event::JailBooked { subject, .. }
+        | Event::CustodyReleased { subject, .. }
+        | Event::SubjectRecordRead { subject, .. } => subject.clone(),
+        Event::EncounterRecorded { encounter } => encounter.subject.clone(),
+        Event::HandoffOffered { handoff } => handoff.subject.clone(),
+        Event::DetainerIssued { detainer } => detainer.subject.clone(),
+        Event::HandoffAccepted { handoff, .. }
+        | Event::HandoffRejected { handoff, .. }
+        | Event::HandoffExpired { handoff }
+        | Event::HandoffSuperseded { handoff, .. } => return via(l, RecordKind::Handoff, handoff.as_str()),
+        Event::DetainerServed { detainer }
+        | Event::DetainerAnswered { detainer, .. }
+        | Event::SubjectReleaseEligible { detainer }
+        | Event::DetainerCustodyAssumed { detainer, .. }
+        | Event::DetainerLifted { detainer, .. }
+        | Event::DetainerExpired { detainer } => return via(l, RecordKind::Detainer, detainer.as_str()),
+        _ => return Ok(None),
+    }))
+}
+
+/// The name of a kind of record in a "not found" answer.
+pub fn kind_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::IdentityKey => "identity key",
+        k => k.as_str(),
+    }
 }

@@ -231,6 +231,18 @@ pub struct NewDetermination {
     pub basis: String,
 }
 
+/// The custodian releases the subject (NIEM book-out).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRelease {
+    /// The NIEM `im:ReleaseReasonCode` (`BOND`, `OREC`, `OSUP`, `PARO`, `DEP`, `T`, `USM`, …);
+    /// required of ICE and CBP custodians.
+    #[serde(default)]
+    pub code: Option<domain::custody::ReleaseReasonCode>,
+    /// Why, in words (for state and local releases: charges dismissed, bail, sentence served).
+    pub reason: String,
+}
+
 /// A new status for an operation: `active` or `concluded`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +264,11 @@ pub enum Command {
     AnswerHandoff {
         handoff: HandoffId,
         answer: HandoffAnswer,
+    },
+    /// The custodian releases the subject; an open handoff offer closes with it.
+    Release {
+        subject: SubjectId,
+        release: NewRelease,
     },
     /// The server closes an offer nobody answered in time.
     ExpireHandoff {
@@ -281,9 +298,9 @@ pub enum Command {
     },
     /// The 287(g) registry: officers, designations, training, agreements.
     Registry(RegistryCommand),
-    /// A read of a subject's record, logged before the record is returned.
+    /// Reads of subjects' records, logged before the records are returned (one event each).
     LogRead {
-        subject: SubjectId,
+        subjects: Vec<SubjectId>,
         what: String,
     },
 }
@@ -304,6 +321,25 @@ impl Command {
         }
     }
 
+    /// Its free-text fields, each with its limit in characters, checked in one place by
+    /// [`execute`] (see [`text`]).
+    fn texts(&self) -> Vec<(&'static str, &str, usize)> {
+        let mut t: Vec<(&'static str, &str, usize)> = Vec::new();
+        match self {
+            Command::RegisterSubject(n) => t.extend(n.names.iter().map(|x| ("names", x.as_str(), 200))),
+            Command::BookIntoJail(n) => t.push(("charge", &n.charge, 500)),
+            Command::Release { release: r, .. } => t.push(("reason", &r.reason, 2000)),
+            Command::OfferHandoff(n) => t.extend(n.note.as_deref().map(|x| ("note", x, 2000))),
+            Command::AnswerHandoff { answer: HandoffAnswer::Reject { reason }, .. } => t.push(("reason", reason, 2000)),
+            Command::VerifyIdentity { verification: v, .. } => t.push(("basis", &v.basis, 2000)),
+            Command::DetermineCitizenship { determination: d, .. } => t.push(("basis", &d.basis, 2000)),
+            Command::PlanOperation(n) => t.extend([("name", n.name.as_str(), 200), ("city", n.city.as_str(), 200)]),
+            Command::Registry(r) => t.extend(r.texts()),
+            _ => {}
+        }
+        t
+    }
+
     /// Who may send it.
     pub fn roles(&self) -> &'static [ApiRole] {
         use ApiRole::*;
@@ -313,7 +349,7 @@ impl Command {
             }
             Command::RecordEncounter(_) => &[FieldOfficer, Supervisor, Officer287g],
             Command::BookIntoJail(_) => &[JailStaff],
-            Command::OfferHandoff(_) | Command::AnswerHandoff { .. } => {
+            Command::OfferHandoff(_) | Command::AnswerHandoff { .. } | Command::Release { .. } => {
                 &[FieldOfficer, Supervisor, JailStaff, Officer287g]
             }
             Command::ExpireHandoff { .. } | Command::ExpireDetainer { .. } => &[],
@@ -377,6 +413,21 @@ pub fn execute(
         let need: Vec<&str> = cmd.roles().iter().map(|r| r.as_str()).collect();
         return Err(ServiceError::forbidden(format!("this request needs one of the roles: {}", need.join(", "))));
     }
+    for (field, v, max) in cmd.texts() {
+        text(field, v, max)?;
+    }
+    // A new record's id that is taken: "already exists" only to a caller who may know the
+    // taken record exists; to anyone else the same "not found" as any invisible record.
+    if let Some(key) = cmd.creates()
+        && let Some(existing) = b.record(&key)?
+    {
+        let kind = crate::access::kind_name(key.kind);
+        return Err(if crate::access::may_know(b, p, &existing)? {
+            ServiceError::new(409, "already_exists", format!("{kind} {:?} already exists", key.id))
+        } else {
+            ServiceError::not_found(kind, &key.id)
+        });
+    }
     let (events, decision) = plan(b, law, settings, p, cmd, now)?;
     let actor = p.officer.as_ref().map_or(p.id.clone(), |o| o.to_string());
     let recorded = decision.as_ref().map(|(_, v)| v.clone());
@@ -388,7 +439,9 @@ pub fn execute(
             actor: actor.clone(),
             corrects: None,
             event: e.clone(),
-            decision: if i == 0 { recorded.clone() } else { None },
+            // The decision is about the command's act, its last event (earlier ones close what
+            // the act supersedes, such as an open handoff offer).
+            decision: if i + 1 == events.len() { recorded.clone() } else { None },
         })
         .collect();
     let pending = b.command(&new, key)?;
@@ -422,6 +475,77 @@ fn subject(b: &mut dyn Batch, id: &SubjectId) -> Result<Subject, ServiceError> {
         Some(Record::Subject(s)) => Ok(s),
         _ => Err(ServiceError::not_found("subject", id.as_str())),
     }
+}
+
+/// A free-text field: at most `max` characters, and no control characters (a NUL or an
+/// escape sequence in a name would reach every screen and export that shows it).
+pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<(), ServiceError> {
+    if v.chars().count() > max {
+        return Err(ServiceError::invalid(format!("{field} is longer than {max} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(format!("{field} contains a control character")));
+    }
+    Ok(())
+}
+
+/// The event that closes the subject's open handoff offer, if any, because custody is moving
+/// by another path (`reason` says which).
+fn close_open_offer(b: &mut dyn Batch, subject: &SubjectId, reason: String) -> Result<Vec<Event>, ServiceError> {
+    Ok(match get(b, RecordKind::Custody, subject.as_str())? {
+        Some(Record::Custody(c)) => {
+            c.pending_handoff.map(|handoff| Event::HandoffSuperseded { handoff, reason }).into_iter().collect()
+        }
+        _ => vec![],
+    })
+}
+
+fn visible_subject(b: &mut dyn Batch, p: &Principal, id: &SubjectId) -> Result<Subject, ServiceError> {
+    crate::access::visible_subject(b, p, id.as_str())
+}
+
+/// An administrative warrant must be signed, before `now`, by an officer who held the power
+/// to issue that form when signing: 8 CFR 287.5(e)(2) for an I-200, 8 CFR 241.2(a)(1) for an
+/// I-205 (reference.md, forms table). Only ICE and CBP officers hold those powers. A
+/// detainer's warrant is signed within the issuing agency (or its parent or a sub-unit).
+fn check_warrant(
+    b: &mut dyn Batch,
+    w: &Warrant,
+    issuing: Option<&AgencyId>,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    use domain::detainer::WarrantForm;
+    use domain::officer::AuthoritySource;
+    let bad = |why: String| Err(ServiceError::invalid(format!("warrant signed by {}: {why}", w.signed_by)));
+    if w.signed_at > now {
+        return bad(format!("signed_at {} is in the future", w.signed_at));
+    }
+    let Some(Record::Officer(o)) = get(b, RecordKind::Officer, w.signed_by.as_str())? else {
+        return bad("no such officer".into());
+    };
+    let signer_agency = agency(b, &o.agency)?;
+    if !signer_agency.kind.is_federal_immigration() {
+        return bad(format!("the signer is an officer of {}, not of ICE or CBP", o.agency));
+    }
+    if let Some(issuing) = issuing {
+        let related = &o.agency == issuing
+            || signer_agency.parent.as_ref() == Some(issuing)
+            || agency(b, issuing)?.parent.as_ref() == Some(&o.agency);
+        if !related {
+            return bad(format!("the signer is an officer of {}, not of the issuing agency {issuing}", o.agency));
+        }
+    }
+    let (power, cite) = match w.form {
+        WarrantForm::I200 => (AuthoritySource::Cfr287_5, "8 CFR 287.5(e)(2)"),
+        WarrantForm::I205 => (AuthoritySource::Cfr241_2, "8 CFR 241.2(a)(1)"),
+    };
+    let held = o.designations.iter().any(|d| {
+        d.authority == power && d.granted_at <= w.signed_at && d.expires_at.is_none_or(|end| w.signed_at < end)
+    });
+    if !held {
+        return bad(format!("the signer held no {cite} designation when signing at {}", w.signed_at));
+    }
+    Ok(())
 }
 
 fn state_of(a: &Agency) -> Vec<String> {
@@ -494,16 +618,28 @@ fn plan(
             if n.names.iter().all(|s| s.trim().is_empty()) {
                 return Err(ServiceError::invalid("a subject needs at least one name"));
             }
+            if n.names.len() > 20 {
+                return Err(ServiceError::invalid("a subject has at most 20 names"));
+            }
+            if let Some(dob) = n.date_of_birth {
+                let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+                if dob > today || dob < jiff::civil::date(1900, 1, 1) {
+                    return Err(ServiceError::invalid(format!(
+                        "date_of_birth {dob} must be between 1900-01-01 and today ({today})"
+                    )));
+                }
+            }
             let s = Subject {
                 date_of_birth: n.date_of_birth,
                 a_number: n.a_number.clone(),
                 fbi_number: n.fbi_number.clone(),
+                registered_by: Some(p.agency.clone()),
                 ..Subject::new(id, n.names.clone())
             };
             (vec![Event::SubjectRegistered { subject: s }], None)
         }
         Command::ClaimCitizenship { subject: s, claim } => {
-            subject(b, s)?;
+            visible_subject(b, p, s)?;
             if claim.country.len() != 2 || !claim.country.chars().all(|c| c.is_ascii_uppercase()) {
                 return Err(ServiceError::invalid(format!(
                     "country {:?} must be an ISO 3166 alpha-2 code such as US",
@@ -517,12 +653,31 @@ fn plan(
         Command::RecordEncounter(n) => {
             let officer = officer_of(p)?;
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the encounter needs an id"))?;
-            let s = subject(b, &n.subject)?;
+            let s = visible_subject(b, p, &n.subject)?;
+            if let Some(op) = &n.operation {
+                // Only a participating agency attaches encounters to an operation.
+                crate::access::visible(b, p, RecordKind::Operation, op.as_str())?;
+            }
             let on_warrant = n.authority == AuthorityClaimed::AdministrativeWarrant;
-            if on_warrant && n.warrant.is_none() {
-                return Err(ServiceError::invalid(
-                    "an arrest on an administrative warrant needs the warrant (form I-200 or I-205, signed_by, signed_at)",
-                ));
+            match &n.warrant {
+                None if on_warrant => {
+                    return Err(ServiceError::invalid(
+                        "an arrest on an administrative warrant needs the warrant (form I-200 or I-205, signed_by, signed_at)",
+                    ));
+                }
+                Some(w) => check_warrant(b, w, None, now)?,
+                None => {}
+            }
+            if n.in_jail {
+                // 287(g) jail processing and warrant service happen only in the officer's own
+                // jail, to a person that jail holds.
+                let held_here = custody_facts(b, n.subject.as_str())?.is_some_and(|c| c.agency == p.agency);
+                if !held_here {
+                    return Err(conflict(format!(
+                        "subject {} is not held by {}; processing in jail is only of people in your own agency's jail",
+                        n.subject, p.agency
+                    )));
+                }
             }
             let action = match (n.in_jail, on_warrant, n.arrest) {
                 (true, true, _) => Action::ServeWarrantInJail,
@@ -558,7 +713,7 @@ fn plan(
             (vec![Event::EncounterRecorded { encounter: e }], decision)
         }
         Command::BookIntoJail(n) => {
-            let s = subject(b, &n.subject)?;
+            let s = visible_subject(b, p, &n.subject)?;
             let known = identity_candidates(b, &s)?;
             let check = identity::check(&s, &known, p.agency.clone(), now);
             let booked = Event::JailBooked {
@@ -571,7 +726,7 @@ fn plan(
         }
         Command::VerifyIdentity { subject: id, verification: v } => {
             let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
-            let s = subject(b, id)?;
+            let s = visible_subject(b, p, id)?;
             match &s.identity_check {
                 None => return Err(conflict(format!("subject {id} has no identity check to verify"))),
                 Some(c) if c.verification.is_some() => {
@@ -599,7 +754,7 @@ fn plan(
                     "only a supervisor of ICE or CBP may determine that a claimant is not a US citizen (reference.md R6)",
                 ));
             }
-            let s = subject(b, id)?;
+            let s = visible_subject(b, p, id)?;
             if !s.citizenship_claims.iter().any(|c| c.is_us()) {
                 return Err(conflict(format!("subject {id} has no US citizenship claim to determine")));
             }
@@ -618,6 +773,7 @@ fn plan(
         }
         Command::OfferHandoff(n) => {
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the handoff needs an id"))?;
+            visible_subject(b, p, &n.subject)?;
             let releasing = agency(b, &p.agency)?;
             let receiving = agency(b, &n.receiving_agency)?;
             // A state or local custodian handing a person to ICE or CBP is the act state law
@@ -659,11 +815,14 @@ fn plan(
             (vec![Event::HandoffOffered { handoff: h }], decision)
         }
         Command::AnswerHandoff { handoff, answer } => {
-            let Some(Record::Handoff(h)) = get(b, RecordKind::Handoff, handoff.as_str())? else {
-                return Err(ServiceError::not_found("handoff", handoff.as_str()));
+            let Record::Handoff(h) = crate::access::visible(b, p, RecordKind::Handoff, handoff.as_str())? else {
+                unreachable!("a handoff key holds a handoff")
             };
             if h.receiving.agency != p.agency {
-                return Err(ServiceError::not_found("handoff", handoff.as_str()));
+                return Err(ServiceError::forbidden(format!(
+                    "only the receiving agency {} answers handoff {handoff}",
+                    h.receiving.agency
+                )));
             }
             if h.status != HandoffStatus::Offered {
                 let status = serde_json::to_value(h.status).expect("json");
@@ -693,11 +852,40 @@ fn plan(
             }
         }
         Command::ExpireHandoff { handoff } => (vec![Event::HandoffExpired { handoff: handoff.clone() }], None),
+        Command::Release { subject: id, release: r } => {
+            visible_subject(b, p, id)?;
+            let held_by_me = custody_facts(b, id.as_str())?.is_some_and(|c| c.agency == p.agency);
+            if !held_by_me {
+                return Err(conflict(format!(
+                    "subject {id} is not in the custody of {}; only the custodian releases",
+                    p.agency
+                )));
+            }
+            if r.reason.trim().is_empty() {
+                return Err(ServiceError::invalid("a release needs its reason"));
+            }
+            if r.code.is_none() && agency(b, &p.agency)?.kind.is_federal_immigration() {
+                return Err(ServiceError::invalid(
+                    "an ICE or CBP release needs its NIEM release reason code (code: BOND, OREC, OSUP, PARO, DEP, T, USM, ...)",
+                ));
+            }
+            let mut events = close_open_offer(b, id, format!("the subject was released by {}", p.agency))?;
+            events.push(Event::CustodyReleased {
+                subject: id.clone(),
+                agency: p.agency.clone(),
+                reason: r.reason.clone(),
+                code: r.code,
+            });
+            (events, None)
+        }
         Command::IssueDetainer(n) => {
             let officer = officer_of(p)?;
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the detainer needs an id"))?;
-            let s = subject(b, &n.subject)?;
+            let s = visible_subject(b, p, &n.subject)?;
             let recipient = agency(b, &n.recipient_agency)?;
+            if let Some(w) = &n.warrant {
+                check_warrant(b, w, Some(&p.agency), now)?;
+            }
             let d = Detainer {
                 id,
                 subject: n.subject.clone(),
@@ -728,7 +916,9 @@ fn plan(
             (vec![Event::DetainerIssued { detainer: d }], decision)
         }
         Command::UpdateDetainer { detainer: id, update } => {
-            let d = detainer(b, id)?;
+            let Record::Detainer(d) = crate::access::visible(b, p, RecordKind::Detainer, id.as_str())? else {
+                unreachable!("a detainer key holds a detainer")
+            };
             let issuing = d.issuing_agency == p.agency;
             let recipient = d.recipient_agency == p.agency;
             let (ok, is_hold) = match update {
@@ -773,9 +963,14 @@ fn plan(
                         ..Context::default()
                     };
                     let decision = decide(b, law, official.as_str(), Action::TakeCustody, ctx, now)?;
-                    let e =
-                        Event::DetainerCustodyAssumed { detainer: id.clone(), official, facility: facility.clone() };
-                    (vec![e], decision)
+                    let why = format!("custody moved to {} on detainer {id}", d.issuing_agency);
+                    let mut events = close_open_offer(b, &d.subject, why)?;
+                    events.push(Event::DetainerCustodyAssumed {
+                        detainer: id.clone(),
+                        official,
+                        facility: facility.clone(),
+                    });
+                    (events, decision)
                 }
                 DetainerUpdate::Lift { code } => {
                     (vec![Event::DetainerLifted { detainer: id.clone(), code: *code }], None)
@@ -784,6 +979,15 @@ fn plan(
         }
         Command::PlanOperation(n) => {
             let id = n.id.clone().ok_or_else(|| ServiceError::invalid("the operation needs an id"))?;
+            if !n.participants.iter().any(|x| x.agency == p.agency) {
+                return Err(ServiceError::invalid(format!(
+                    "an operation is planned by one of its participants: list {} among the participants",
+                    p.agency
+                )));
+            }
+            if n.ends_on.is_some_and(|end| end < n.starts_on) {
+                return Err(ServiceError::invalid("ends_on is before starts_on"));
+            }
             let o = Operation {
                 id,
                 name: n.name.clone(),
@@ -799,10 +1003,7 @@ fn plan(
             (vec![Event::OperationPlanned { operation: o }], None)
         }
         Command::ChangeOperationStatus { operation: id, change } => {
-            match get(b, RecordKind::Operation, id.as_str())? {
-                Some(Record::Operation(o)) if o.participants.iter().any(|x| x.agency == p.agency) => {}
-                _ => return Err(ServiceError::not_found("operation", id.as_str())),
-            }
+            crate::access::visible(b, p, RecordKind::Operation, id.as_str())?;
             (vec![Event::OperationStatusChanged { operation: id.clone(), status: change.status }], None)
         }
         Command::ExpireDetainer { detainer: id } => {
@@ -819,14 +1020,17 @@ fn plan(
             (vec![Event::DetainerExpired { detainer: id.clone() }], None)
         }
         Command::Registry(r) => crate::registry::plan(b, p, r, now)?,
-        Command::LogRead { subject: s, what } => (
-            vec![Event::SubjectRecordRead {
+        Command::LogRead { subjects, what } => {
+            for s in subjects {
+                visible_subject(b, p, s)?;
+            }
+            let read = |s: &SubjectId| Event::SubjectRecordRead {
                 subject: s.clone(),
                 reader: p.id.clone(),
                 agency: p.agency.clone(),
                 what: what.clone(),
-            }],
-            None,
-        ),
+            };
+            (subjects.iter().map(read).collect(), None)
+        }
     })
 }

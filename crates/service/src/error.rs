@@ -50,6 +50,11 @@ impl ServiceError {
         }
     }
 
+    /// The database cannot be reached now; the request changed nothing and may be retried.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(503, "unavailable", message)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "internal", message)
     }
@@ -58,7 +63,7 @@ impl ServiceError {
 impl From<ApplyError> for ServiceError {
     fn from(e: ApplyError) -> Self {
         match &e {
-            ApplyError::Unknown { kind, id } => Self::new(404, "not_found", format!("no {kind} {id:?} is known")),
+            ApplyError::Unknown { kind, id } => Self::not_found(kind, id),
             ApplyError::Duplicate { .. } => Self::new(409, "already_exists", e.to_string()),
             ApplyError::Transition(_) => Self::new(409, "invalid_transition", e.to_string()),
             ApplyError::Invalid(_) => Self::invalid(e.to_string()),
@@ -77,6 +82,8 @@ impl From<StoreError> for ServiceError {
                 format!("Idempotency-Key {key:?} was already used for a different request; use a new key"),
             ),
             StoreError::Invalid(m) => Self::invalid(m),
+            StoreError::Unavailable(m) => Self::unavailable(m),
+            StoreError::Pg(e) if e.is_closed() => Self::unavailable(format!("the database connection closed: {e}")),
             other => Self::internal(other.to_string()),
         }
     }

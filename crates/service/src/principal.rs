@@ -15,6 +15,7 @@ pub enum ApiRole {
     /// Books people into a jail and answers detainers and handoffs for it.
     JailStaff,
     /// A state or local officer acting under a 287(g) designation.
+    #[serde(rename = "officer_287g", alias = "officer287g")]
     Officer287g,
     /// Reads everything, writes nothing; its reads are logged like anyone's.
     Oversight,

@@ -88,6 +88,21 @@ pub enum RegistryCommand {
     ChangeAgreementStatus { agreement: AgreementId, change: AgreementStatusChange },
 }
 
+impl RegistryCommand {
+    /// Its free-text fields with their limits (see `commands::text`).
+    pub(crate) fn texts(&self) -> Vec<(&'static str, &str, usize)> {
+        match self {
+            RegistryCommand::RegisterOfficer(n) => vec![("name", &n.name, 200)],
+            RegistryCommand::GrantDesignation { designation: d, .. } => vec![("scope", &d.scope, 500)],
+            RegistryCommand::RecordTraining { training: t, .. } => vec![("course", &t.course, 200)],
+            RegistryCommand::RecordAgreement(n) => {
+                n.source_url.iter().map(|u| ("source_url", u.as_str(), 2000)).collect()
+            }
+            RegistryCommand::ChangeAgreementStatus { .. } => vec![],
+        }
+    }
+}
+
 /// Whether `p` administers the registry for all agencies (ICE and CBP run the 287(g) program).
 fn program_administrator(b: &mut dyn Batch, p: &Principal) -> Result<bool, ServiceError> {
     Ok(agency(b, &p.agency)?.kind.is_federal_immigration())
@@ -97,6 +112,11 @@ fn program_administrator(b: &mut dyn Batch, p: &Principal) -> Result<bool, Servi
 fn officer_for(b: &mut dyn Batch, p: &Principal, id: &OfficerId) -> Result<Officer, ServiceError> {
     match get(b, RecordKind::Officer, id.as_str())? {
         Some(Record::Officer(o)) if o.agency == p.agency || program_administrator(b, p)? => Ok(o),
+        // The registry is public: the caller knows the officer exists, so the answer says why.
+        Some(Record::Officer(o)) => Err(ServiceError::forbidden(format!(
+            "officer {id} is of {}; only that agency or ICE and CBP administrators change the record",
+            o.agency
+        ))),
         _ => Err(ServiceError::not_found("officer", id.as_str())),
     }
 }
@@ -104,6 +124,9 @@ fn officer_for(b: &mut dyn Batch, p: &Principal, id: &OfficerId) -> Result<Offic
 fn agreement_for(b: &mut dyn Batch, p: &Principal, id: &AgreementId) -> Result<Agreement, ServiceError> {
     match get(b, RecordKind::Agreement, id.as_str())? {
         Some(Record::Agreement(a)) if a.parties.contains(&p.agency) || program_administrator(b, p)? => Ok(a),
+        Some(_) => Err(ServiceError::forbidden(format!(
+            "only a party to agreement {id} or an ICE or CBP administrator changes it"
+        ))),
         _ => Err(ServiceError::not_found("agreement", id.as_str())),
     }
 }

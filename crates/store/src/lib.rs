@@ -137,6 +137,9 @@ pub enum StoreError {
     Db(#[from] rusqlite::Error),
     #[error("the transaction was rolled back after a database error: {0}")]
     Aborted(String),
+    /// The database cannot be reached now (a lost connection being re-established).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("PostgreSQL error: {}", pg::describe(.0))]
     Pg(#[from] tokio_postgres::Error),
     #[error("{context}: {source}")]

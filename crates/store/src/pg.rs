@@ -43,6 +43,9 @@ pub type PgStore = Ledger<PgDb>;
 pub struct PgDb {
     rt: Runtime,
     client: Client,
+    url: String,
+    /// When the connection is lost: the next time to try again and the wait after that.
+    reconnect: Option<(std::time::Instant, std::time::Duration)>,
     prepared: std::collections::HashMap<&'static str, Statement>,
     held: Vec<(&'static str, Vec<V>)>,
     /// The first error a write transaction's statements met. A held-back statement's error
@@ -66,22 +69,55 @@ enum Savepoint {
     Sent,
 }
 
+/// The first wait before connecting again after the connection was lost, and the longest: a
+/// restarted database is written to again within `RECONNECT_MAX` of accepting connections.
+const RECONNECT_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const RECONNECT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl PgDb {
     fn connect(url: &str) -> Result<Self, StoreError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| StoreError::Io { context: "starting the PostgreSQL client's runtime".into(), source: e })?;
-        let (client, connection) = rt
-            .block_on(tokio_postgres::connect(url, NoTls))
-            .map_err(|e| StoreError::Invalid(format!("connecting to PostgreSQL: {}", describe(&e))))?;
-        // The connection runs whenever the runtime is driven, that is inside every `block_on`.
-        rt.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "PostgreSQL connection closed");
+        let client = open_client(&rt, url)?;
+        Ok(PgDb {
+            rt,
+            client,
+            url: url.to_string(),
+            reconnect: None,
+            prepared: Default::default(),
+            held: Vec::new(),
+            failed: None,
+            savepoint: None,
+        })
+    }
+
+    /// Connects again when the connection was lost (a database restart, a network cut), with
+    /// exponential backoff between attempts: until the next attempt is due, a transaction
+    /// fails at once instead of waiting on a dead socket.
+    fn ensure_connected(&mut self) -> Result<(), StoreError> {
+        if !self.client.is_closed() {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        let (due, wait) = self.reconnect.unwrap_or((now, RECONNECT_FIRST));
+        if now < due {
+            return Err(StoreError::Unavailable("the PostgreSQL connection is lost; reconnecting".into()));
+        }
+        match open_client(&self.rt, &self.url) {
+            Ok(client) => {
+                tracing::info!("reconnected to PostgreSQL");
+                self.client = client;
+                self.prepared.clear();
+                self.reconnect = None;
+                Ok(())
             }
-        });
-        Ok(PgDb { rt, client, prepared: Default::default(), held: Vec::new(), failed: None, savepoint: None })
+            Err(e) => {
+                self.reconnect = Some((now + wait, (wait * 2).min(RECONNECT_MAX)));
+                Err(StoreError::Unavailable(e.to_string()))
+            }
+        }
     }
 
     /// Runs SQL text without parameters (simple query protocol; may hold several statements).
@@ -140,6 +176,20 @@ impl PgDb {
         let stmt = self.statement(sql)?;
         Ok(self.flush_then(Some((stmt, bulk::one_each(p))))?.into_iter().next())
     }
+}
+
+/// A client on `rt`, whose connection runs whenever the runtime is driven (inside every
+/// `block_on`).
+fn open_client(rt: &Runtime, url: &str) -> Result<Client, StoreError> {
+    let (client, connection) = rt
+        .block_on(tokio_postgres::connect(url, NoTls))
+        .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {}", describe(&e))))?;
+    rt.spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
 }
 
 /// An error with the server's own words when it has some (tokio-postgres' `Display` says
@@ -319,6 +369,7 @@ impl Backend for PgDb {
         // BEGIN, the lock and the first statements go in the first round trip; COMMIT goes
         // with the last held statements.
         debug_assert!(self.held.is_empty());
+        self.ensure_connected()?;
         (self.failed, self.savepoint) = (None, None);
         self.held.extend([("BEGIN", Vec::new()), ("SELECT pg_advisory_xact_lock($1)", writer_lock().to_vec())]);
         let out = f(&mut Conn { db: self, hold: true }).and_then(|out| {
@@ -343,6 +394,7 @@ impl Backend for PgDb {
     /// Reads run in autocommit, as on SQLite: what the engine reads across statements never
     /// changes once written.
     fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.ensure_connected()?;
         f(&mut Conn { db: self, hold: false })
     }
 }

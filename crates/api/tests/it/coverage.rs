@@ -30,7 +30,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/v1/operations",
-        r#"{"name":"Coverage","city":"Houston","state":"TX","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-HOU","headcount":3}]}"#,
+        r#"{"name":"Coverage","city":"Houston","state":"TX","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-SND","headcount":3},{"agency":"ICE-ERO-HOU","headcount":3}]}"#,
     ),
     ("GET", "/v1/operations/OP-NONE", ""),
     ("POST", "/v1/operations/OP-NONE/status", r#"{"status":"active"}"#),

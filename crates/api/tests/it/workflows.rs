@@ -112,13 +112,11 @@ fn a_thousand_concurrent_accepts_of_one_offer_leave_exactly_one_custodian() {
 #[test]
 fn a_detainer_runs_from_issue_to_custody_with_its_hold_deadline() {
     let h = Harness::start();
-    let s = new_subject(&h, "jail_staff", "S-T-DET");
-    let b = h.post(
-        "jail_staff",
-        "/v1/bookings",
-        json!({"subject": s, "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
-    );
-    assert_eq!(b.status, 201, "{b:?}");
+    // ICE knows the person; the booking's identity check matches and so notifies ICE.
+    register(&h, "supervisor", "S-T-DET-ICE", "Ines Halvorsen", "1990-03-02", Some("A012340001"));
+    register(&h, "jail_staff", "S-T-DET", "Ines Halvorsen", "1990-03-02", Some("A012340001"));
+    let s = "S-T-DET".to_string();
+    assert_eq!(book_in_texas(&h, &s)["result"], "match");
     let mut issue = detainer_for(&s);
     issue["id"] = json!("D-T-1");
     let d = h.post("supervisor", "/v1/detainers", issue);
@@ -456,7 +454,12 @@ fn a_hold_whose_clock_ran_out_is_expired_by_the_server() {
     let t0 = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(72);
     let h = Harness::start_seeded(
         |s| {
-            let subject: NewSubject = parse(json!({"id": "S-T-EXP", "names": ["Held Person"]}));
+            // ICE's record of the person, which the booking's identity check matches.
+            let known: NewSubject =
+                parse(json!({"id": "S-T-EXP-ICE", "names": ["Held Person"], "a_number": "A012340002"}));
+            run_at(s, "supervisor", Command::RegisterSubject(known), t0);
+            let subject: NewSubject =
+                parse(json!({"id": "S-T-EXP", "names": ["Held Person"], "a_number": "A012340002"}));
             run_at(s, "jail_staff", Command::RegisterSubject(subject), t0);
             let booking: NewBooking =
                 parse(json!({"subject": "S-T-EXP", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}));

@@ -141,7 +141,7 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
             if ok {
                 m.custodian[i] = None;
             }
-            (Event::CustodyReleased { subject: p(&sid(s)), agency: aid(a), reason: "test".into() }, ok)
+            (Event::CustodyReleased { subject: p(&sid(s)), agency: aid(a), reason: "test".into(), code: None }, ok)
         }
     }
 }

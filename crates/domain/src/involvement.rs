@@ -1,0 +1,47 @@
+//! Who may know that a subject exists: the agencies involved in the subject's case, kept as
+//! one projection record per subject so that the question costs one lookup, whatever the
+//! length of the subject's history.
+//!
+//! An agency is involved when it registered the subject's record, or issued or received a
+//! detainer on the subject. ICE and CBP components are also involved when they encountered
+//! the subject, took part in a handoff of the subject, booked or released the subject. A
+//! booking identity check that matched a known person, or was ambiguous, notifies every ICE
+//! component, as the IDENT/IAFIS interoperability of Secure Communities does (reference.md §5:
+//! a matching booking "notifies ICE"; it does not notify CBP). The current custodian and oversight
+//! are not listed here: the custody record and the principal's role answer for them.
+
+use crate::ids::{AgencyId, SubjectId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Involvement {
+    pub subject: SubjectId,
+    /// Involved agencies, sorted, each once.
+    pub agencies: Vec<AgencyId>,
+    /// Every ICE component may know the subject exists.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ice_notified: bool,
+}
+
+impl Involvement {
+    pub fn new(subject: SubjectId) -> Self {
+        Involvement { subject, agencies: vec![], ice_notified: false }
+    }
+
+    /// Adds `agency`; true when it was not yet involved.
+    pub fn add(&mut self, agency: &AgencyId) -> bool {
+        match self.agencies.binary_search(agency) {
+            Ok(_) => false,
+            Err(at) => {
+                self.agencies.insert(at, agency.clone());
+                true
+            }
+        }
+    }
+
+    /// Whether an agency that is (`ice`) or is not an ICE component is involved.
+    pub fn includes(&self, agency: &AgencyId, ice: bool) -> bool {
+        (ice && self.ice_notified) || self.agencies.binary_search(agency).is_ok()
+    }
+}
