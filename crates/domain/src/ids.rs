@@ -60,7 +60,8 @@ macro_rules! code_id {
     };
 }
 
-/// Record ids: 1..=128 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`.
+/// Record ids: 1..=128 bytes of ASCII letters, digits, `-`, `_`, `.` or `:`, starting with a
+/// letter or digit.
 macro_rules! record_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         code_id!($(#[$doc])* $name, $kind, parse_record_id);
@@ -77,6 +78,10 @@ fn parse_record_id(s: &str) -> Result<(), &'static str> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
     if !s.chars().all(ok) {
         return Err("only ASCII letters, digits, '-', '_', '.' and ':' are allowed");
+    }
+    // `.` and `..` would read as path segments in every URL that names the record.
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with an ASCII letter or digit");
     }
     Ok(())
 }

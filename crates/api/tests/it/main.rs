@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod coverage;
+mod findings;
 mod workflows;
 
 use serde_json::{Value, json};
@@ -153,6 +154,20 @@ impl Harness {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(t) = self.tokens.get(role) {
             req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        Self::answer(req.call().unwrap())
+    }
+
+    /// The bearer token of `role`.
+    pub fn token(&self, role: &str) -> String {
+        self.tokens[role].clone()
+    }
+
+    /// GETs with exactly the given headers (no token added).
+    pub fn get_raw(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         Self::answer(req.call().unwrap())
     }

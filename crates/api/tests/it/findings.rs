@@ -1,0 +1,274 @@
+//! The outside review's findings of issue 9, one test each (each failed before its fix).
+//!
+//! Demo principals: field_officer is Border Patrol San Diego, supervisor ICE ERO San Diego,
+//! jail_staff the Angelina County (TX) jail, officer_287g Collier County (FL), administrator
+//! ICE ERO headquarters. S-DEMO-0002 was booked in Angelina and taken by ICE ERO Houston on a
+//! detainer; S-DEMO-0003 went from Collier County to ICE ERO Miami.
+
+use crate::{Harness, new_subject};
+use serde_json::json;
+
+/// A1: the audit search shows only what the caller may know, and logs each subject it shows.
+#[test]
+fn the_audit_search_shows_only_visible_subjects_and_logs_every_one_it_shows() {
+    let h = Harness::start();
+    // ICE ERO headquarters' administrator may not know S-DEMO-0001 (Border Patrol to ERO San Diego).
+    assert_eq!(h.get("administrator", "/v1/subjects/S-DEMO-0001").status, 404);
+    let by_type = h.get("administrator", "/v1/audit/events?type=subject_registered&limit=1000");
+    assert_eq!(by_type.status, 200, "{by_type:?}");
+    assert!(!by_type.body.to_string().contains("S-DEMO-0001"), "{by_type:?}");
+    let all = h.get("administrator", "/v1/audit/events?limit=1000");
+    assert!(!all.body.to_string().contains("Demo Person One"), "an unfiltered search leaks");
+    let one = h.get("administrator", "/v1/audit/events?subject=S-DEMO-0001");
+    assert_eq!(one.status, 404, "{one:?}");
+    // Oversight sees everything, and its unfiltered search is a logged read of each subject shown.
+    let seen = h.get("oversight", "/v1/audit/events?type=subject_registered&limit=1000");
+    assert!(seen.body.to_string().contains("S-DEMO-0001"));
+    let reads = h.get("oversight", "/v1/audit/events?type=subject_record_read&limit=1000");
+    let logged: Vec<&str> = reads.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["what"] == "audit events" && e["event"]["agency"] == "DHS-CRCL")
+        .filter_map(|e| e["event"]["subject"].as_str())
+        .collect();
+    for s in ["S-DEMO-0001", "S-DEMO-0002", "S-DEMO-0003"] {
+        assert!(logged.contains(&s), "the read of {s} is not logged: {logged:?}");
+    }
+    // A cursor past the last sequence number is an empty last page, not a restart.
+    let past = h.get("oversight", "/v1/audit/events?after=18446744073709551615");
+    assert_eq!((past.status, past.body["items"].as_array().map(Vec::len)), (200, Some(0)), "{past:?}");
+    h.stop_and_verify();
+}
+
+/// A2 and A3: writing about a record the caller may not know is "not found", changes nothing,
+/// and makes nothing visible; a taken id is "already exists" only to whoever may know it.
+#[test]
+fn writes_about_invisible_records_are_not_found_and_reveal_nothing() {
+    let h = Harness::start();
+    let size = h.log_size();
+    let encounter = json!({"subject": "S-DEMO-0003", "location": {"lat": 32.6, "lon": -117.0}, "method": "PB",
+        "authority": "warrantless_arrest_1357a2", "suspicion_factors": ["recent_illegal_crossings_in_area"],
+        "arrest": false, "jurisdictions": ["CA"]});
+    let e = h.post("field_officer", "/v1/encounters", encounter);
+    assert_eq!(e.status, 404, "{e:?}");
+    assert_eq!(h.get("field_officer", "/v1/subjects/S-DEMO-0003").status, 404);
+    let d = h.post(
+        "supervisor",
+        "/v1/detainers",
+        json!({"subject": "S-DEMO-0002", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+            "probable_cause": ["pending_removal_proceedings"],
+            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
+    );
+    assert_eq!(d.status, 404, "{d:?}");
+    let nobody = h.post(
+        "supervisor",
+        "/v1/subjects/S-NOBODY/citizenship-claims",
+        json!({"country": "MX", "evidence": ["statement_only"]}),
+    );
+    let hidden = h.post(
+        "supervisor",
+        "/v1/subjects/S-DEMO-0002/citizenship-claims",
+        json!({"country": "MX", "evidence": ["statement_only"]}),
+    );
+    assert_eq!(nobody.status, 404);
+    assert_eq!(
+        hidden.body["detail"].as_str().unwrap().replace("S-DEMO-0002", "X"),
+        nobody.body["detail"].as_str().unwrap().replace("S-NOBODY", "X"),
+        "the same answer for a hidden record as for none"
+    );
+    // A taken id.
+    let taken = h.post("jail_staff", "/v1/subjects", json!({"id": "S-DEMO-0001", "names": ["Someone"]}));
+    assert_eq!((taken.status, taken.body["code"].as_str()), (404, Some("not_found")), "{taken:?}");
+    let known = h.post("supervisor", "/v1/subjects", json!({"id": "S-DEMO-0001", "names": ["Someone"]}));
+    assert_eq!((known.status, known.body["code"].as_str()), (409, Some("already_exists")), "{known:?}");
+    assert_eq!(h.log_size(), size, "refused writes append nothing");
+    h.stop_and_verify();
+}
+
+/// A4: nobody acts beyond their agency.
+#[test]
+fn operations_warrants_and_jail_processing_stay_within_the_agency() {
+    let h = Harness::start();
+    let op = |participants: serde_json::Value, ends: &str| {
+        json!({"name": "Op", "city": "San Diego", "state": "CA", "starts_on": "2026-12-10", "ends_on": ends,
+            "participants": participants})
+    };
+    let others =
+        h.post("supervisor", "/v1/operations", op(json!([{"agency": "ICE-ERO-HOU", "headcount": 3}]), "2026-12-20"));
+    assert_eq!(others.status, 422, "{others:?}");
+    assert_eq!(h.post("supervisor", "/v1/operations", op(json!([]), "2026-12-20")).status, 422);
+    let backwards =
+        h.post("supervisor", "/v1/operations", op(json!([{"agency": "ICE-ERO-SND", "headcount": 3}]), "2026-12-01"));
+    assert_eq!(backwards.status, 422, "{backwards:?}");
+    // Another agency's operation cannot be named by a non-participant (404, as if absent).
+    let mine =
+        h.post("supervisor", "/v1/operations", op(json!([{"agency": "ICE-ERO-SND", "headcount": 3}]), "2026-12-20"));
+    assert_eq!(mine.status, 201, "{mine:?}");
+    let op_id = mine.body["id"].as_str().unwrap().to_string();
+    let s = new_subject(&h, "field_officer", "S-F-OP");
+    let e = h.post(
+        "field_officer",
+        "/v1/encounters",
+        json!({"subject": s, "location": {"lat": 32.6, "lon": -117.0}, "method": "PB",
+            "authority": "warrantless_arrest_1357a2", "suspicion_factors": ["recent_illegal_crossings_in_area"],
+            "arrest": false, "jurisdictions": ["CA"], "operation": op_id}),
+    );
+    assert_eq!(e.status, 404, "{e:?}");
+    // Detainer warrants: signed by an ICE officer of the issuing agency holding the power, in the past.
+    new_subject(&h, "supervisor", "S-F-W");
+    for (signer, at) in [
+        ("O-TX-ANG-0001", "2026-11-01T10:00:00Z"),
+        ("O-NOBODY", "2026-11-01T10:00:00Z"),
+        ("O-ERO-SND-0001", "2099-01-01T00:00:00Z"),
+    ] {
+        let d = h.post(
+            "supervisor",
+            "/v1/detainers",
+            json!({"subject": "S-F-W", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+                "probable_cause": ["pending_removal_proceedings"],
+                "warrant": {"form": "I-200", "signed_by": signer, "signed_at": at}}),
+        );
+        assert_eq!((d.status, d.body["code"].as_str()), (422, Some("invalid_request")), "{signer} at {at}: {d:?}");
+    }
+    // 287(g) jail processing only of people in the officer's own jail: Collier County
+    // registered this person but does not hold them.
+    new_subject(&h, "officer_287g", "S-F-287");
+    let p = h.post(
+        "officer_287g",
+        "/v1/encounters",
+        json!({"subject": "S-F-287", "location": {"lat": 26.1, "lon": -81.7}, "method": "CLC",
+            "authority": "delegated_287g", "arrest": true, "jurisdictions": ["FL"], "in_jail": true}),
+    );
+    assert_eq!((p.status, p.body["code"].as_str()), (409, Some("invalid_transition")), "{p:?}");
+    h.stop_and_verify();
+}
+
+/// A5: no surprising 404s.
+#[test]
+fn registrants_see_their_records_and_a_releasing_agency_is_told_why_it_cannot_answer() {
+    let h = Harness::start();
+    let s = new_subject(&h, "jail_staff", "S-F-OWN");
+    assert_eq!(h.get("jail_staff", &format!("/v1/subjects/{s}")).status, 200);
+    // Border Patrol offered H-DEMO-0001 and can read it; answering is the receiver's.
+    assert_eq!(h.get("field_officer", "/v1/handoffs/H-DEMO-0001").status, 200);
+    let a = h.post("field_officer", "/v1/handoffs/H-DEMO-0001/answer", json!({"answer": "reject", "reason": "x"}));
+    assert_eq!((a.status, a.body["code"].as_str()), (403, Some("forbidden")), "{a:?}");
+    h.stop_and_verify();
+}
+
+/// Custody: moving custody by a detainer closes the open offer (it used to stay "offered"
+/// forever), and a custodian can release with a NIEM reason code.
+#[test]
+fn custody_moving_by_a_detainer_closes_the_open_offer_and_a_release_is_recorded() {
+    let h = Harness::start();
+    for (role, id) in [("supervisor", "S-F-ICE"), ("jail_staff", "S-F-JAIL")] {
+        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Orla Venn"], "a_number": "A012340077"}));
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let b = h.post(
+        "jail_staff",
+        "/v1/bookings",
+        json!({"subject": "S-F-JAIL", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
+    );
+    assert_eq!(b.status, 201, "{b:?}");
+    let d = h.post(
+        "supervisor",
+        "/v1/detainers",
+        json!({"id": "D-F-1", "subject": "S-F-JAIL", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+            "probable_cause": ["pending_removal_proceedings"],
+            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
+    );
+    assert_eq!(d.status, 201, "{d:?}");
+    for step in [json!({"step": "answer", "accepted": true}), json!({"step": "release_eligible"})] {
+        let a = h.post("jail_staff", "/v1/detainers/D-F-1/steps", step);
+        assert_eq!(a.status, 201, "{a:?}");
+    }
+    let offer = h.post(
+        "jail_staff",
+        "/v1/handoffs",
+        json!({"id": "H-F-1", "subject": "S-F-JAIL", "receiving_agency": "ICE-ERO-HOU"}),
+    );
+    assert_eq!(offer.status, 201, "{offer:?}");
+    let assumed = h.post("supervisor", "/v1/detainers/D-F-1/steps", json!({"step": "assume_custody"}));
+    assert_eq!(assumed.status, 201, "{assumed:?}");
+    let closed = h.get("jail_staff", "/v1/handoffs/H-F-1");
+    assert_eq!(closed.body["status"], "expired", "{closed:?}");
+    assert!(closed.body["note"].as_str().unwrap().contains("D-F-1"), "{closed:?}");
+    // ICE releases on an order of supervision; an ICE release without a code is refused.
+    let bare = h.post("supervisor", "/v1/subjects/S-F-JAIL/releases", json!({"reason": "released"}));
+    assert_eq!(bare.status, 422, "{bare:?}");
+    let r = h.post(
+        "supervisor",
+        "/v1/subjects/S-F-JAIL/releases",
+        json!({"code": "OSUP", "reason": "order of supervision"}),
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+    let v = h.get("supervisor", "/v1/subjects/S-F-JAIL");
+    assert!(v.body["custody"]["custodian"].is_null(), "{v:?}");
+    let again = h.post("supervisor", "/v1/subjects/S-F-JAIL/releases", json!({"code": "OSUP", "reason": "again"}));
+    assert_eq!(again.status, 409, "{again:?}");
+    h.stop_and_verify();
+}
+
+/// Contract edges: bad inputs refused with 422, spellings the standards allow accepted.
+#[test]
+fn bad_values_are_refused_and_standard_spellings_accepted() {
+    let h = Harness::start();
+    for body in [
+        json!({"names": ["Future Person"], "date_of_birth": "2999-01-01"}),
+        json!({"names": ["Nul\u{0}Person"]}),
+        json!({"id": "..", "names": ["Dot Person"]}),
+    ] {
+        let a = h.post("field_officer", "/v1/subjects", body.clone());
+        assert!(matches!(a.status, 400 | 422), "{body}: {a:?}");
+    }
+    let ok = h.post_raw(
+        "field_officer",
+        "/v1/subjects",
+        json!({"names": ["Case Person"]}).to_string().as_bytes(),
+        &[("Content-Type", "Application/JSON; charset=utf-8")],
+    );
+    assert_eq!(ok.status, 201, "{ok:?}");
+    let token = h.token("oversight");
+    let lower = h.get_raw("/v1/ledger/checkpoint", &[("Authorization", &format!("bearer {token}"))]);
+    assert_eq!(lower.status, 200, "{lower:?}");
+    h.stop_and_verify();
+}
+
+/// Failed token checks are limited per client address: past the limit, 429 without a check.
+#[test]
+fn repeated_bad_tokens_are_rate_limited() {
+    let h = Harness::start();
+    assert_eq!(h.get("oversight", "/v1/ledger/checkpoint").status, 200);
+    let mut statuses = Vec::new();
+    for i in 0..(api::auth::FAILURES_MAX + 2) {
+        let a = h.get_raw("/v1/ledger/checkpoint", &[("Authorization", &format!("Bearer lsn_nobody_{i:04}"))]);
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), api::auth::FAILURES_MAX as usize, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+    // A token already verified still works from the same address.
+    assert_eq!(h.get("oversight", "/v1/ledger/checkpoint").status, 200);
+    h.stop_and_verify();
+}
+
+/// Config values are parsed with bounds: the value that panicked the writer is refused.
+#[test]
+fn out_of_range_config_values_are_refused() {
+    let env = |k: &str, v: &str| vec![("LIAISON_DB".to_string(), "x.db".to_string()), (k.to_string(), v.to_string())];
+    for (k, v) in [
+        ("LIAISON_HANDOFF_WINDOW_MINUTES", "4294967295"),
+        ("LIAISON_HANDOFF_WINDOW_MINUTES", "99999999999"),
+        ("LIAISON_READERS", "0"),
+        ("LIAISON_BATCH_MAX", "18446744073709551616"),
+    ] {
+        let e = api::Config::load(None, env(k, v).into_iter()).unwrap_err();
+        assert!(
+            format!("{e:#}").contains(k.strip_prefix("LIAISON_").unwrap().to_lowercase().as_str())
+                || format!("{e:#}").contains(k),
+            "{k}={v}: {e:#}"
+        );
+    }
+    assert!(api::Config::load(None, env("LIAISON_HANDOFF_WINDOW_MINUTES", "240").into_iter()).is_ok());
+}
