@@ -272,3 +272,78 @@ fn out_of_range_config_values_are_refused() {
     }
     assert!(api::Config::load(None, env("LIAISON_HANDOFF_WINDOW_MINUTES", "240").into_iter()).is_ok());
 }
+
+/// A panic in one command (injected by a stand-in for `service::execute`) fails that command
+/// alone with a 500; the rest of its group commits and the writer goes on.
+#[test]
+fn a_panicking_command_fails_alone_and_the_writer_goes_on() {
+    use service::{Command, Done, Request, ServiceError, Settings};
+    use store::Store;
+    fn panicky(
+        b: &mut dyn store::Batch,
+        law: &law::Law,
+        settings: &Settings,
+        req: &Request,
+        now: jiff::Timestamp,
+    ) -> Result<Done, ServiceError> {
+        if let Command::RegisterSubject(n) = req.command
+            && n.names[0] == "Panic"
+        {
+            panic!("injected fault");
+        }
+        service::execute(b, law, settings, req, now)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    crate::populate(&mut store::SqliteStore::create(&path).unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let p = api::auth::demo_principals().into_iter().find(|p| p.roles[0].as_str() == "field_officer").unwrap();
+    let cmd = |id: &str, name: &str| {
+        Command::RegisterSubject(serde_json::from_value(json!({"id": id, "names": [name]})).unwrap())
+    };
+    rt.block_on(async {
+        let p2 = path.clone();
+        let open = move || -> anyhow::Result<Box<dyn Store + Send>> { Ok(Box::new(store::SqliteStore::open(&p2)?)) };
+        let law = std::sync::Arc::new(law::Law::bundled());
+        let (w, thread) = api::writer::Writer::start_with(open, law, Settings::default(), 16, panicky).await.unwrap();
+        let (a, b, c) = tokio::join!(
+            w.run(p.clone(), cmd("S-W-A", "Ann"), None),
+            w.run(p.clone(), cmd("S-W-P", "Panic"), None),
+            w.run(p.clone(), cmd("S-W-C", "Cy"), None),
+        );
+        assert!(a.is_ok() && c.is_ok(), "{a:?} {c:?}");
+        assert_eq!(b.unwrap_err().status, 500);
+        assert!(w.run(p.clone(), cmd("S-W-D", "Di"), None).await.is_ok(), "the writer goes on");
+        assert!(w.ready().is_ok());
+        drop(w);
+        tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap();
+    });
+    let mut s = store::SqliteStore::open(&path).unwrap();
+    for (id, present) in [("S-W-A", true), ("S-W-P", false), ("S-W-C", true), ("S-W-D", true)] {
+        let key = domain::RecordKey::new(domain::RecordKind::Subject, id);
+        assert_eq!(s.record(&key).unwrap().is_some(), present, "{id}");
+    }
+}
+
+/// A client that sends half its headers is cut off by the header timeout, and one that stalls
+/// at shutdown does not keep the server from stopping.
+#[test]
+fn a_stalled_client_is_cut_off_and_does_not_hold_up_shutdown() {
+    use std::io::{Read, Write};
+    let h = Harness::start_with(|c| {
+        c.header_timeout_seconds = 1;
+        c.shutdown_seconds = 1;
+    });
+    let addr = h.base.strip_prefix("http://").unwrap().to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: liaison\r\n").unwrap();
+    // The server closes the connection (after a 408 or without a word): the read ends.
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(rest.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // Another half-sent request stays open while the server stops.
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled.write_all(b"POST /v1/subjects HTTP/1.1\r\nHost: liaison\r\nContent-Length: 100\r\n\r\n{").unwrap();
+    h.stop_and_verify();
+}
