@@ -196,7 +196,7 @@ async fn observe(State(st): St, req: Request, next: Next) -> Response {
     let status = resp.status().as_u16();
     // These answers may come before the request body was read; the connection cannot be
     // reused for another request, so say so instead of letting the client find out.
-    if matches!(status, 401 | 404 | 405 | 413) {
+    if matches!(status, 401 | 404 | 405 | 408 | 413 | 429) {
         resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     }
     let secs = start.elapsed().as_secs_f64();
