@@ -270,6 +270,7 @@ fn principal(req_ext: &axum::http::Extensions) -> Principal {
 }
 
 /// Parses a JSON body, naming what was wrong.
+/// The body as `T`, and its canonical JSON bytes.
 fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(T, Bytes)> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -285,12 +286,29 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesReje
     if !json {
         return Err(ApiError::new(415, "unsupported_media_type", "send the body as Content-Type: application/json"));
     }
-    let value = serde_json::from_slice(&body).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
-        let status = if code == "malformed_json" { 400 } else { 422 };
+    let mut value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        let (status, code) = if e.is_syntax() || e.is_eof() { (400, "malformed_json") } else { (422, "invalid_body") };
         ApiError::new(status, code, format!("the request body is not valid: {e}"))
     })?;
-    Ok((value, body))
+    // The canonical form (keys sorted, no insignificant space) is what an Idempotency-Key
+    // is bound to, so a retry that differs only in spacing or key order is the same request.
+    sort_keys(&mut value);
+    let canonical = Bytes::from(serde_json::to_vec(&value).expect("a JSON value serializes"));
+    let body = T::deserialize(value)
+        .map_err(|e| ApiError::new(422, "invalid_body", format!("the request body is not valid: {e}")))?;
+    Ok((body, canonical))
+}
+
+/// Sorts every object's keys (serde_json keeps insertion order in this build).
+fn sort_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.sort_keys();
+            m.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
@@ -313,12 +331,12 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(k.to_string()))
 }
 
-/// A write request as every POST handler needs it: the caller, the parsed body, the raw body
-/// (for the idempotency hash) and the Idempotency-Key, each validated with a problem answer.
+/// A write request as every POST handler needs it: the caller, the parsed body, its canonical
+/// JSON (for the idempotency hash) and the Idempotency-Key, each validated with a problem answer.
 struct WriteReq<T> {
     p: Principal,
     body: T,
-    raw: Bytes,
+    canonical: Bytes,
     key: Option<String>,
 }
 
@@ -332,9 +350,9 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<Arc<AppState>> for WriteReq
         let body = tokio::time::timeout(state.body_timeout, read).await.map_err(|_| {
             ApiError::new(408, "body_timeout", "the request body did not arrive in time; send it whole and promptly")
         })?;
-        let (body, raw) = parse(&headers, body)?;
+        let (body, canonical) = parse(&headers, body)?;
         let key = idempotency_key(&headers)?;
-        Ok(WriteReq { p, body, raw, key })
+        Ok(WriteReq { p, body, canonical, key })
     }
 }
 
@@ -435,9 +453,9 @@ where
     I: TryFrom<String, Error = domain::IdError> + std::fmt::Display,
 {
     let rid: I = id(raw_id)?;
-    let WriteReq { p, body, raw, key } = w;
+    let WriteReq { p, body, canonical, key } = w;
     let (rid_text, route) = (rid.to_string(), format!("POST {}", route.replace("{id}", &rid.to_string())));
-    write(st, p, command(rid, body), rid_text, key, &route, &raw).await
+    write(st, p, command(rid, body), rid_text, key, &route, &canonical).await
 }
 
 /// Runs a point read (a few primary-key lookups, tens of microseconds) on a read handle in
@@ -517,10 +535,10 @@ async fn metrics(State(st): St) -> impl IntoResponse {
 #[utoipa::path(post, path = "/v1/subjects", request_body = NewSubject, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn register_subject(State(st): St, w: WriteReq<NewSubject>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: mut n, raw, key } = w;
+    let WriteReq { p, body: mut n, canonical, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("S", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::SubjectId::parse(&id).expect("generated ids are valid"));
-    write(&st, p, Command::RegisterSubject(n), id, key, "POST /v1/subjects", &raw).await
+    write(&st, p, Command::RegisterSubject(n), id, key, "POST /v1/subjects", &canonical).await
 }
 
 /// What a reader sees of a subject: the record and who holds them now.
@@ -637,10 +655,10 @@ async fn release(State(st): St, Path(sid): Path<String>, w: WriteReq<NewRelease>
 #[utoipa::path(post, path = "/v1/encounters", request_body = NewEncounter, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
 async fn record_encounter(State(st): St, w: WriteReq<NewEncounter>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: mut n, raw, key } = w;
+    let WriteReq { p, body: mut n, canonical, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("E", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::EncounterId::parse(&id).expect("valid"));
-    write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &raw).await
+    write(&st, p, Command::RecordEncounter(n), id, key, "POST /v1/encounters", &canonical).await
 }
 
 /// A jail reports a booking on a criminal charge; the jail becomes the custodian. The booking
@@ -649,19 +667,19 @@ async fn record_encounter(State(st): St, w: WriteReq<NewEncounter>) -> ApiResult
 #[utoipa::path(post, path = "/v1/bookings", request_body = NewBooking, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn book(State(st): St, w: WriteReq<NewBooking>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: n, raw, key } = w;
+    let WriteReq { p, body: n, canonical, key } = w;
     let id = n.subject.to_string();
-    write(&st, p, Command::BookIntoJail(n), id, key, "POST /v1/bookings", &raw).await
+    write(&st, p, Command::BookIntoJail(n), id, key, "POST /v1/bookings", &canonical).await
 }
 
 /// The custodian offers the subject to another agency.
 #[utoipa::path(post, path = "/v1/handoffs", request_body = NewHandoff, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn offer_handoff(State(st): St, w: WriteReq<NewHandoff>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: mut n, raw, key } = w;
+    let WriteReq { p, body: mut n, canonical, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("H", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::HandoffId::parse(&id).expect("valid"));
-    write(&st, p, Command::OfferHandoff(n), id, key, "POST /v1/handoffs", &raw).await
+    write(&st, p, Command::OfferHandoff(n), id, key, "POST /v1/handoffs", &canonical).await
 }
 
 /// The receiving agency accepts or rejects an offer. Of concurrent accepts, one wins.
@@ -700,10 +718,10 @@ async fn get_handoff(
 #[utoipa::path(post, path = "/v1/detainers", request_body = NewDetainer, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 403, body = Problem, description = "Denied by law or role"), (status = "4XX", body = Problem)))]
 async fn issue_detainer(State(st): St, w: WriteReq<NewDetainer>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: mut n, raw, key } = w;
+    let WriteReq { p, body: mut n, canonical, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("D", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::DetainerId::parse(&id).expect("valid"));
-    write(&st, p, Command::IssueDetainer(n), id, key, "POST /v1/detainers", &raw).await
+    write(&st, p, Command::IssueDetainer(n), id, key, "POST /v1/detainers", &canonical).await
 }
 
 /// A step in a detainer's life: serve, answer, release-eligible, assume custody, lift.
@@ -748,10 +766,10 @@ async fn get_detainer(
 #[utoipa::path(post, path = "/v1/operations", request_body = NewOperation, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn plan_operation(State(st): St, w: WriteReq<NewOperation>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: mut n, raw, key } = w;
+    let WriteReq { p, body: mut n, canonical, key } = w;
     let id = n.id.clone().map_or_else(|| service::new_id("OP", &p.id, key.as_deref()), |i| i.to_string());
     n.id = Some(domain::OperationId::parse(&id).expect("valid"));
-    write(&st, p, Command::PlanOperation(n), id, key, "POST /v1/operations", &raw).await
+    write(&st, p, Command::PlanOperation(n), id, key, "POST /v1/operations", &canonical).await
 }
 
 /// An operation, for its participating agencies and oversight.
@@ -788,9 +806,9 @@ async fn change_operation_status(
 #[utoipa::path(post, path = "/v1/agreements", request_body = NewAgreement, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn record_agreement(State(st): St, w: WriteReq<NewAgreement>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: n, raw, key } = w;
+    let WriteReq { p, body: n, canonical, key } = w;
     let id = n.id.to_string();
-    write(&st, p, Command::Registry(RegistryCommand::RecordAgreement(n)), id, key, "POST /v1/agreements", &raw).await
+    write(&st, p, Command::Registry(RegistryCommand::RecordAgreement(n)), id, key, "POST /v1/agreements", &canonical).await
 }
 
 /// End an agreement: superseded, removed or terminated (administrators).
@@ -811,9 +829,9 @@ async fn change_agreement_status(
 #[utoipa::path(post, path = "/v1/officers", request_body = NewOfficer, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn register_officer(State(st): St, w: WriteReq<NewOfficer>) -> ApiResult<impl IntoResponse> {
-    let WriteReq { p, body: n, raw, key } = w;
+    let WriteReq { p, body: n, canonical, key } = w;
     let id = n.id.to_string();
-    write(&st, p, Command::Registry(RegistryCommand::RegisterOfficer(n)), id, key, "POST /v1/officers", &raw).await
+    write(&st, p, Command::Registry(RegistryCommand::RegisterOfficer(n)), id, key, "POST /v1/officers", &canonical).await
 }
 
 /// An officer with their designations and training (the 287(g) registry is readable by every

@@ -236,6 +236,24 @@ fn bad_values_are_refused_and_standard_spellings_accepted() {
     h.stop_and_verify();
 }
 
+/// The same JSON re-sent under the same Idempotency-Key with other spacing and key order is a
+/// replay, not a reused key.
+#[test]
+fn a_retry_differing_only_in_spacing_or_key_order_is_a_replay() {
+    let h = Harness::start();
+    let json = [("Content-Type", "application/json"), ("Idempotency-Key", "space-1")];
+    let first = h.post_raw("field_officer", "/v1/subjects", br#"{"names":["Spaced Person"],"id":"S-SPACE-1"}"#, &json);
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = h.post_raw(
+        "field_officer",
+        "/v1/subjects",
+        b"{ \"id\" : \"S-SPACE-1\",\n  \"names\": [ \"Spaced Person\" ] }",
+        &json,
+    );
+    assert_eq!((again.status, again.body["replayed"].as_bool()), (200, Some(true)), "{again:?}");
+    h.stop_and_verify();
+}
+
 /// Failed token checks are limited per client address: past the limit, 429 without a check.
 #[test]
 fn repeated_bad_tokens_are_rate_limited() {
