@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use domain::{Record, RecordKey, RecordKind};
+use domain::{AgreementId, DetainerId, HandoffId, OfficerId, OperationId, Record, RecordKey, RecordKind, SubjectId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use service::views::DetainerView;
@@ -39,7 +39,7 @@ type ApiResult<T> = Result<T, ApiError>;
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
         record_training, audit_events, latest_checkpoint, inclusion_proof, consistency_proof
     ),
-    components(schemas(Problem, Written, Page)),
+    components(schemas(Problem, Written)),
     modifiers(&Bearer, &Contract)
 )]
 struct Doc;
@@ -367,11 +367,9 @@ pub struct Written {
     pub last_seq: u64,
     /// The signed checkpoint (C2SP signed note) that covers the events.
     pub checkpoint: String,
-    #[schema(value_type = Vec<Object>)]
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<domain::Event>,
     /// The law's decision: effect, reasons with rule ids and citations, hold clock, border zone.
-    #[schema(value_type = Option<Object>)]
-    pub decision: Option<serde_json::Value>,
+    pub decision: Option<law::Decision>,
 }
 
 /// Runs a write through the writer and shapes the answer.
@@ -394,10 +392,7 @@ async fn write(
     let (events, decision) = if done.pending.replayed {
         replayed(st, done.pending.first_seq, done.pending.last_seq).await?
     } else {
-        (
-            done.events.iter().map(|e| serde_json::to_value(e).expect("json")).collect(),
-            done.decision.map(|d| serde_json::to_value(d).expect("json")),
-        )
+        (done.events, done.decision)
     };
     let status = if done.pending.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((
@@ -416,11 +411,7 @@ async fn write(
 
 /// The events and decision of an earlier request, read back from the log; the decision is
 /// replayed from its recorded inputs (the law is deterministic, so it is the same decision).
-async fn replayed(
-    st: &Arc<AppState>,
-    first: u64,
-    last: u64,
-) -> ApiResult<(Vec<serde_json::Value>, Option<serde_json::Value>)> {
+async fn replayed(st: &Arc<AppState>, first: u64, last: u64) -> ApiResult<(Vec<domain::Event>, Option<law::Decision>)> {
     let law = st.law.clone();
     blocking(st, move |s| {
         let entries = s.entries(first, (last - first + 1) as usize)?;
@@ -431,9 +422,9 @@ async fn replayed(
             if let Some(v) = e.decision {
                 let rec: law::RecordedDecision =
                     serde_json::from_value(v).map_err(|e| ServiceError::internal(format!("recorded decision: {e}")))?;
-                decision = Some(serde_json::to_value(law.decide_inputs(&rec.inputs)).expect("json"));
+                decision = Some(law.decide_inputs(&rec.inputs));
             }
-            events.push(serde_json::to_value(&e.event).expect("json"));
+            events.push(e.event);
         }
         Ok((events, decision))
     })
@@ -544,14 +535,12 @@ async fn register_subject(State(st): St, w: WriteReq<NewSubject>) -> ApiResult<i
 /// What a reader sees of a subject: the record and who holds them now.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectView {
-    #[schema(value_type = Object)]
     pub subject: domain::subject::Subject,
-    #[schema(value_type = Option<Object>)]
     pub custody: Option<domain::custody::Custody>,
 }
 
 /// A subject's record (the read is logged).
-#[utoipa::path(get, path = "/v1/subjects/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/subjects/{id}", params(("id" = SubjectId, Path)),
     responses((status = 200, body = SubjectView), (status = 404, body = Problem)))]
 async fn get_subject(
     State(st): St,
@@ -580,13 +569,13 @@ async fn get_subject(
 #[serde(deny_unknown_fields)]
 struct AsOf {
     /// Show the chain as it was known at this time (RFC 3339).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     as_of: Option<jiff::Timestamp>,
 }
 
 /// A subject's custody chain, optionally as known at a past time (the read is logged).
-#[utoipa::path(get, path = "/v1/subjects/{id}/custody-chain", params(("id" = String, Path), AsOf),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/subjects/{id}/custody-chain", params(("id" = SubjectId, Path), AsOf),
+    responses((status = 200, body = Vec<domain::chain::ChainStep>), (status = 404, body = Problem)))]
 async fn custody_chain(
     State(st): St,
     ext: axum::http::Extensions,
@@ -604,7 +593,7 @@ async fn custody_chain(
 }
 
 /// Record a claim of citizenship (it must be decided before any detainer).
-#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-claims", request_body = NewClaim, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-claims", request_body = NewClaim, params(("id" = SubjectId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn claim_citizenship(
     State(st): St,
@@ -618,7 +607,7 @@ async fn claim_citizenship(
 /// A supervisor of ICE or CBP determines a US citizenship claim (reference.md R6). Until a
 /// claim is determined, detainers and holds on the subject are refused; a determination that
 /// the subject is a US citizen refuses them for good.
-#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-determinations", request_body = NewDetermination, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/subjects/{id}/citizenship-determinations", request_body = NewDetermination, params(("id" = SubjectId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "No US citizenship claim to determine"), (status = "4XX", body = Problem)))]
 async fn determine_citizenship(
     State(st): St,
@@ -632,7 +621,7 @@ async fn determine_citizenship(
 
 /// A person verifies the subject's latest identity check (required after an ambiguous one
 /// before any detainer): the booked person is candidate `same_as`, or none of them.
-#[utoipa::path(post, path = "/v1/subjects/{id}/identity-verifications", request_body = NewVerification, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/subjects/{id}/identity-verifications", request_body = NewVerification, params(("id" = SubjectId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "No check to verify, or already verified"), (status = "4XX", body = Problem)))]
 async fn verify_identity(
     State(st): St,
@@ -645,7 +634,7 @@ async fn verify_identity(
 
 /// The custodian releases the subject (NIEM book-out with its release reason code); an open
 /// handoff offer for the subject closes with the release.
-#[utoipa::path(post, path = "/v1/subjects/{id}/releases", request_body = NewRelease, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/subjects/{id}/releases", request_body = NewRelease, params(("id" = SubjectId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "Not in the caller's custody"), (status = "4XX", body = Problem)))]
 async fn release(State(st): St, Path(sid): Path<String>, w: WriteReq<NewRelease>) -> ApiResult<impl IntoResponse> {
     write_to(&st, sid, w, "/v1/subjects/{id}/releases", |subject, release| Command::Release { subject, release }).await
@@ -683,7 +672,7 @@ async fn offer_handoff(State(st): St, w: WriteReq<NewHandoff>) -> ApiResult<impl
 }
 
 /// The receiving agency accepts or rejects an offer. Of concurrent accepts, one wins.
-#[utoipa::path(post, path = "/v1/handoffs/{id}/answer", request_body = HandoffAnswer, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/handoffs/{id}/answer", request_body = HandoffAnswer, params(("id" = HandoffId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "Already answered or expired"), (status = "4XX", body = Problem)))]
 async fn answer_handoff(
     State(st): St,
@@ -695,8 +684,8 @@ async fn answer_handoff(
 }
 
 /// A handoff, for its two parties and oversight (the read is logged).
-#[utoipa::path(get, path = "/v1/handoffs/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/handoffs/{id}", params(("id" = HandoffId, Path)),
+    responses((status = 200, body = domain::custody::Handoff), (status = 404, body = Problem)))]
 async fn get_handoff(
     State(st): St,
     ext: axum::http::Extensions,
@@ -725,7 +714,7 @@ async fn issue_detainer(State(st): St, w: WriteReq<NewDetainer>) -> ApiResult<im
 }
 
 /// A step in a detainer's life: serve, answer, release-eligible, assume custody, lift.
-#[utoipa::path(post, path = "/v1/detainers/{id}/steps", request_body = DetainerUpdate, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/detainers/{id}/steps", request_body = DetainerUpdate, params(("id" = DetainerId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = 409, body = Problem), (status = "4XX", body = Problem)))]
 async fn update_detainer(
     State(st): St,
@@ -737,7 +726,7 @@ async fn update_detainer(
 }
 
 /// A detainer with its hold deadline, for its two agencies and oversight (the read is logged).
-#[utoipa::path(get, path = "/v1/detainers/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/detainers/{id}", params(("id" = DetainerId, Path)),
     responses((status = 200, body = DetainerView), (status = 404, body = Problem)))]
 async fn get_detainer(
     State(st): St,
@@ -773,8 +762,8 @@ async fn plan_operation(State(st): St, w: WriteReq<NewOperation>) -> ApiResult<i
 }
 
 /// An operation, for its participating agencies and oversight.
-#[utoipa::path(get, path = "/v1/operations/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/operations/{id}", params(("id" = OperationId, Path)),
+    responses((status = 200, body = domain::operation::Operation), (status = 404, body = Problem)))]
 async fn get_operation(
     State(st): St,
     ext: axum::http::Extensions,
@@ -791,7 +780,7 @@ async fn get_operation(
 }
 
 /// Activate or conclude an operation (a supervisor of a participating agency).
-#[utoipa::path(post, path = "/v1/operations/{id}/status", request_body = OperationStatusChange, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/operations/{id}/status", request_body = OperationStatusChange, params(("id" = OperationId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn change_operation_status(
     State(st): St,
@@ -808,11 +797,12 @@ async fn change_operation_status(
 async fn record_agreement(State(st): St, w: WriteReq<NewAgreement>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: n, canonical, key } = w;
     let id = n.id.to_string();
-    write(&st, p, Command::Registry(RegistryCommand::RecordAgreement(n)), id, key, "POST /v1/agreements", &canonical).await
+    write(&st, p, Command::Registry(RegistryCommand::RecordAgreement(n)), id, key, "POST /v1/agreements", &canonical)
+        .await
 }
 
 /// End an agreement: superseded, removed or terminated (administrators).
-#[utoipa::path(post, path = "/v1/agreements/{id}/status", request_body = AgreementStatusChange, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/agreements/{id}/status", request_body = AgreementStatusChange, params(("id" = AgreementId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn change_agreement_status(
     State(st): St,
@@ -831,13 +821,14 @@ async fn change_agreement_status(
 async fn register_officer(State(st): St, w: WriteReq<NewOfficer>) -> ApiResult<impl IntoResponse> {
     let WriteReq { p, body: n, canonical, key } = w;
     let id = n.id.to_string();
-    write(&st, p, Command::Registry(RegistryCommand::RegisterOfficer(n)), id, key, "POST /v1/officers", &canonical).await
+    write(&st, p, Command::Registry(RegistryCommand::RegisterOfficer(n)), id, key, "POST /v1/officers", &canonical)
+        .await
 }
 
 /// An officer with their designations and training (the 287(g) registry is readable by every
 /// principal, like the agreements).
-#[utoipa::path(get, path = "/v1/officers/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/officers/{id}", params(("id" = OfficerId, Path)),
+    responses((status = 200, body = domain::officer::Officer), (status = 404, body = Problem)))]
 async fn get_officer(State(st): St, Path(oid): Path<String>) -> ApiResult<impl IntoResponse> {
     let oid: domain::OfficerId = id(oid)?;
     let o = point_read(&st, move |s| match record(s, RecordKind::Officer, oid.as_str())? {
@@ -849,7 +840,7 @@ async fn get_officer(State(st): St, Path(oid): Path<String>) -> ApiResult<impl I
 }
 
 /// Grant an officer a designation (administrators).
-#[utoipa::path(post, path = "/v1/officers/{id}/designations", request_body = NewDesignation, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/officers/{id}/designations", request_body = NewDesignation, params(("id" = OfficerId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn grant_designation(
     State(st): St,
@@ -863,7 +854,7 @@ async fn grant_designation(
 }
 
 /// Record an officer's completed training (administrators).
-#[utoipa::path(post, path = "/v1/officers/{id}/training", request_body = NewTraining, params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, path = "/v1/officers/{id}/training", request_body = NewTraining, params(("id" = OfficerId, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
 async fn record_training(
     State(st): St,
@@ -898,30 +889,39 @@ impl PageQuery {
 
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Page {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+pub struct Page<T> {
+    pub items: Vec<T>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next: Option<String>,
 }
 
+/// A logged event as the audit search shows it.
+pub type LoggedEvent = ledger::Entry<domain::Event>;
+
 /// The 287(g) registry and other agreements, a page at a time.
-#[utoipa::path(get, path = "/v1/agreements", params(PageQuery), responses((status = 200, body = Page), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/agreements", params(PageQuery), responses((status = 200, body = Page<domain::agreement::Agreement>), (status = "4XX", body = Problem)))]
 async fn list_agreements(State(st): St, q: Result<Query<PageQuery>, QueryRejection>) -> ApiResult<impl IntoResponse> {
     let q = query(q)?;
     let limit = q.limit()?;
     let page = blocking(&st, move |s| {
         let recs = s.records(RecordKind::Agreement, q.after.as_deref(), limit)?;
         let next = (recs.len() == limit).then(|| recs.last().map(|r| r.key().id)).flatten();
-        Ok(Page { items: recs.iter().map(|r| serde_json::from_slice(&r.to_bytes()).expect("json")).collect(), next })
+        let items = recs
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Agreement(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        Ok(Page { items, next })
     })
     .await?;
     Ok(axum::Json(page))
 }
 
 /// One agreement.
-#[utoipa::path(get, path = "/v1/agreements/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", params(("id" = AgreementId, Path)),
+    responses((status = 200, body = domain::agreement::Agreement), (status = 404, body = Problem)))]
 async fn get_agreement(State(st): St, Path(aid): Path<String>) -> ApiResult<impl IntoResponse> {
     let aid: domain::AgreementId = id(aid)?;
     let a = point_read(&st, move |s| match record(s, RecordKind::Agreement, aid.as_str())? {
@@ -948,7 +948,7 @@ struct AuditQuery {
 }
 
 /// Search the ledger's events (oversight and administrators).
-#[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page<LoggedEvent>), (status = "4XX", body = Problem)))]
 async fn audit_events(
     State(st): St,
     ext: axum::http::Extensions,
@@ -1008,7 +1008,7 @@ const AUDIT_SCAN_MAX: usize = 100_000;
 /// One page of an audit search being filled: only events the caller may know about.
 struct AuditPage {
     limit: usize,
-    items: Vec<serde_json::Value>,
+    items: Vec<LoggedEvent>,
     subjects: std::collections::BTreeSet<domain::SubjectId>,
     scanned: usize,
     last_scanned: Option<u64>,
@@ -1035,26 +1035,65 @@ impl AuditPage {
         if let Some(subject) = service::access::event_subject(s, &e.event)? {
             self.subjects.insert(subject);
         }
-        self.items.push(serde_json::to_value(&e).expect("json"));
+        self.items.push(e);
         Ok(self.items.len() == self.limit)
     }
 
     /// The page, and the subjects whose records it shows.
-    fn finish(self) -> (Page, Vec<domain::SubjectId>) {
+    fn finish(self) -> (Page<LoggedEvent>, Vec<domain::SubjectId>) {
         let more = self.items.len() == self.limit || self.scanned >= AUDIT_SCAN_MAX;
         let next = if more { self.last_scanned.map(|l| l.to_string()) } else { None };
         (Page { items: self.items, next }, self.subjects.into_iter().collect())
     }
 }
 
+/// The latest signed checkpoint and the log's verifier key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatestCheckpoint {
+    /// Events the checkpoint covers.
+    pub size: u64,
+    /// The Merkle root of those events (hex).
+    pub root: String,
+    /// The checkpoint as a C2SP signed note.
+    pub note: String,
+    /// The log's Ed25519 verifier key (hex).
+    pub public_key: String,
+}
+
+/// An inclusion proof (RFC 6962 audit path, hex hashes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub seq: u64,
+    pub size: u64,
+    /// The event's leaf hash.
+    pub leaf: Option<String>,
+    pub root: String,
+    pub proof: Vec<String>,
+}
+
+/// A consistency proof between two tree sizes (RFC 6962, hex hashes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub old: u64,
+    pub new: u64,
+    pub old_root: String,
+    pub new_root: String,
+    pub proof: Vec<String>,
+}
+
 /// The latest signed checkpoint (C2SP signed note) and the log's verifier key.
-#[utoipa::path(get, path = "/v1/ledger/checkpoint", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/v1/ledger/checkpoint", responses((status = 200, body = LatestCheckpoint)))]
 async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
     let v = blocking(&st, |s| {
         let cps = s.checkpoints()?;
         let cp = cps.last().ok_or_else(|| not_found("checkpoint", "latest"))?;
         let key = hex::encode(s.verifying_key()?.as_bytes());
-        Ok(serde_json::json!({ "size": cp.checkpoint.size, "root": hex::encode(cp.checkpoint.root), "note": cp.to_note(), "public_key": key }))
+        Ok(LatestCheckpoint {
+            size: cp.checkpoint.size,
+            root: hex::encode(cp.checkpoint.root),
+            note: cp.to_note(),
+            public_key: key,
+        })
     })
     .await?;
     Ok(axum::Json(v))
@@ -1069,7 +1108,7 @@ struct InclusionQuery {
 }
 
 /// Proof that event `seq` is in the tree of `size` events.
-#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", params(InclusionQuery), responses((status = 200, body = Object), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", params(InclusionQuery), responses((status = 200, body = InclusionProof), (status = "4XX", body = Problem)))]
 async fn inclusion_proof(
     State(st): St,
     q: Result<Query<InclusionQuery>, QueryRejection>,
@@ -1079,7 +1118,7 @@ async fn inclusion_proof(
         let proof = s.inclusion_proof(q.seq, q.size)?;
         let leaf = s.entries(q.seq, 1)?.into_iter().next().map(|e| hex::encode(e.leaf));
         let root = hex::encode(s.root_at(q.size)?);
-        Ok(serde_json::json!({ "seq": q.seq, "size": q.size, "leaf": leaf, "root": root, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }))
+        Ok(InclusionProof { seq: q.seq, size: q.size, leaf, root, proof: proof.iter().map(hex::encode).collect() })
     })
     .await?;
     Ok(axum::Json(v))
@@ -1094,7 +1133,7 @@ struct ConsistencyQuery {
 }
 
 /// Proof that the tree of `old` events is a prefix of the tree of `new` events.
-#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", params(ConsistencyQuery), responses((status = 200, body = Object), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", params(ConsistencyQuery), responses((status = 200, body = ConsistencyProof), (status = "4XX", body = Problem)))]
 async fn consistency_proof(
     State(st): St,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
@@ -1102,7 +1141,13 @@ async fn consistency_proof(
     let q = query(q)?;
     let v = blocking(&st, move |s| {
         let proof = s.consistency_proof(q.old, q.new)?;
-        Ok(serde_json::json!({ "old": q.old, "new": q.new, "old_root": hex::encode(s.root_at(q.old)?), "new_root": hex::encode(s.root_at(q.new)?), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }))
+        Ok(ConsistencyProof {
+            old: q.old,
+            new: q.new,
+            old_root: hex::encode(s.root_at(q.old)?),
+            new_root: hex::encode(s.root_at(q.new)?),
+            proof: proof.iter().map(hex::encode).collect(),
+        })
     })
     .await?;
     Ok(axum::Json(v))

@@ -21,6 +21,7 @@ pub struct Logged<'a> {
 
 /// One step of a custody chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainStep {
     pub seq: u64,
     pub valid_at: Timestamp,

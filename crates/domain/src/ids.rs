@@ -23,13 +23,34 @@ fn err(kind: &'static str, input: &str, reason: &'static str) -> IdError {
 /// Longest id Liaison accepts for its own record ids (`ID_BYTES_MAX`).
 pub const ID_BYTES_MAX: usize = 128;
 
+/// Each id type's OpenAPI schema is a string with the same pattern and length bounds as its
+/// parser (`pattern`, `max`), so generated clients and contract tests refuse what the server does.
 macro_rules! code_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $pattern:literal, $max:literal, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl $name {
+            /// The regular expression every valid id matches (also the OpenAPI `pattern`).
+            pub const PATTERN: &'static str = $pattern;
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!("A ", $kind, ".")))
+                    .pattern(Some($pattern))
+                    .min_length(Some(1))
+                    .max_length(Some($max))
+                    .into()
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -64,7 +85,7 @@ macro_rules! code_id {
 /// letter or digit.
 macro_rules! record_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
-        code_id!($(#[$doc])* $name, $kind, parse_record_id);
+        code_id!($(#[$doc])* $name, $kind, "^[A-Za-z0-9][A-Za-z0-9._:-]*$", 128, parse_record_id);
     };
 }
 
@@ -110,6 +131,8 @@ code_id!(
     /// digits, as printed on DHS forms (e.g. `A012345678`). Source: reference.md §9.
     ANumber,
     "A-number",
+    "^A[0-9]{8,9}$",
+    10,
     |s| {
         let digits = s.strip_prefix('A').ok_or("must start with 'A'")?;
         if !(8..=9).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -123,6 +146,8 @@ code_id!(
     /// FBI Universal Control Number (UCN): 1 to 9 ASCII letters or digits.
     FbiNumber,
     "FBI number",
+    "^[A-Za-z0-9]{1,9}$",
+    9,
     |s| {
         if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err("must be 1 to 9 ASCII letters or digits");
@@ -136,6 +161,8 @@ code_id!(
     /// (e.g. `VTICE0900`, the LESC's ORI; reference.md §1).
     Ori,
     "ORI",
+    "^[A-Z]{2}[A-Z0-9]{7}$",
+    9,
     |s| {
         let b = s.as_bytes();
         if b.len() != 9 {
@@ -155,6 +182,8 @@ code_id!(
     /// FIPS code: 2 digits (state) or 5 digits (county).
     Fips,
     "FIPS code",
+    "^([0-9]{2}|[0-9]{5})$",
+    5,
     |s| {
         if !(s.len() == 2 || s.len() == 5) || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must be 2 (state) or 5 (county) digits");
@@ -168,6 +197,8 @@ code_id!(
     /// (e.g. `ATL`, `SND`; reference/ice_aor_field_offices.csv).
     AorCode,
     "ICE AOR code",
+    "^[A-Z]{3}$",
+    3,
     |s| {
         if s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err("must be three uppercase letters");
@@ -180,6 +211,8 @@ code_id!(
     /// US state or territory postal code (`CA`, `TX`, `PR`).
     StateCode,
     "state code",
+    "^[A-Z]{2}$",
+    2,
     |s| {
         if s.len() != 2 || !s.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err("must be a two-letter uppercase postal code");
@@ -192,13 +225,16 @@ code_id!(
 /// never tracks where a person is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(try_from = "LatLonRaw")]
+#[serde(try_from = "LatLonRaw", deny_unknown_fields)]
 pub struct LatLon {
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     lon: f64,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LatLonRaw {
     lat: f64,
     lon: f64,
@@ -251,5 +287,53 @@ mod tests {
         assert!(LatLon::new(91.0, 0.0).is_err());
         assert!(serde_json::from_str::<LatLon>(r#"{"lat":32.7,"lon":-117.1}"#).is_ok());
         assert!(serde_json::from_str::<LatLon>(r#"{"lat":132.7,"lon":-117.1}"#).is_err());
+        assert!(serde_json::from_str::<LatLon>(r#"{"lat":32.7,"lon":-117.1,"alt":3}"#).is_err());
+    }
+
+    /// Each id's published pattern accepts exactly what its parser accepts.
+    #[test]
+    fn patterns_agree_with_parsers() {
+        fn agree<T>(pattern: &str, parse: fn(&str) -> Result<T, IdError>, samples: &[&str]) {
+            let re = regex::Regex::new(pattern).unwrap();
+            for s in samples {
+                assert_eq!(re.is_match(s), parse(s).is_ok(), "{pattern} against {s:?}");
+            }
+        }
+        let samples = [
+            "",
+            "A",
+            "A01234567",
+            "A012345678",
+            "A0123456789",
+            "a012345678",
+            "S-1",
+            ".",
+            "..",
+            "-x",
+            "x.y:z_w-1",
+            "ICE ERO",
+            "VTICE0900",
+            "vtice0900",
+            "06",
+            "06037",
+            "6037",
+            "SND",
+            "snd",
+            "CA",
+            "C",
+            "Ca",
+            "ABC123DEF",
+            "é",
+            "x\n",
+        ];
+        let long = "x".repeat(129);
+        agree(SubjectId::PATTERN, SubjectId::parse, &samples);
+        assert!(SubjectId::parse(&long).is_err(), "the length bound is the schema's maxLength");
+        agree(ANumber::PATTERN, ANumber::parse, &samples);
+        agree(FbiNumber::PATTERN, FbiNumber::parse, &samples);
+        agree(Ori::PATTERN, Ori::parse, &samples);
+        agree(Fips::PATTERN, Fips::parse, &samples);
+        agree(AorCode::PATTERN, AorCode::parse, &samples);
+        agree(StateCode::PATTERN, StateCode::parse, &samples);
     }
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 /// The hold limit a decision applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HoldRule {
     /// Form I-247A: 48 clock hours beyond release eligibility.
@@ -30,6 +31,7 @@ pub enum HoldRule {
 
 /// Both deadlines of one hold, and which one applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldClock {
     pub release_eligible_at: Timestamp,
     pub i247a_deadline: Timestamp,

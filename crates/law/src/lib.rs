@@ -223,6 +223,7 @@ pub struct Request<'a> {
 
 /// The answer's effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     Allow,
@@ -232,6 +233,7 @@ pub enum Effect {
 
 /// What a reason does to the decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonKind {
     Permit,
@@ -242,6 +244,7 @@ pub enum ReasonKind {
 
 /// One reason, with its rule and citation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     pub kind: ReasonKind,
     pub rule_id: String,
@@ -258,6 +261,7 @@ impl Reason {
 /// The decision, with its reasons, the hold clock and border zone where they apply, and the
 /// hash of the rules that made it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub effect: Effect,
     pub reasons: Vec<Reason>,

@@ -36,6 +36,7 @@ pub const PRIVATE_LAND_MILES: f64 = 25.0;
 
 /// What an "air mile" is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AirMile {
     Statute,
@@ -44,6 +45,7 @@ pub enum AirMile {
 
 /// Where coastal distances are measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CoastalMeasure {
     /// From the outer limit of the 12-nautical-mile territorial sea.
@@ -54,6 +56,7 @@ pub enum CoastalMeasure {
 
 /// The readings of 8 CFR 287.1 in force.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneSettings {
     pub air_mile: AirMile,
     pub coastal_measure: CoastalMeasure,
@@ -67,6 +70,7 @@ impl Default for ZoneSettings {
 
 /// Kinds of boundary line in the geometry file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BoundaryKind {
     LandBorderCanada,
@@ -76,6 +80,7 @@ pub enum BoundaryKind {
 
 /// What applies at a point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneReport {
     /// Great-circle distance to the nearest boundary line, statute miles.
     pub distance_to_line_miles: f64,

@@ -19,11 +19,14 @@ pub const ENTRY_VERSION: u32 = 1;
 
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Entry<E> {
     pub v: u32,
     pub seq: u64,
+    /// The hash of the entry before (hex).
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub prev: Hash,
     pub recorded_at: Timestamp,
     pub valid_at: Timestamp,
@@ -36,6 +39,7 @@ pub struct Entry<E> {
     /// The legal decision that permitted the event, with its inputs, reasons, citations and
     /// the hash of the rules in force (absent for events no law decides, e.g. reference data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub decision: Option<serde_json::Value>,
 }
 

@@ -5,6 +5,7 @@ use crate::decide::{custody_facts, decide_and_keep, get, inputs};
 pub use crate::registry::{
     AgreementStatusChange, NewAgreement, NewDesignation, NewOfficer, NewTraining, RegistryCommand,
 };
+use crate::text;
 use crate::{ApiRole, Principal, ServiceError};
 use domain::agency::Agency;
 use domain::custody::{Handoff, HandoffParty, HandoffStatus};
@@ -39,17 +40,16 @@ impl Default for Settings {
 pub struct NewSubject {
     /// Chosen by the server when absent.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<SubjectId>,
+    #[schema(schema_with = text::names)]
     pub names: Vec<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<jiff::civil::Date>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "A012345678")]
+    #[schema(example = "A012345678")]
     pub a_number: Option<ANumber>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub fbi_number: Option<FbiNumber>,
 }
 
@@ -67,9 +67,7 @@ pub struct NewClaim {
 #[serde(deny_unknown_fields)]
 pub struct NewEncounter {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<EncounterId>,
-    #[schema(value_type = String)]
     pub subject: SubjectId,
     pub location: LatLon,
     pub method: MethodCode,
@@ -79,7 +77,6 @@ pub struct NewEncounter {
     pub arrest: bool,
     /// The operation the encounter belongs to, if any.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub operation: Option<OperationId>,
     /// Where it happens, for the state-law gate: a state (`CA`), optionally also a city id.
     pub jurisdictions: Vec<String>,
@@ -101,10 +98,9 @@ pub struct NewEncounter {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBooking {
-    #[schema(value_type = String)]
     pub subject: SubjectId,
-    #[schema(value_type = String)]
     pub facility: FacilityId,
+    #[schema(schema_with = text::medium)]
     pub charge: String,
 }
 
@@ -113,19 +109,16 @@ pub struct NewBooking {
 #[serde(deny_unknown_fields)]
 pub struct NewHandoff {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<HandoffId>,
-    #[schema(value_type = String)]
     pub subject: SubjectId,
-    #[schema(value_type = String)]
     pub receiving_agency: AgencyId,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub receiving_facility: Option<FacilityId>,
     /// Seconds the offer stays open (default: the server's handoff window).
     #[serde(default)]
     pub expires_in_seconds: Option<u32>,
     #[serde(default)]
+    #[schema(schema_with = text::long)]
     pub note: Option<String>,
 }
 
@@ -135,10 +128,10 @@ pub struct NewHandoff {
 pub enum HandoffAnswer {
     Accept {
         #[serde(default)]
-        #[schema(value_type = Option<String>)]
         facility: Option<FacilityId>,
     },
     Reject {
+        #[schema(schema_with = text::long)]
         reason: String,
     },
 }
@@ -148,11 +141,8 @@ pub enum HandoffAnswer {
 #[serde(deny_unknown_fields)]
 pub struct NewDetainer {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<DetainerId>,
-    #[schema(value_type = String)]
     pub subject: SubjectId,
-    #[schema(value_type = String)]
     pub recipient_agency: AgencyId,
     #[serde(default = "i247a")]
     pub form: DetainerForm,
@@ -184,7 +174,6 @@ pub enum DetainerUpdate {
     /// The issuing agency takes the subject into custody.
     AssumeCustody {
         #[serde(default)]
-        #[schema(value_type = Option<String>)]
         facility: Option<FacilityId>,
     },
     /// The issuing agency lifts the detainer (NIEM lift code).
@@ -196,11 +185,12 @@ pub enum DetainerUpdate {
 #[serde(deny_unknown_fields)]
 pub struct NewOperation {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<OperationId>,
+    #[schema(schema_with = text::short)]
     pub name: String,
+    #[schema(schema_with = text::short)]
     pub city: String,
-    #[schema(value_type = String, example = "IL")]
+    #[schema(example = "IL")]
     pub state: StateCode,
     #[schema(value_type = String, format = Date)]
     pub starts_on: jiff::civil::Date,
@@ -216,9 +206,9 @@ pub struct NewOperation {
 #[serde(deny_unknown_fields)]
 pub struct NewVerification {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub same_as: Option<SubjectId>,
     /// What the verification rests on (documents seen, records compared).
+    #[schema(schema_with = text::long)]
     pub basis: String,
 }
 
@@ -228,6 +218,7 @@ pub struct NewVerification {
 pub struct NewDetermination {
     pub us_citizen: bool,
     /// What the determination rests on (documents examined, records checked).
+    #[schema(schema_with = text::long)]
     pub basis: String,
 }
 
@@ -240,6 +231,7 @@ pub struct NewRelease {
     #[serde(default)]
     pub code: Option<domain::custody::ReleaseReasonCode>,
     /// Why, in words (for state and local releases: charges dismissed, bail, sentence served).
+    #[schema(schema_with = text::long)]
     pub reason: String,
 }
 
@@ -322,18 +314,22 @@ impl Command {
     }
 
     /// Its free-text fields, each with its limit in characters, checked in one place by
-    /// [`execute`] (see [`text`]).
+    /// [`execute`] (see [`text::check`]).
     fn texts(&self) -> Vec<(&'static str, &str, usize)> {
         let mut t: Vec<(&'static str, &str, usize)> = Vec::new();
         match self {
-            Command::RegisterSubject(n) => t.extend(n.names.iter().map(|x| ("names", x.as_str(), 200))),
-            Command::BookIntoJail(n) => t.push(("charge", &n.charge, 500)),
-            Command::Release { release: r, .. } => t.push(("reason", &r.reason, 2000)),
-            Command::OfferHandoff(n) => t.extend(n.note.as_deref().map(|x| ("note", x, 2000))),
-            Command::AnswerHandoff { answer: HandoffAnswer::Reject { reason }, .. } => t.push(("reason", reason, 2000)),
-            Command::VerifyIdentity { verification: v, .. } => t.push(("basis", &v.basis, 2000)),
-            Command::DetermineCitizenship { determination: d, .. } => t.push(("basis", &d.basis, 2000)),
-            Command::PlanOperation(n) => t.extend([("name", n.name.as_str(), 200), ("city", n.city.as_str(), 200)]),
+            Command::RegisterSubject(n) => t.extend(n.names.iter().map(|x| ("names", x.as_str(), text::SHORT))),
+            Command::BookIntoJail(n) => t.push(("charge", &n.charge, text::MEDIUM)),
+            Command::Release { release: r, .. } => t.push(("reason", &r.reason, text::LONG)),
+            Command::OfferHandoff(n) => t.extend(n.note.as_deref().map(|x| ("note", x, text::LONG))),
+            Command::AnswerHandoff { answer: HandoffAnswer::Reject { reason }, .. } => {
+                t.push(("reason", reason, text::LONG))
+            }
+            Command::VerifyIdentity { verification: v, .. } => t.push(("basis", &v.basis, text::LONG)),
+            Command::DetermineCitizenship { determination: d, .. } => t.push(("basis", &d.basis, text::LONG)),
+            Command::PlanOperation(n) => {
+                t.extend([("name", n.name.as_str(), text::SHORT), ("city", n.city.as_str(), text::SHORT)])
+            }
             Command::Registry(r) => t.extend(r.texts()),
             _ => {}
         }
@@ -414,7 +410,7 @@ pub fn execute(
         return Err(ServiceError::forbidden(format!("this request needs one of the roles: {}", need.join(", "))));
     }
     for (field, v, max) in cmd.texts() {
-        text(field, v, max)?;
+        text::check(field, v, max)?;
     }
     // A new record's id that is taken: "already exists" only to a caller who may know the
     // taken record exists; to anyone else the same "not found" as any invisible record.
@@ -475,18 +471,6 @@ fn subject(b: &mut dyn Batch, id: &SubjectId) -> Result<Subject, ServiceError> {
         Some(Record::Subject(s)) => Ok(s),
         _ => Err(ServiceError::not_found("subject", id.as_str())),
     }
-}
-
-/// A free-text field: at most `max` characters, and no control characters (a NUL or an
-/// escape sequence in a name would reach every screen and export that shows it).
-pub(crate) fn text(field: &str, v: &str, max: usize) -> Result<(), ServiceError> {
-    if v.chars().count() > max {
-        return Err(ServiceError::invalid(format!("{field} is longer than {max} characters")));
-    }
-    if v.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(format!("{field} contains a control character")));
-    }
-    Ok(())
 }
 
 /// The event that closes the subject's open handoff offer, if any, because custody is moving
@@ -618,8 +602,8 @@ fn plan(
             if n.names.iter().all(|s| s.trim().is_empty()) {
                 return Err(ServiceError::invalid("a subject needs at least one name"));
             }
-            if n.names.len() > 20 {
-                return Err(ServiceError::invalid("a subject has at most 20 names"));
+            if n.names.len() > text::NAMES_MAX {
+                return Err(ServiceError::invalid(format!("a subject has at most {} names", text::NAMES_MAX)));
             }
             if let Some(dob) = n.date_of_birth {
                 let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();

@@ -15,6 +15,7 @@ mod decide;
 mod error;
 mod principal;
 mod registry;
+pub mod text;
 pub mod views;
 
 pub use commands::*;

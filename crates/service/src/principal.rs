@@ -51,11 +51,9 @@ impl ApiRole {
 pub struct Principal {
     /// The principal's name (an officer id, or a service account's name).
     pub id: String,
-    #[schema(value_type = String)]
     pub agency: AgencyId,
     /// The officer record this principal acts as, when it is an officer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub officer: Option<OfficerId>,
     pub roles: Vec<ApiRole>,
 }

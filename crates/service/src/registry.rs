@@ -8,7 +8,7 @@
 
 use crate::commands::{Planned, agency};
 use crate::decide::get;
-use crate::{Principal, ServiceError};
+use crate::{Principal, ServiceError, text};
 use domain::agreement::{Agreement, AgreementKind, AgreementStatus};
 use domain::officer::{AuthoritySource, Designation, Officer, Role, TrainingRecord};
 use domain::*;
@@ -20,12 +20,11 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOfficer {
-    #[schema(value_type = String)]
     pub id: OfficerId,
     /// The officer's agency (default: the administrator's).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub agency: Option<AgencyId>,
+    #[schema(schema_with = text::short)]
     pub name: String,
     pub role: Role,
 }
@@ -36,6 +35,7 @@ pub struct NewOfficer {
 pub struct NewDesignation {
     pub authority: AuthoritySource,
     /// The scope as written in the grant (e.g. "jail: Collier County Jail").
+    #[schema(schema_with = text::medium)]
     pub scope: String,
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -46,6 +46,7 @@ pub struct NewDesignation {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTraining {
+    #[schema(schema_with = text::short)]
     pub course: String,
     #[schema(value_type = String, format = DateTime)]
     pub completed_at: Timestamp,
@@ -58,16 +59,15 @@ pub struct NewTraining {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgreement {
-    #[schema(value_type = String)]
     pub id: AgreementId,
     /// `{"kind": "moa287g", "model": "jail_enforcement_model"}`, `{"kind": "task_force_mou"}` or
     /// `{"kind": "detention_contract", "beds": 200}`.
     pub terms: AgreementKind,
-    #[schema(value_type = Vec<String>)]
     pub parties: Vec<AgencyId>,
     #[schema(value_type = String, format = Date)]
     pub signed_on: jiff::civil::Date,
     #[serde(default)]
+    #[schema(schema_with = text::long)]
     pub source_url: Option<String>,
 }
 
@@ -92,11 +92,11 @@ impl RegistryCommand {
     /// Its free-text fields with their limits (see `commands::text`).
     pub(crate) fn texts(&self) -> Vec<(&'static str, &str, usize)> {
         match self {
-            RegistryCommand::RegisterOfficer(n) => vec![("name", &n.name, 200)],
-            RegistryCommand::GrantDesignation { designation: d, .. } => vec![("scope", &d.scope, 500)],
-            RegistryCommand::RecordTraining { training: t, .. } => vec![("course", &t.course, 200)],
+            RegistryCommand::RegisterOfficer(n) => vec![("name", &n.name, text::SHORT)],
+            RegistryCommand::GrantDesignation { designation: d, .. } => vec![("scope", &d.scope, text::MEDIUM)],
+            RegistryCommand::RecordTraining { training: t, .. } => vec![("course", &t.course, text::SHORT)],
             RegistryCommand::RecordAgreement(n) => {
-                n.source_url.iter().map(|u| ("source_url", u.as_str(), 2000)).collect()
+                n.source_url.iter().map(|u| ("source_url", u.as_str(), text::LONG)).collect()
             }
             RegistryCommand::ChangeAgreementStatus { .. } => vec![],
         }

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DetainerView {
     pub detainer: Detainer,
-    #[schema(value_type = Option<Object>)]
     pub hold: Option<HoldClock>,
 }
 
