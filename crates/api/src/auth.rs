@@ -180,29 +180,28 @@ impl Tokens {
     }
 }
 
-/// Failed token checks, counted per client address and per principal named: past
-/// `FAILURES_MAX` in `FAILURE_WINDOW` a key is refused (429) without an argon2 run until the
-/// window ends, so guessing costs the server little and the guesser much.
+/// Failed token checks, counted per client address and per principal named: past `max` in
+/// `FAILURE_WINDOW` a key is refused (429) without an argon2 run until the window ends, so
+/// guessing costs the server little and the guesser much.
 pub struct Failures {
+    max: u32,
     seen: std::sync::Mutex<HashMap<String, (std::time::Instant, u32)>>,
 }
 
-pub const FAILURES_MAX: u32 = 20;
 pub const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
-impl Default for Failures {
-    fn default() -> Self {
-        Failures { seen: std::sync::Mutex::new(HashMap::new()) }
-    }
-}
-
 impl Failures {
+    /// At most `max` failures per key per minute (`auth_failures_per_minute`).
+    pub fn new(max: u32) -> Self {
+        Failures { max, seen: std::sync::Mutex::new(HashMap::new()) }
+    }
+
     /// Seconds until `keys` may try again, if any of them is over the limit.
     pub fn blocked(&self, keys: &[String]) -> Option<u64> {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter()
             .filter_map(|k| seen.get(k))
-            .filter(|(since, n)| *n >= FAILURES_MAX && since.elapsed() < FAILURE_WINDOW)
+            .filter(|(since, n)| *n >= self.max && since.elapsed() < FAILURE_WINDOW)
             .map(|(since, _)| (FAILURE_WINDOW - since.elapsed()).as_secs() + 1)
             .max()
     }

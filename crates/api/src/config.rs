@@ -36,6 +36,9 @@ pub struct Config {
     /// Seconds open connections get to finish at shutdown before they are dropped
     /// (`LIAISON_SHUTDOWN_SECONDS`).
     pub shutdown_seconds: u64,
+    /// Failed token checks a client address or a principal may make per minute before it gets
+    /// 429 (`LIAISON_AUTH_FAILURES_PER_MINUTE`).
+    pub auth_failures_per_minute: u32,
     /// `json` (default) or `text` (`LIAISON_LOG_FORMAT`).
     pub log_format: String,
     /// OIDC issuers whose JWTs are accepted (`[[oidc]]` tables; file only).
@@ -58,6 +61,7 @@ impl Default for Config {
             body_timeout_seconds: 30,
             max_connections: 1024,
             shutdown_seconds: 10,
+            auth_failures_per_minute: 20,
             log_format: "json".into(),
             oidc: vec![],
         }
@@ -97,6 +101,7 @@ impl Config {
                 "BODY_TIMEOUT_SECONDS" => c.body_timeout_seconds = num("seconds")?,
                 "MAX_CONNECTIONS" => c.max_connections = fit(&k, num("a count")?)?,
                 "SHUTDOWN_SECONDS" => c.shutdown_seconds = num("seconds")?,
+                "AUTH_FAILURES_PER_MINUTE" => c.auth_failures_per_minute = fit(&k, num("a count")?)?,
                 "LOG_FORMAT" => c.log_format = v.clone(),
                 "LOG" | "CONFIG" => {}
                 _ => bail!("unknown setting {k}; see docs/api.md for the LIAISON_* variables"),
@@ -112,7 +117,7 @@ impl Config {
     }
 
     /// Each numeric setting with the range it must lie in.
-    fn bounds(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 9] {
+    fn bounds(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 10] {
         let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
         [
             // Up to 30 days: an offer nobody answers in a month is a mistake, not a window.
@@ -125,6 +130,7 @@ impl Config {
             ("body_timeout_seconds", self.body_timeout_seconds, 1..=300),
             ("max_connections", n(self.max_connections), 1..=100_000),
             ("shutdown_seconds", self.shutdown_seconds, 1..=300),
+            ("auth_failures_per_minute", u64::from(self.auth_failures_per_minute), 1..=1_000_000),
         ]
     }
 

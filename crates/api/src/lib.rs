@@ -165,7 +165,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         writer: writer.clone(),
         readers,
         tokens: tokens.clone(),
-        failures: auth::Failures::default(),
+        failures: auth::Failures::new(config.auth_failures_per_minute),
         law,
         metrics: metrics::Metrics::new(),
         body_limit: config.body_limit,

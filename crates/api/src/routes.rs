@@ -108,7 +108,9 @@ impl utoipa::Modify for Contract {
                     add("400", "A malformed request: bad JSON, query, id or Idempotency-Key");
                     add("503", "The store does not answer now; nothing was written; retry");
                 }
-                if named {
+                // Writes name records in their bodies too (the subject of an encounter, the
+                // agency a handoff goes to), and a taken id the caller may not know is 404.
+                if named || post {
                     add("404", "No such record, or none the caller may know exists (the same answer)");
                 }
                 if post {
@@ -948,7 +950,7 @@ struct AuditQuery {
 }
 
 /// Search the ledger's events (oversight and administrators).
-#[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page<LoggedEvent>), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page<LoggedEvent>), (status = 403, body = Problem, description = "Only oversight and administrators search events"), (status = "4XX", body = Problem)))]
 async fn audit_events(
     State(st): St,
     ext: axum::http::Extensions,
@@ -1108,7 +1110,7 @@ struct InclusionQuery {
 }
 
 /// Proof that event `seq` is in the tree of `size` events.
-#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", params(InclusionQuery), responses((status = 200, body = InclusionProof), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/ledger/proofs/inclusion", params(InclusionQuery), responses((status = 200, body = InclusionProof), (status = 422, body = Problem, description = "`seq` is not below `size`, or `size` is beyond the log"), (status = "4XX", body = Problem)))]
 async fn inclusion_proof(
     State(st): St,
     q: Result<Query<InclusionQuery>, QueryRejection>,
@@ -1133,7 +1135,7 @@ struct ConsistencyQuery {
 }
 
 /// Proof that the tree of `old` events is a prefix of the tree of `new` events.
-#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", params(ConsistencyQuery), responses((status = 200, body = ConsistencyProof), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/ledger/proofs/consistency", params(ConsistencyQuery), responses((status = 200, body = ConsistencyProof), (status = 422, body = Problem, description = "`old` is above `new`, or `new` is beyond the log"), (status = "4XX", body = Problem)))]
 async fn consistency_proof(
     State(st): St,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,

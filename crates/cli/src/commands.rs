@@ -352,7 +352,7 @@ pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Resul
     }
     let code = result?;
     if let Some(addr) = serve_on {
-        let config = api::Config { db: format!("sqlite://{}", db.display()), ..api::Config::default() };
+        let config = crate::serve::demo_config(format!("sqlite://{}", db.display()), None)?;
         crate::serve::serve_demo(p, &db, config, &addr)?;
     }
     Ok(code)
@@ -364,8 +364,7 @@ pub fn demo_pg(p: &Printer, url: &str, key: &Path, serve_on: Option<String>) -> 
     let code = run_demo(p, &mut store, "PostgreSQL", n, "")?;
     drop(store);
     if let Some(addr) = serve_on {
-        let config =
-            api::Config { db: url.to_string(), signing_key: Some(key.to_path_buf()), ..api::Config::default() };
+        let config = crate::serve::demo_config(url.to_string(), Some(key.to_path_buf()))?;
         crate::serve::serve_demo(p, key, config, &addr)?;
     }
     Ok(code)

@@ -112,6 +112,17 @@ pub fn demo_tokens(db: &Path) -> Result<(Shown, Vec<TokenEntry>, PathBuf)> {
     Ok((shown, entries, path))
 }
 
+/// The demo server's settings: the `LIAISON_*` variables `serve` reads (docs/api.md), except
+/// the store, address, tokens and config file, which the demo chooses itself.
+pub fn demo_config(db: String, signing_key: Option<PathBuf>) -> Result<api::Config> {
+    let own = ["LIAISON_DB", "LIAISON_ADDR", "LIAISON_TOKENS", "LIAISON_SIGNING_KEY", "LIAISON_CONFIG"];
+    let mut env: Vec<(String, String)> =
+        std::env::vars().filter(|(k, _)| k.starts_with("LIAISON_") && !own.contains(&k.as_str())).collect();
+    env.push(("LIAISON_DB".into(), db));
+    env.extend(signing_key.map(|k| ("LIAISON_SIGNING_KEY".to_string(), k.display().to_string())));
+    api::Config::load(None, env.into_iter())
+}
+
 /// Serves the demo store on `addr` until interrupted, after printing the tokens and examples.
 ///
 /// `files` names where the tokens file goes (`FILES.tokens.json`); `config` says which store.
