@@ -22,37 +22,41 @@ use store::{NewEvent, SqliteStore, Store};
 pub enum Which {
     /// Durable append throughput against a raw SQLite insert of the same bytes.
     Append {
-        /// Events to append per batch size.
+        /// Events to append per batch size (`--events 20000`).
         #[arg(long, default_value_t = 20_000)]
         events: u64,
-        /// Comma-separated batch sizes (events per transaction).
+        /// Comma-separated batch sizes, events per transaction (`--batches 1,10,100,1000`).
         #[arg(long, default_value = "1,10,100,1000")]
         batches: String,
-        /// Repetitions per batch size, interleaving the three sides; medians are reported.
+        /// Repetitions per batch size, interleaving the three sides; medians are reported (`--reps
+        /// 3`).
         #[arg(long, default_value_t = 3)]
         reps: u32,
     },
     /// Append throughput and proof cost at growing log sizes.
     Growth {
-        /// Comma-separated log sizes at which to measure.
+        /// Comma-separated log sizes at which to measure (`--sizes 100000,1000000`).
         #[arg(long, default_value = "100000,1000000")]
         sizes: String,
-        /// Directory for the store (default: the temp directory).
+        /// Directory for the store; default the temp directory (`--dir /var/tmp`).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
     /// Verification throughput against sha256sum over the same bytes.
     Verify {
+        /// Events to verify (`--events 200000`).
         #[arg(long, default_value_t = 200_000)]
         events: u64,
     },
     /// Law decision latency with every real 287(g) agreement and all jurisdictions loaded.
     Law {
+        /// Decisions to time (`--requests 20000`).
         #[arg(long, default_value_t = 20_000)]
         requests: u32,
     },
     /// Border-zone query latency on the real boundary geometry.
     Zone {
+        /// Points to query (`--points 20000`).
         #[arg(long, default_value_t = 20_000)]
         points: u32,
     },

@@ -184,9 +184,16 @@ pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
     .into())
 }
 
-fn parse_time(s: &str) -> Result<Timestamp> {
-    s.parse::<Timestamp>()
-        .with_context(|| format!("--as-of {s:?} is not an RFC 3339 time such as 2026-03-06T17:00:00Z"))
+fn parse_time(flag: &str, s: &str) -> Result<Timestamp> {
+    s.parse::<Timestamp>().with_context(|| format!("{flag} {s:?} is not an RFC 3339 time such as 2026-03-06T17:00:00Z"))
+}
+
+/// `--as-of`: an RFC 3339 time, or a sequence number standing for the time its event was
+/// recorded ("as known when event 3475 was written").
+fn record_time(store: &mut SqliteStore, s: &str) -> Result<Timestamp> {
+    let Ok(seq) = s.parse::<u64>() else { return parse_time("--as-of", s) };
+    let entry = store.entries(seq, 1)?.into_iter().next().with_context(|| format!("--as-of {seq}: no event {seq}"))?;
+    Ok(entry.decode()?.recorded_at)
 }
 
 pub fn log(
@@ -194,28 +201,33 @@ pub fn log(
     db: &Path,
     subject: Option<&str>,
     as_of: Option<&str>,
+    valid_at: Option<&str>,
     from: u64,
     limit: usize,
 ) -> Result<ExitCode> {
-    let as_of = as_of.map(parse_time).transpose()?;
+    let valid_at = valid_at.map(|t| parse_time("--valid-at", t)).transpose()?;
     let mut store = open(db)?;
+    let as_of = as_of.map(|t| record_time(&mut store, t)).transpose()?;
     let Some(subject) = subject else {
-        if as_of.is_some() {
-            bail!("--as-of needs --subject");
+        if as_of.is_some() || valid_at.is_some() {
+            bail!("--as-of and --valid-at need --subject");
         }
         return list(p, &mut store, from, limit.min(10_000));
     };
     if store.record(&RecordKey::new(RecordKind::Subject, subject))?.is_none() {
         bail!("unknown subject {subject:?}");
     }
-    let chain = ops::custody_chain(&mut store, subject, as_of)?;
+    let mut chain = ops::custody_chain(&mut store, subject, as_of)?;
+    // Valid time: what had happened by then (as the log knows it now, or as of --as-of).
+    chain.retain(|s| valid_at.is_none_or(|t| s.valid_at <= t));
     let when = as_of.map_or("now".to_string(), |t| format!("at {t}"));
-    let mut text = format!("custody chain of {subject} as known {when}:\n");
+    let upto = valid_at.map_or(String::new(), |t| format!(", up to {t}"));
+    let mut text = format!("custody chain of {subject} as known {when}{upto}:\n");
     if chain.is_empty() {
         text.push_str("  (nothing recorded yet)\n");
     }
     text.push_str(&render_chain(&chain));
-    p.emit(&text, json!({ "subject": subject, "as_of": as_of, "chain": chain }));
+    p.emit(&text, json!({ "subject": subject, "as_of": as_of, "valid_at": valid_at, "chain": chain }));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -32,20 +32,30 @@ pub fn explain(p: &Printer, db: &Path, seq: u64) -> Result<ExitCode> {
         replay.effect == recorded.effect && replay_ids == recorded.rule_ids && replay.rules_hash == recorded.rules_hash;
     let today = Law::bundled().decide_inputs(&recorded.inputs);
     let mut text = format!(
-        "event {seq}: {} by {} at {}\nrecorded: {:?} under rules {}\nreplayed under those rules: {:?} ({})\n",
+        "event {seq}: {} by {} at {}\nrecorded: {} under rules {}\nreplayed under those rules: {} ({})\n",
         recorded.inputs.action.as_str(),
         recorded.inputs.officer.id,
         recorded.inputs.now,
-        recorded.effect,
+        Printer::name(&recorded.effect),
         &recorded.rules_hash[..12],
-        replay.effect,
+        Printer::name(&replay.effect),
         if same { "identical" } else { "DIFFERS" },
     );
     for r in &replay.reasons {
-        text.push_str(&format!("  {:?} {} -- {}\n    {}\n", r.kind, r.rule_id, r.citation, r.explanation));
+        text.push_str(&format!(
+            "  {} {} -- {}\n    {}\n",
+            Printer::name(&r.kind),
+            r.rule_id,
+            r.citation,
+            r.explanation
+        ));
     }
     if today.rules_hash != recorded.rules_hash {
-        text.push_str(&format!("under today's rules ({}): {:?}\n", &today.rules_hash[..12], today.effect));
+        text.push_str(&format!(
+            "under today's rules ({}): {}\n",
+            &today.rules_hash[..12],
+            Printer::name(&today.effect)
+        ));
     }
     p.emit(&text, json!({ "event": seq, "recorded": recorded, "replayed": replay, "identical": same, "today": today }));
     Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(3) })

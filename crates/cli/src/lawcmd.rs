@@ -14,17 +14,21 @@ use std::process::ExitCode;
 pub enum PolicyCmd {
     /// Parse and validate the Cedar schema and policies and the jurisdiction table.
     Validate {
-        /// A folder holding schema.cedarschema and authority.cedar (default: the compiled-in ones).
+        /// A folder holding schema.cedarschema and authority.cedar; default the compiled-in ones
+        /// (`--dir policies`).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// A jurisdiction table to check instead of the compiled-in one.
+        /// A jurisdiction table to check instead of the compiled-in one (`--jurisdictions
+        /// reference/jurisdictions.toml`).
         #[arg(long)]
         jurisdictions: Option<PathBuf>,
     },
     /// Replay the decision recorded with an event, under the rules in force when it was made.
     Explain {
+        /// The store holding the event and the rules in force then (`--db demo.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The sequence number of the event whose decision to replay (`--event 3470`).
         #[arg(long)]
         event: u64,
     },
@@ -34,22 +38,26 @@ pub enum PolicyCmd {
 pub enum LawCmd {
     /// Decide every case in scenario files (docs/scenarios.md) and print the decisions as JSON.
     Check {
+        /// Scenario files, TOML as in docs/scenarios.md (`scenarios/*.toml`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Distance from a point to the external boundary and which border zones apply.
     Zone {
+        /// Latitude, WGS84 degrees (`--lat 32.80`).
         #[arg(long, allow_hyphen_values = true)]
         lat: f64,
+        /// Longitude, WGS84 degrees; west is negative (`--lon -116.95`).
         #[arg(long, allow_hyphen_values = true)]
         lon: f64,
-        /// What an "air mile" is.
+        /// What an "air mile" is: statute or nautical (`--air-mile nautical`).
         #[arg(long, value_enum, default_value_t = AirMileArg::Statute)]
         air_mile: AirMileArg,
-        /// Measure coastal distances from the 12-nm territorial-sea limit or the coastline.
+        /// Measure coastal distances from the 12-nm territorial-sea limit or the coastline
+        /// (`--coast coastline`).
         #[arg(long, value_enum, default_value_t = CoastArg::TerritorialSeaLimit)]
         coast: CoastArg,
-        /// A shorter reasonable distance fixed for the sector, statute miles.
+        /// A shorter reasonable distance fixed for the sector, statute miles (`--sector-miles 25`).
         #[arg(long)]
         sector_miles: Option<f64>,
     },
@@ -127,19 +135,30 @@ pub fn law_cmd(p: &Printer, cmd: LawCmd) -> Result<ExitCode> {
 fn check(p: &Printer, files: &[PathBuf]) -> Result<ExitCode> {
     let law = Law::bundled();
     let mut out = Vec::new();
-    let mut failed = 0;
+    let (mut failed, mut passed) = (0, 0);
+    let mut effects = std::collections::BTreeMap::<String, usize>::new();
     for f in files {
         let s = Scenario::parse(&read(f)?).with_context(|| format!("{}", f.display()))?;
         for o in s.run(&law) {
             failed += usize::from(o.passed == Some(false));
+            passed += usize::from(o.passed == Some(true));
+            *effects.entry(Printer::name(&o.decision.effect)).or_default() += 1;
             out.push(json!({ "file": f, "outcome": o }));
         }
     }
     // Decisions are JSON whatever the output mode: they are meant to be read by programs too.
     let text = serde_json::to_string_pretty(&out).expect("json");
     p.emit(&text, json!(out));
+    // The summary goes to stderr, so standard output stays one JSON document.
+    let by_effect: Vec<String> = effects.iter().map(|(e, n)| format!("{n} {e}")).collect();
+    let unchecked = out.len() - passed - failed;
+    eprintln!(
+        "{} case(s) in {} file(s): {}; {passed} as expected, {failed} not, {unchecked} without an expectation",
+        out.len(),
+        files.len(),
+        if by_effect.is_empty() { "none".to_string() } else { by_effect.join(", ") },
+    );
     if failed > 0 {
-        eprintln!("{failed} case(s) did not get the expected decision");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -165,8 +184,8 @@ fn zone(p: &Printer, lat: f64, lon: f64, air: AirMileArg, coast: CoastArg, secto
     let yes = |b: bool| if b { "yes" } else { "no" };
     p.emit(
         &format!(
-            "distance to the nearest boundary line ({:?}): {:.1} statute miles\ndistance to the external boundary as read: {:.1} miles (reasonable distance {:.1})\nwarrantless vehicle boarding zone (8 U.S.C. 1357(a)(3); 8 CFR 287.1): {}\nprivate-land access zone, 25 miles (8 U.S.C. 1357(a)(3)): {}",
-            z.nearest,
+            "distance to the nearest boundary line ({}): {:.1} statute miles\ndistance to the external boundary as read: {:.1} miles (reasonable distance {:.1})\nwarrantless vehicle boarding zone (8 U.S.C. 1357(a)(3); 8 CFR 287.1): {}\nprivate-land access zone, 25 miles (8 U.S.C. 1357(a)(3)): {}",
+            Printer::name(&z.nearest),
             z.distance_to_line_miles,
             z.distance_to_boundary_miles,
             z.reasonable_distance_miles,

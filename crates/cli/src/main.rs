@@ -31,7 +31,8 @@ use std::process::ExitCode;
     about = "Liaison: interagency immigration-enforcement coordination with the law and a tamper-evident record built in"
 )]
 struct Cli {
-    /// Print machine-readable JSON instead of text.
+    /// Print machine-readable JSON instead of text, errors included (`liaison --json verify --db
+    /// demo.db`).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -42,53 +43,66 @@ struct Cli {
 enum Command {
     /// Create a store and load the reference data (agencies, AORs, sectors, 287(g) agreements).
     Init {
-        /// A SQLite file to create (or use --pg).
+        /// A SQLite file to create (`--db liaison.db`), or use --pg.
         #[arg(long, required_unless_present = "pg")]
         db: Option<PathBuf>,
-        /// Create the store in an empty PostgreSQL database instead (needs --signing-key).
+        /// Create the store in an empty PostgreSQL database instead; needs --signing-key (`--pg
+        /// postgres://u:p@host/db`).
         #[arg(long, conflicts_with = "db", requires = "signing_key")]
         pg: Option<String>,
-        /// Where to write a PostgreSQL store's new signing key (mode 0600).
+        /// Where to write a PostgreSQL store's new signing key, mode 0600 (`--signing-key
+        /// log.key`).
         #[arg(long)]
         signing_key: Option<PathBuf>,
-        /// Create the store without reference data (e.g. to import another store's log).
+        /// Create the store without reference data, e.g. to import another store's log (`--empty`).
         #[arg(long)]
         empty: bool,
     },
     /// Recompute the hash chain and Merkle root and check every signed checkpoint.
     Verify {
+        /// The store to check (`--db liaison.db`).
         #[arg(long)]
         db: PathBuf,
-        /// A checkpoint note an agency kept earlier; the log must still extend it.
+        /// A checkpoint note kept earlier; the log must still extend it (`--checkpoint cp.txt`).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
     /// Rebuild current state from the log and compare it with the stored projection.
     Rebuild {
+        /// The store to rebuild (`--db liaison.db`).
         #[arg(long)]
         db: PathBuf,
-        /// Replace the stored projection with the rebuilt one when they differ.
+        /// Replace the stored projection with the rebuilt one when they differ (`--repair`).
         #[arg(long)]
         repair: bool,
     },
-    /// Show a subject's custody chain (as known at --as-of), or the log itself.
+    /// Show a subject's custody chain (as known at --as-of, up to --valid-at), or the log itself.
     Log {
+        /// The SQLite store (`--db demo.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The subject whose custody chain to show (`--subject S-DEMO-0001`); without it, the log.
         #[arg(long)]
         subject: Option<String>,
-        /// RFC 3339 time, e.g. 2026-03-06T17:00:00Z: show what the ledger knew then.
+        /// Record time: show what the ledger knew then, leaving out what was recorded later: an
+        /// RFC 3339 time (`--as-of 2026-11-30T12:00:00Z`) or an event's sequence number, for the
+        /// time it was recorded (`--as-of 3475`).
         #[arg(long)]
         as_of: Option<String>,
-        /// First sequence number to list (log listing only).
+        /// Valid time: show what had happened by then, leaving out later steps
+        /// (`--valid-at 2026-03-02T12:00:00Z`).
+        #[arg(long)]
+        valid_at: Option<String>,
+        /// First sequence number to list, log listing only (`--from 3460`).
         #[arg(long, default_value_t = 0)]
         from: u64,
-        /// Most events to list (log listing only).
+        /// Most events to list, log listing only; at most 10,000 (`--limit 5`).
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
     /// Print the latest signed checkpoint (keep it to verify the log later).
     Checkpoint {
+        /// The store whose latest signed checkpoint to print (`--db liaison.db`).
         #[arg(long)]
         db: PathBuf,
     },
@@ -99,33 +113,39 @@ enum Command {
     },
     /// Write every event as NDJSON (to --out, or standard output).
     Export {
+        /// The store to export (`--db demo.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The file to write; default standard output (`--out events.ndjson`).
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Append the events of an NDJSON export; the whole file is checked first.
     Import {
+        /// The store to append to, created empty if missing (`--db copy.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The NDJSON export to read (`events.ndjson`).
         file: PathBuf,
     },
     /// Create a demo store with a synthetic scenario, print the custody chains, then serve the
     /// API over it and print one token per role with an example curl for each workflow.
     Demo {
-        /// Where to create the demo store (default: a new file in the temp directory).
+        /// Where to create the demo store; default a new file in the temp directory (`--db
+        /// demo.db`).
         #[arg(long)]
         db: Option<PathBuf>,
-        /// Where the demo serves the API.
+        /// Where the demo serves the API (`--addr 127.0.0.1:8080`).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// Build the demo store and stop, without serving the API.
+        /// Build the demo store and stop, without serving the API (`--no-serve`).
         #[arg(long)]
         no_serve: bool,
-        /// Build the demo store in an empty PostgreSQL database instead (needs --signing-key).
+        /// Build the demo store in an empty PostgreSQL database instead; needs --signing-key (`--pg
+        /// postgres://u:p@host/db`).
         #[arg(long, conflicts_with = "db", requires = "signing_key")]
         pg: Option<String>,
-        /// Where to write the PostgreSQL store's new signing key.
+        /// Where to write the PostgreSQL store's new signing key (`--signing-key log.key`).
         #[arg(long)]
         signing_key: Option<PathBuf>,
     },
@@ -138,33 +158,38 @@ enum Command {
         /// The tokens file, created if missing (`--tokens tokens.json`).
         #[arg(long)]
         tokens: PathBuf,
-        /// The principal's name (an officer id or a service account name; no '_').
+        /// The principal's name: an officer id or a service account name, no '_' (`--id
+        /// auditor-1`).
         #[arg(long)]
         id: String,
+        /// The principal's agency, which must be in the store (`--agency ICE-ERO-SND`).
         #[arg(long)]
         agency: String,
-        /// The officer record the principal acts as.
+        /// The officer record the principal acts as, which must be of that agency (`--officer
+        /// O-ERO-SND-0001`).
         #[arg(long)]
         officer: Option<String>,
-        /// field_officer, supervisor, jail_staff, officer_287g, oversight or administrator (repeatable).
+        /// field_officer, supervisor, jail_staff, officer_287g, oversight or administrator;
+        /// repeatable (`--role oversight`).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
     /// Serve the coordination API (flags override LIAISON_* variables, which override --config).
     Serve {
-        /// sqlite://PATH (or a path); LIAISON_DB.
+        /// sqlite://PATH, a path, or postgres://...; or LIAISON_DB (`--db sqlite://liaison.db`).
         #[arg(long)]
         db: Option<String>,
-        /// HOST:PORT to listen on; LIAISON_ADDR (default 127.0.0.1:8080).
+        /// HOST:PORT to listen on; or LIAISON_ADDR; default 127.0.0.1:8080 (`--addr 0.0.0.0:8080`).
         #[arg(long)]
         addr: Option<String>,
-        /// The principals and their hashed tokens (JSON); LIAISON_TOKENS.
+        /// The principals and their hashed tokens (JSON); or LIAISON_TOKENS (`--tokens
+        /// tokens.json`).
         #[arg(long)]
         tokens: Option<PathBuf>,
-        /// A TOML config file; LIAISON_CONFIG.
+        /// A TOML config file (docs/api.md); or LIAISON_CONFIG (`--config liaison.toml`).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// A PostgreSQL store's signing key file; LIAISON_SIGNING_KEY.
+        /// A PostgreSQL store's signing key file; or LIAISON_SIGNING_KEY (`--signing-key log.key`).
         #[arg(long)]
         signing_key: Option<PathBuf>,
     },
@@ -189,26 +214,43 @@ enum Command {
 enum ProofKind {
     /// Prove that event SEQ is in the tree of SIZE events (default: the whole log).
     Inclusion {
+        /// The store (`--db demo.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The event's sequence number (`--seq 3470`).
         #[arg(long)]
         seq: u64,
+        /// The tree size to prove against; default the whole log (`--size 3477`).
         #[arg(long)]
         size: Option<u64>,
     },
     /// Prove that the tree of OLD events is a prefix of the tree of NEW events.
     Consistency {
+        /// The store (`--db demo.db`).
         #[arg(long)]
         db: PathBuf,
+        /// The older tree size, e.g. from a kept checkpoint (`--old 3446`).
         #[arg(long)]
         old: u64,
+        /// The newer tree size; default the whole log (`--new 3477`).
         #[arg(long)]
         new: Option<u64>,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // With --json, a usage error is a JSON document too (help and --version stay text).
+        Err(e) if std::env::args().any(|a| a == "--json") && e.use_stderr() => {
+            let usage = e.render().to_string();
+            let error = usage.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            printer::Printer { json: true }
+                .emit("", serde_json::json!({ "error": error, "usage": usage, "exit_code": 2 }));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let p = printer::Printer { json: cli.json };
     let result = match cli.command {
         Command::Init { db, pg, signing_key, empty } => match (db, pg, signing_key) {
@@ -218,8 +260,8 @@ fn main() -> ExitCode {
         },
         Command::Verify { db, checkpoint } => commands::verify(&p, &db, checkpoint.as_deref()),
         Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
-        Command::Log { db, subject, as_of, from, limit } => {
-            commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), from, limit)
+        Command::Log { db, subject, as_of, valid_at, from, limit } => {
+            commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), valid_at.as_deref(), from, limit)
         }
         Command::Checkpoint { db } => commands::checkpoint(&p, &db),
         Command::Proof { kind: ProofKind::Inclusion { db, seq, size } } => {
@@ -253,5 +295,34 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand says what it is, with an example (`--db demo.db`).
+    #[test]
+    fn every_argument_has_help_with_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if !help.contains('`') {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = vec![];
+        walk(&Cli::command(), "liaison", &mut missing);
+        assert!(missing.is_empty(), "arguments without an example in their help:\n{}", missing.join("\n"));
     }
 }

@@ -26,6 +26,16 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// A value as it is spelled in JSON (`allow_with_flags`, not `AllowWithFlags`): enums print
+    /// the way people write them in requests, scenarios and flags.
+    pub fn name<T: serde::Serialize>(v: &T) -> String {
+        match serde_json::to_value(v) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
     pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
         if self.json || !std::io::stderr().is_terminal() {
             return ProgressBar::hidden();

@@ -7,7 +7,7 @@ use domain::{Event, MemoryRecords, Record, Timestamp};
 use ledger::entry::read_prefix;
 use ledger::{Entry, Hash, SignedCheckpoint, Tamper, Verifier, leaf_hash};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 /// Rows read per round trip while streaming the log.
 pub const SCAN_CHUNK_EVENTS: usize = 8_192;
@@ -211,12 +211,17 @@ pub fn read_import(input: &mut dyn BufRead) -> Result<Vec<StoredEntry>, ImportEr
     loop {
         buf.clear();
         line += 1;
-        let n =
-            input.read_until(b'\n', &mut buf).map_err(|e| ImportError { line, reason: format!("cannot read: {e}") })?;
+        // At most one byte past the limit (plus the newline) is read: a huge line is refused
+        // before it is in memory.
+        let limit = u64::try_from(IMPORT_LINE_BYTES_MAX + 2).unwrap_or(u64::MAX);
+        let n = (&mut *input)
+            .take(limit)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ImportError { line, reason: format!("cannot read: {e}") })?;
         if n == 0 {
             break;
         }
-        if buf.len() > IMPORT_LINE_BYTES_MAX {
+        if buf.len() > IMPORT_LINE_BYTES_MAX + usize::from(buf.ends_with(b"\n")) {
             return Err(ImportError { line, reason: format!("longer than {IMPORT_LINE_BYTES_MAX} bytes") });
         }
         if buf.ends_with(b"\n") {

@@ -3,6 +3,7 @@
 
 mod crash;
 mod lawcmds;
+mod readme;
 mod serve_crash;
 mod tamper;
 

@@ -268,6 +268,26 @@ fn export_then_import_reproduces_the_log_and_a_bad_file_is_refused_whole() {
     assert!(err.to_string().starts_with("line 1: not a Liaison event"), "{err}");
 }
 
+/// A line past the limit is refused after reading about the limit, not the whole line: the
+/// reader here would serve gigabytes of one line.
+#[test]
+fn import_refuses_an_overlong_line_without_reading_it_whole() {
+    struct Endless(usize);
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(b'x');
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+    }
+    let mut r = std::io::BufReader::new(Endless(0));
+    let err = ops::read_import(&mut r).unwrap_err();
+    assert_eq!(err.line, 1);
+    assert!(err.reason.starts_with("longer than"), "{err}");
+    let served = r.get_ref().0;
+    assert!(served <= ops::IMPORT_LINE_BYTES_MAX + 64 * 1024, "read {served} bytes of one line");
+}
+
 #[test]
 fn import_refuses_entries_that_do_not_continue_the_log() {
     let (d, mut s) = fresh();
