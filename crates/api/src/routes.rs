@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use service::views::DetainerView;
 use service::{
     AgreementStatusChange, Command, DetainerUpdate, HandoffAnswer, NewAgreement, NewBooking, NewClaim, NewDesignation,
-    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewRelease, NewSubject,
-    NewTraining, NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
+    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewRelease, NewResolution,
+    NewSubject, NewTraining, NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,7 +34,7 @@ type ApiResult<T> = Result<T, ApiError>;
     info(title = "Liaison coordination API", version = "1", license(name = "Apache-2.0", identifier = "Apache-2.0"), description = "Agencies coordinate custody, detainers and operations through Liaison. Every write is checked by the law engine and recorded in a tamper-evident ledger; every read of a subject's record is logged. Errors are RFC 9457 problem+json."),
     paths(
         healthz, readyz, register_subject, get_subject, custody_chain, claim_citizenship, determine_citizenship,
-        verify_identity, release, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
+        verify_identity, release, resolve_custody_conflict, custody_conflicts, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
         update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
         record_training, audit_events, latest_checkpoint, inclusion_proof, consistency_proof
@@ -151,6 +151,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/subjects/{id}/citizenship-determinations", post(determine_citizenship))
         .route("/subjects/{id}/identity-verifications", post(verify_identity))
         .route("/subjects/{id}/releases", post(release))
+        .route("/subjects/{id}/custody-conflict-resolutions", post(resolve_custody_conflict))
+        .route("/custody-conflicts", get(custody_conflicts))
         .route("/encounters", post(record_encounter))
         .route("/bookings", post(book))
         .route("/handoffs", post(offer_handoff))
@@ -640,6 +642,63 @@ async fn verify_identity(
     responses((status = 201, body = Written), (status = 409, body = Problem, description = "Not in the caller's custody"), (status = "4XX", body = Problem)))]
 async fn release(State(st): St, Path(sid): Path<String>, w: WriteReq<NewRelease>) -> ApiResult<impl IntoResponse> {
     write_to(&st, sid, w, "/v1/subjects/{id}/releases", |subject, release| Command::Release { subject, release }).await
+}
+
+/// A supervisor of one of the two custodians resolves a custody conflict: two records of one
+/// person (linked by a "same as" identity verification) held by two agencies. Custody on the
+/// record not held by `custodian` ends; open offers on it close.
+#[utoipa::path(post, path = "/v1/subjects/{id}/custody-conflict-resolutions", request_body = NewResolution, params(("id" = SubjectId, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = 409, body = Problem, description = "No custody conflict on the record"), (status = "4XX", body = Problem)))]
+async fn resolve_custody_conflict(
+    State(st): St,
+    Path(sid): Path<String>,
+    w: WriteReq<NewResolution>,
+) -> ApiResult<impl IntoResponse> {
+    write_to(&st, sid, w, "/v1/subjects/{id}/custody-conflict-resolutions", |subject, resolution| {
+        Command::ResolveCustodyConflict { subject, resolution }
+    })
+    .await
+}
+
+/// Custody records the caller may know that conflict with another record of the same person,
+/// a page at a time (a queue to work: each waits for a handoff, a release or a resolution).
+#[utoipa::path(get, path = "/v1/custody-conflicts", params(PageQuery), responses((status = 200, body = Page<domain::custody::Custody>), (status = "4XX", body = Problem)))]
+async fn custody_conflicts(
+    State(st): St,
+    ext: axum::http::Extensions,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let q = query(q)?;
+    let limit = q.limit()?;
+    let page: Page<domain::custody::Custody> = blocking(&st, move |s| {
+        let (mut items, mut scanned, mut after, mut last) = (vec![], 0, q.after.clone(), None);
+        while items.len() < limit && scanned < AUDIT_SCAN_MAX {
+            let recs = s.records(RecordKind::Custody, after.as_deref(), 1000)?;
+            let Some(end) = recs.last().map(|r| r.key().id) else { break };
+            for r in recs {
+                scanned += 1;
+                last = Some(r.key().id);
+                if let Record::Custody(c) = r
+                    && c.conflict.is_some()
+                    && service::access::may_know_subject(s, &p, c.subject.as_str())?
+                {
+                    items.push(c);
+                    if items.len() == limit {
+                        break;
+                    }
+                }
+            }
+            after = Some(end);
+        }
+        let more = items.len() == limit || scanned >= AUDIT_SCAN_MAX;
+        Ok(Page { items, next: if more { last } else { None } })
+    })
+    .await?;
+    // Each conflict shows who holds a person: a logged read of that subject's record.
+    let shown = page.items.iter().map(|c| c.subject.clone()).collect();
+    log_reads(&st, &principal(&ext), shown, "custody conflicts".into()).await?;
+    Ok(axum::Json(page))
 }
 
 /// Record an encounter or arrest; the law decides whether the officer may make it.

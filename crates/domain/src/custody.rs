@@ -45,6 +45,21 @@ pub struct Custody {
     pub custodian: Option<Custodian>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_handoff: Option<HandoffId>,
+    /// Another record of the same person is held by another agency: one person, two
+    /// custodians, until a handoff, a release or a supervisor's resolution ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<CustodyConflict>,
+}
+
+/// A custody conflict as each of the two records shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CustodyConflict {
+    /// The other record of the same person.
+    pub with: SubjectId,
+    /// The agency holding the other record.
+    pub held_by: AgencyId,
 }
 
 /// NIEM `im:ReleaseReasonCode` (reference.md §9): why ICE released a person from detention.
@@ -135,7 +150,7 @@ pub enum CustodyStep {
 
 impl Custody {
     pub fn none(subject: SubjectId) -> Self {
-        Custody { subject, custodian: None, pending_handoff: None }
+        Custody { subject, custodian: None, pending_handoff: None, conflict: None }
     }
 
     /// The one transition function for custody. It never leaves two custodians and never

@@ -115,6 +115,16 @@ pub enum Event {
         handoff: HandoffId,
         reason: String,
     },
+    /// A supervisor resolved a custody conflict between two records of one person (linked by
+    /// an identity verification): the person is held by `custodian`; custody recorded on the
+    /// other record ends.
+    CustodyConflictResolved {
+        subject: SubjectId,
+        other: SubjectId,
+        custodian: AgencyId,
+        official: OfficerId,
+        basis: String,
+    },
     /// The custodian released the subject. `reason` is a NIEM `im:ReleaseReasonCode` or a
     /// plain description for state and local releases.
     CustodyReleased {
@@ -200,6 +210,7 @@ impl Event {
             Event::HandoffExpired { .. } => "handoff_expired",
             Event::HandoffSuperseded { .. } => "handoff_superseded",
             Event::CustodyReleased { .. } => "custody_released",
+            Event::CustodyConflictResolved { .. } => "custody_conflict_resolved",
             Event::DetainerIssued { .. } => "detainer_issued",
             Event::DetainerServed { .. } => "detainer_served",
             Event::DetainerAnswered { .. } => "detainer_answered",

@@ -8,7 +8,7 @@
 use crate::TransitionError;
 use crate::agency::{Agency, Facility};
 use crate::agreement::Agreement;
-use crate::custody::{Custodian, Custody, CustodyBasis, CustodyStep, Handoff, HandoffStatus};
+use crate::custody::{Custodian, Custody, CustodyBasis, CustodyConflict, CustodyStep, Handoff, HandoffStatus};
 use crate::detainer::{Detainer, DetainerStatus, DetainerStep};
 use crate::encounter::{AuthorityClaimed, Encounter};
 use crate::event::Event;
@@ -264,8 +264,61 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
     let applied = change(r, event, t)?;
     if let Some(s) = &applied.subject {
         involve(r, s, event)?;
+        reconcile(r, s)?;
     }
     Ok(applied)
+}
+
+/// Keeps the custody conflicts of a person's linked records true after any event about one of
+/// them: two records of one person held by two agencies show the conflict on both, and each
+/// custodian becomes involved in the other record (it must be able to see what it conflicts
+/// with). Records with no links cost one read.
+fn reconcile(r: &mut dyn Records, s: &SubjectId) -> Result<(), ApplyError> {
+    let Some(Record::Subject(subj)) = r.get(&RecordKey::new(RecordKind::Subject, s))? else { return Ok(()) };
+    if subj.same_person.is_empty() {
+        return Ok(());
+    }
+    let holder = |r: &mut dyn Records, id: &SubjectId| -> Result<Option<AgencyId>, ApplyError> {
+        Ok(custody(r, id)?.custodian.map(|c| c.agency))
+    };
+    let mine = holder(r, s)?;
+    let mut conflict = None;
+    for other in &subj.same_person {
+        let theirs = holder(r, other)?;
+        let clash = match (&mine, &theirs) {
+            (Some(a), Some(b)) if a != b => Some((a.clone(), b.clone())),
+            _ => None,
+        };
+        let shown = clash.as_ref().map(|(a, _)| CustodyConflict { with: s.clone(), held_by: a.clone() });
+        set_conflict(r, other, shown)?;
+        if let Some((a, b)) = clash {
+            involve_agency(r, other, &a)?;
+            involve_agency(r, s, &b)?;
+            conflict = conflict.or(Some(CustodyConflict { with: other.clone(), held_by: b }));
+        }
+    }
+    set_conflict(r, s, conflict)
+}
+
+fn set_conflict(r: &mut dyn Records, s: &SubjectId, conflict: Option<CustodyConflict>) -> Result<(), ApplyError> {
+    let mut c = custody(r, s)?;
+    if c.conflict != conflict {
+        c.conflict = conflict;
+        r.put(Record::Custody(c));
+    }
+    Ok(())
+}
+
+fn involve_agency(r: &mut dyn Records, s: &SubjectId, a: &AgencyId) -> Result<(), ApplyError> {
+    let key = RecordKey::new(RecordKind::Involvement, s);
+    let mut inv = match r.get(&key)? {
+        Some(Record::Involvement(i)) => i,
+        _ => Involvement::new(s.clone()),
+    };
+    if inv.add(a) {
+        r.put(Record::Involvement(inv));
+    }
+    Ok(())
 }
 
 /// Records which agencies the event involves in the subject's case (see `involvement`).
@@ -393,6 +446,19 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
                 basis: basis.clone(),
                 verified_at: t.valid_at,
             });
+            // "Same as" links the two records into one person, both ways.
+            if let Some(other) = same_as
+                && other != id
+            {
+                let mut o = subject(r, other)?;
+                if !o.same_person.contains(id) {
+                    o.same_person.push(id.clone());
+                    r.put(Record::Subject(o));
+                }
+                if !s.same_person.contains(other) {
+                    s.same_person.push(other.clone());
+                }
+            }
             r.put(Record::Subject(s));
             Ok(Applied { subject: Some(id.clone()) })
         }
@@ -517,6 +583,29 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
             let s = h.subject.clone();
             r.put(Record::Handoff(h));
             Ok(Applied { subject: Some(s) })
+        }
+        Event::CustodyConflictResolved { subject: s, other, custodian, official, basis } => {
+            if basis.trim().is_empty() {
+                return Err(invalid("a resolution needs its basis"));
+            }
+            officer(r, official)?;
+            if !subject(r, s)?.same_person.contains(other) {
+                return Err(invalid(format!("subjects {s} and {other} are not linked as one person")));
+            }
+            let mut found = false;
+            for id in [s, other] {
+                let c = custody(r, id)?;
+                match c.custodian.as_ref().map(|h| h.agency.clone()) {
+                    Some(a) if &a == custodian => found = true,
+                    // Custody recorded on the other record of the person ends.
+                    Some(a) => r.put(Record::Custody(c.transition(CustodyStep::Release { agency: a })?)),
+                    None => {}
+                }
+            }
+            if !found {
+                return Err(invalid(format!("neither record of the person is held by {custodian}")));
+            }
+            Ok(Applied { subject: Some(s.clone()) })
         }
         Event::CustodyReleased { subject: s, agency: a, reason, .. } => {
             if reason.trim().is_empty() {

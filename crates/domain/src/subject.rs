@@ -76,6 +76,9 @@ pub struct Subject {
     /// taken from a request); it may always know the record exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<AgencyId>,
+    /// Other records of the same person, linked by an identity verification ("same as").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_person: Vec<SubjectId>,
 }
 
 impl Subject {
@@ -91,6 +94,7 @@ impl Subject {
             citizenship_determinations: vec![],
             identity_check: None,
             registered_by: None,
+            same_person: vec![],
         }
     }
 

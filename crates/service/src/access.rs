@@ -150,6 +150,7 @@ pub fn event_subject(l: &mut (impl Lookup + ?Sized), event: &Event) -> Result<Op
         | Event::CitizenshipDetermined { subject, .. }
         | Event::JailBooked { subject, .. }
         | Event::CustodyReleased { subject, .. }
+        | Event::CustodyConflictResolved { subject, .. }
         | Event::SubjectRecordRead { subject, .. } => subject.clone(),
         Event::EncounterRecorded { encounter } => encounter.subject.clone(),
         Event::HandoffOffered { handoff } => handoff.subject.clone(),

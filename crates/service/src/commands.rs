@@ -235,6 +235,19 @@ pub struct NewRelease {
     pub reason: String,
 }
 
+/// A supervisor's resolution of a custody conflict: two records of one person (linked by a
+/// "same as" identity verification) held by two agencies.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewResolution {
+    /// The agency that holds the person: one of the two custodians. Custody recorded on the
+    /// other record ends.
+    pub custodian: AgencyId,
+    /// What the resolution rests on (where the person was found, records compared).
+    #[schema(schema_with = text::long)]
+    pub basis: String,
+}
+
 /// A new status for an operation: `active` or `concluded`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -261,6 +274,11 @@ pub enum Command {
     Release {
         subject: SubjectId,
         release: NewRelease,
+    },
+    /// A supervisor of one of the two custodians says who holds a person with two records.
+    ResolveCustodyConflict {
+        subject: SubjectId,
+        resolution: NewResolution,
     },
     /// The server closes an offer nobody answered in time.
     ExpireHandoff {
@@ -321,6 +339,7 @@ impl Command {
             Command::RegisterSubject(n) => t.extend(n.names.iter().map(|x| ("names", x.as_str(), text::SHORT))),
             Command::BookIntoJail(n) => t.push(("charge", &n.charge, text::MEDIUM)),
             Command::Release { release: r, .. } => t.push(("reason", &r.reason, text::LONG)),
+            Command::ResolveCustodyConflict { resolution: r, .. } => t.push(("basis", &r.basis, text::LONG)),
             Command::OfferHandoff(n) => t.extend(n.note.as_deref().map(|x| ("note", x, text::LONG))),
             Command::AnswerHandoff { answer: HandoffAnswer::Reject { reason }, .. } => {
                 t.push(("reason", reason, text::LONG))
@@ -350,7 +369,9 @@ impl Command {
             }
             Command::ExpireHandoff { .. } | Command::ExpireDetainer { .. } => &[],
             Command::VerifyIdentity { .. } => &[Supervisor, JailStaff, Officer287g],
-            Command::DetermineCitizenship { .. } | Command::ChangeOperationStatus { .. } => &[Supervisor],
+            Command::DetermineCitizenship { .. }
+            | Command::ChangeOperationStatus { .. }
+            | Command::ResolveCustodyConflict { .. } => &[Supervisor],
             Command::Registry(_) => &[Administrator],
             Command::IssueDetainer(_) => &[FieldOfficer, Supervisor],
             Command::UpdateDetainer { update, .. } => match update {
@@ -859,6 +880,48 @@ fn plan(
                 agency: p.agency.clone(),
                 reason: r.reason.clone(),
                 code: r.code,
+            });
+            (events, None)
+        }
+        Command::ResolveCustodyConflict { subject: id, resolution: r } => {
+            let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
+            visible_subject(b, p, id)?;
+            let Some(Record::Custody(c)) = get(b, RecordKind::Custody, id.as_str())? else {
+                return Err(conflict(format!("subject {id} has no custody conflict")));
+            };
+            let (Some(held), Some(clash)) = (c.custodian.as_ref(), c.conflict.as_ref()) else {
+                return Err(conflict(format!("subject {id} has no custody conflict")));
+            };
+            let parties = [&held.agency, &clash.held_by];
+            if !parties.contains(&&p.agency) {
+                return Err(ServiceError::forbidden(format!(
+                    "only a supervisor of {} or {} resolves this conflict",
+                    held.agency, clash.held_by
+                )));
+            }
+            if !parties.contains(&&r.custodian) {
+                return Err(ServiceError::invalid(format!(
+                    "the custodian must be {} or {}, the two agencies holding the person",
+                    held.agency, clash.held_by
+                )));
+            }
+            if r.basis.trim().is_empty() {
+                return Err(ServiceError::invalid("a resolution needs its basis"));
+            }
+            let reason = format!("custody conflict resolved: the person is held by {}", r.custodian);
+            let mut events = vec![];
+            for s in [id, &clash.with] {
+                let held_here = custody_facts(b, s.as_str())?.is_some_and(|c| c.agency != r.custodian);
+                if held_here {
+                    events.extend(close_open_offer(b, s, reason.clone())?);
+                }
+            }
+            events.push(Event::CustodyConflictResolved {
+                subject: id.clone(),
+                other: clash.with.clone(),
+                custodian: r.custodian.clone(),
+                official,
+                basis: r.basis.clone(),
             });
             (events, None)
         }

@@ -366,3 +366,86 @@ fn a_stalled_client_is_cut_off_and_does_not_hold_up_shutdown() {
     stalled.write_all(b"POST /v1/subjects HTTP/1.1\r\nHost: liaison\r\nContent-Length: 100\r\n\r\n{").unwrap();
     h.stop_and_verify();
 }
+
+/// One verified person, two custodians: a "same as" verification links the two records, the
+/// conflict shows on both and in each custodian's queue, and a supervisor of one custodian
+/// resolves it, leaving one custodian.
+#[test]
+fn a_same_as_link_with_two_custodians_is_a_conflict_until_resolved() {
+    let h = Harness::start();
+    // ICE ERO San Diego holds S-LINK-A (a Border Patrol arrest handed over).
+    let a = h.post(
+        "field_officer",
+        "/v1/subjects",
+        json!({"id": "S-LINK-A", "names": ["Linked Person"], "a_number": "A123456789"}),
+    );
+    assert_eq!(a.status, 201, "{a:?}");
+    assert_eq!(crate::arrest(&h, "S-LINK-A").status, 201);
+    let offer = h.post(
+        "field_officer",
+        "/v1/handoffs",
+        json!({"id": "H-LINK-1", "subject": "S-LINK-A", "receiving_agency": "ICE-ERO-SND"}),
+    );
+    assert_eq!(offer.status, 201, "{offer:?}");
+    assert_eq!(h.post("supervisor", "/v1/handoffs/H-LINK-1/answer", json!({"answer": "accept"})).status, 201);
+    // The Angelina County jail books the same person under a new record; the check matches.
+    let b = h.post(
+        "jail_staff",
+        "/v1/subjects",
+        json!({"id": "S-LINK-B", "names": ["Linked Person"], "a_number": "A123456789"}),
+    );
+    assert_eq!(b.status, 201, "{b:?}");
+    let booked = h.post(
+        "jail_staff",
+        "/v1/bookings",
+        json!({"subject": "S-LINK-B", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
+    );
+    assert_eq!(booked.status, 201, "{booked:?}");
+    let same = h.post(
+        "jail_staff",
+        "/v1/subjects/S-LINK-B/identity-verifications",
+        json!({"same_as": "S-LINK-A", "basis": "A-number and photograph compared"}),
+    );
+    assert_eq!(same.status, 201, "{same:?}");
+    // Never two custodians in silence: both records show the conflict.
+    let jail_view = h.get("jail_staff", "/v1/subjects/S-LINK-B");
+    assert_eq!(
+        jail_view.body["custody"]["conflict"],
+        json!({"with": "S-LINK-A", "held_by": "ICE-ERO-SND"}),
+        "{jail_view:?}"
+    );
+    assert_eq!(jail_view.body["subject"]["same_person"], json!(["S-LINK-A"]));
+    let ice_view = h.get("supervisor", "/v1/subjects/S-LINK-A");
+    let jail = "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE";
+    assert_eq!(ice_view.body["custody"]["conflict"], json!({"with": "S-LINK-B", "held_by": jail}), "{ice_view:?}");
+    // ICE may now know the jail's record it conflicts with; the queue lists both for it.
+    assert_eq!(h.get("supervisor", "/v1/subjects/S-LINK-B").status, 200);
+    let queue = h.get("supervisor", "/v1/custody-conflicts");
+    let ids: Vec<&str> =
+        queue.body["items"].as_array().unwrap().iter().map(|c| c["subject"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["S-LINK-A", "S-LINK-B"], "{queue:?}");
+    // An agency holding neither record sees no conflict there.
+    assert_eq!(h.get("officer_287g", "/v1/custody-conflicts").body["items"], json!([]));
+    // The resolution names one of the two custodians; the other record's custody ends.
+    let wrong = h.post(
+        "supervisor",
+        "/v1/subjects/S-LINK-A/custody-conflict-resolutions",
+        json!({"custodian": "ICE-ERO-MIA", "basis": "x"}),
+    );
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    let done = h.post("supervisor", "/v1/subjects/S-LINK-A/custody-conflict-resolutions", json!({"custodian": jail, "basis": "the person is in the Angelina County jail; the ICE record was a duplicate"}));
+    assert_eq!(done.status, 201, "{done:?}");
+    let a = h.get("supervisor", "/v1/subjects/S-LINK-A");
+    assert!(a.body["custody"].get("custodian").is_none() && a.body["custody"].get("conflict").is_none(), "{a:?}");
+    let b = h.get("jail_staff", "/v1/subjects/S-LINK-B");
+    assert_eq!(b.body["custody"]["custodian"]["agency"], jail);
+    assert!(b.body["custody"].get("conflict").is_none(), "{b:?}");
+    assert_eq!(h.get("supervisor", "/v1/custody-conflicts").body["items"], json!([]));
+    let again = h.post(
+        "supervisor",
+        "/v1/subjects/S-LINK-A/custody-conflict-resolutions",
+        json!({"custodian": jail, "basis": "again"}),
+    );
+    assert_eq!(again.status, 409, "{again:?}");
+    h.stop_and_verify();
+}

@@ -33,7 +33,7 @@ fn malformed_scenarios_and_coordinates_get_clear_errors() {
     assert!(stderr(&o).contains("latitude"), "{}", stderr(&o));
     let o = liaison(&["law", "zone", "--lat", "31.76", "--lon", "-106.48"]);
     assert!(o.status.success());
-    assert!(stdout(&o).contains("(LandBorderMexico)"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("(land_border_mexico)"), "{}", stdout(&o));
 }
 
 #[test]
