@@ -2,9 +2,10 @@
 //! one projection record per subject so that the question costs one lookup, whatever the
 //! length of the subject's history.
 //!
-//! An agency is involved when it registered the subject's record, or issued or received a
-//! detainer on the subject. ICE and CBP components are also involved when they encountered
-//! the subject, took part in a handoff of the subject, booked or released the subject. A
+//! An agency is involved when it registered the subject's record, issued or received a
+//! detainer on the subject, or took part in a handoff of the subject (either side may read the
+//! handoff). ICE and CBP components are also involved when they encountered, booked or
+//! released the subject. A
 //! booking identity check that matched a known person, or was ambiguous, notifies every ICE
 //! component, as the IDENT/IAFIS interoperability of Secure Communities does (reference.md §5:
 //! a matching booking "notifies ICE"; it does not notify CBP). The current custodian and oversight

@@ -324,12 +324,13 @@ fn involve_agency(r: &mut dyn Records, s: &SubjectId, a: &AgencyId) -> Result<()
 /// Records which agencies the event involves in the subject's case (see `involvement`).
 fn involve(r: &mut dyn Records, s: &SubjectId, event: &Event) -> Result<(), ApplyError> {
     use crate::identity::MatchResult;
-    // Any agency: the registrant and a detainer's two agencies.
+    // Any agency: the registrant, a detainer's two agencies, a handoff's two parties (who may
+    // read the handoff, so may know whom it moves).
     let (any, federal): (Vec<&AgencyId>, Vec<&AgencyId>) = match event {
         Event::SubjectRegistered { subject } => (subject.registered_by.iter().collect(), vec![]),
         Event::DetainerIssued { detainer: d } => (vec![&d.issuing_agency, &d.recipient_agency], vec![]),
         Event::EncounterRecorded { encounter } => (vec![], vec![&encounter.agency]),
-        Event::HandoffOffered { handoff: h } => (vec![], vec![&h.releasing.agency, &h.receiving.agency]),
+        Event::HandoffOffered { handoff: h } => (vec![&h.releasing.agency, &h.receiving.agency], vec![]),
         Event::CustodyReleased { agency, .. } | Event::JailBooked { agency, .. } => (vec![], vec![agency]),
         _ => (vec![], vec![]),
     };

@@ -7,7 +7,19 @@ use crate::{Harness, ROLES};
 const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/subjects", r#"{"names":["Coverage Person"]}"#),
     ("GET", "/v1/subjects/S-DEMO-0001", ""),
+    ("GET", "/v1/subjects/S-DEMO-0002", ""),
+    ("GET", "/v1/subjects/S-DEMO-0003", ""),
     ("GET", "/v1/subjects/S-DEMO-0001/custody-chain", ""),
+    ("GET", "/v1/subjects/S-DEMO-0002/custody-chain", ""),
+    ("GET", "/v1/subjects/S-DEMO-0003/custody-chain", ""),
+    ("POST", "/v1/subjects/S-DEMO-0002/releases", r#"{"reason":"coverage","code":"OREC"}"#),
+    ("POST", "/v1/subjects/S-DEMO-0003/releases", r#"{"reason":"coverage","code":"OREC"}"#),
+    (
+        "POST",
+        "/v1/subjects/S-DEMO-0003/custody-conflict-resolutions",
+        r#"{"custodian":"ICE-ERO-MIA","basis":"coverage"}"#,
+    ),
+    ("GET", "/v1/custody-conflicts", ""),
     ("POST", "/v1/subjects/S-DEMO-0001/citizenship-claims", r#"{"country":"MX","evidence":["statement_only"]}"#),
     ("POST", "/v1/subjects/S-DEMO-0001/citizenship-determinations", r#"{"us_citizen":true,"basis":"coverage"}"#),
     ("POST", "/v1/subjects/S-DEMO-0001/identity-verifications", r#"{"basis":"coverage"}"#),
@@ -20,6 +32,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/handoffs", r#"{"subject":"S-DEMO-0003","receiving_agency":"ICE-ERO-SND"}"#),
     ("POST", "/v1/handoffs/H-DEMO-0001/answer", r#"{"answer":"reject","reason":"coverage"}"#),
     ("GET", "/v1/handoffs/H-DEMO-0001", ""),
+    ("GET", "/v1/handoffs/H-DEMO-0003", ""),
     (
         "POST",
         "/v1/detainers",
@@ -56,12 +69,36 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET", "/openapi.json", ""),
 ];
 
+/// How each demo role stands to each demo subject (the relation dimension of the file).
+const RELATIONS: &str = "\
+# relations: S-DEMO-0001 was arrested by Border Patrol San Diego (field_officer: own) and handed
+#   to ICE ERO San Diego (supervisor: own, its custodian); other agencies' record for the rest.
+# S-DEMO-0002 was booked by the Angelina County jail (jail_staff: own) and named in ICE ERO
+#   Houston's detainer to it (jail_staff: named in a detainer it received); other agencies'
+#   record for field_officer, supervisor (ERO San Diego) and officer_287g.
+# S-DEMO-0003 went from the Collier County 287(g) jail (officer_287g: own) to ICE ERO Miami;
+#   other agencies' record for the rest. In my operation: encounters attached to an
+#   operation are refused to non-participants (findings.rs, workflows.rs).
+# oversight reads everything and writes nothing; administrator keeps the registry only.
+";
+
 #[test]
 fn every_endpoint_for_every_role() {
     let h = Harness::start();
     let mut out = String::from("# status by role; `none` sends no token. Refresh: UPDATE_EXPECT=1 cargo test -p api\n");
+    out.push_str(RELATIONS);
+    // What each role may know of the demo subjects, to check that no refusal names the others.
+    let subjects = ["S-DEMO-0001", "S-DEMO-0002", "S-DEMO-0003"];
+    let hidden: Vec<(&str, Vec<&str>)> = ROLES
+        .iter()
+        .map(|r| {
+            (*r, subjects.iter().copied().filter(|s| h.get(r, &format!("/v1/subjects/{s}")).status == 404).collect())
+        })
+        .collect();
     let who: Vec<&str> = ROLES.iter().copied().chain(["none"]).collect();
+    let request_names = |body: &str, s: &str| body.contains(s);
     for (method, path, body) in ENDPOINTS {
+        let body_sent: &str = body;
         out.push_str(&format!("{method} {path}\n "));
         for role in &who {
             let a = if *method == "POST" {
@@ -75,6 +112,17 @@ fn every_endpoint_for_every_role() {
             }
             if a.status >= 400 {
                 assert_eq!(a.content_type, "application/problem+json", "{method} {path} as {role}");
+                // A refusal never names a subject the caller may not know exists, nor who
+                // holds one (the same 404 as for a record that does not exist).
+                let unseen = hidden.iter().find(|(r, _)| r == role).map(|(_, v)| v.as_slice()).unwrap_or(&[]);
+                let body = a.body.to_string();
+                // (A 404 may echo the id the request itself named.)
+                for s in unseen.iter().filter(|s| !path.contains(*s) && !request_names(body_sent, s)) {
+                    assert!(!body.contains(s), "{method} {path} as {role} names {s}: {body}");
+                }
+                if a.status == 404 {
+                    assert_eq!(a.body["code"], "not_found", "{method} {path} as {role}");
+                }
             }
             let code = a.body.get("code").and_then(|c| c.as_str()).map(|c| format!(":{c}")).unwrap_or_default();
             out.push_str(&format!(" {role}={}{code}", a.status));
