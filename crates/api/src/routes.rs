@@ -557,11 +557,12 @@ async fn get_subject(
     blocking(&st, move |s| visible_subject(s, &pp, s2.as_str())).await?;
     log_read(&st, &p, &sid, "subject".into()).await?;
     let view = blocking(&st, move |s| {
-        let subject = visible_subject(s, &p, sid.as_str())?;
-        let custody = match record(s, RecordKind::Custody, sid.as_str())? {
+        let mut subject = visible_subject(s, &p, sid.as_str())?;
+        let mut custody = match record(s, RecordKind::Custody, sid.as_str())? {
             Some(Record::Custody(c)) => Some(c),
             _ => None,
         };
+        service::access::hide_unknown_links(s, &p, &mut subject, custody.as_mut())?;
         Ok(SubjectView { subject, custody })
     })
     .await?;
@@ -673,15 +674,17 @@ async fn custody_conflicts(
     let limit = q.limit()?;
     let page: Page<domain::custody::Custody> = blocking(&st, move |s| {
         let (mut items, mut scanned, mut after, mut last) = (vec![], 0, q.after.clone(), None);
-        while items.len() < limit && scanned < AUDIT_SCAN_MAX {
+        while items.len() < limit && scanned < SCAN_MAX {
             let recs = s.records(RecordKind::Custody, after.as_deref(), 1000)?;
             let Some(end) = recs.last().map(|r| r.key().id) else { break };
             for r in recs {
                 scanned += 1;
                 last = Some(r.key().id);
+                // Listed only when the caller may know both records of the person.
                 if let Record::Custody(c) = r
-                    && c.conflict.is_some()
+                    && let Some(conflict) = &c.conflict
                     && service::access::may_know_subject(s, &p, c.subject.as_str())?
+                    && service::access::may_know_subject(s, &p, conflict.with.as_str())?
                 {
                     items.push(c);
                     if items.len() == limit {
@@ -691,7 +694,7 @@ async fn custody_conflicts(
             }
             after = Some(end);
         }
-        let more = items.len() == limit || scanned >= AUDIT_SCAN_MAX;
+        let more = items.len() == limit || scanned >= SCAN_MAX;
         Ok(Page { items, next: if more { last } else { None } })
     })
     .await?;
@@ -1042,7 +1045,7 @@ async fn audit_events(
             }
         } else {
             let mut at = from;
-            'scan: while page.scanned < AUDIT_SCAN_MAX {
+            'scan: while page.scanned < SCAN_MAX {
                 let chunk = s.entries(at, 1000)?;
                 let Some(end) = chunk.last().map(|c| c.seq) else { break };
                 for se in chunk {
@@ -1062,9 +1065,10 @@ async fn audit_events(
     Ok(axum::Json(page))
 }
 
-/// Events an unfiltered audit search looks at per page before it answers with what it found
-/// and a `next` cursor (a caller who may see little of the log still gets a prompt answer).
-const AUDIT_SCAN_MAX: usize = 100_000;
+/// Events or records a filtered list (the audit search, the custody-conflict queue) looks at
+/// per page before it answers with what it found and a `next` cursor (a caller who may see
+/// little still gets a prompt answer).
+const SCAN_MAX: usize = 100_000;
 
 /// One page of an audit search being filled: only events the caller may know about.
 struct AuditPage {
@@ -1102,7 +1106,7 @@ impl AuditPage {
 
     /// The page, and the subjects whose records it shows.
     fn finish(self) -> (Page<LoggedEvent>, Vec<domain::SubjectId>) {
-        let more = self.items.len() == self.limit || self.scanned >= AUDIT_SCAN_MAX;
+        let more = self.items.len() == self.limit || self.scanned >= SCAN_MAX;
         let next = if more { self.last_scanned.map(|l| l.to_string()) } else { None };
         (Page { items: self.items, next }, self.subjects.into_iter().collect())
     }

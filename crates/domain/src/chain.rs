@@ -82,9 +82,10 @@ fn describe(e: &Event) -> Option<String> {
             Some(c) => format!("released by {agency} (NIEM release reason {}: {reason})", code(c)),
             None => format!("released by {agency} ({reason})"),
         },
-        Event::CustodyConflictResolved { other, custodian, official, basis, .. } => {
-            format!("custody conflict with {other} (same person) resolved by {official}: held by {custodian} ({basis})")
-        }
+        // The other record is not named: a reader of this chain may not know it exists.
+        Event::CustodyConflictResolved { custodian, official, basis, .. } => format!(
+            "custody conflict with another record of the same person resolved by {official}: held by {custodian} ({basis})"
+        ),
         Event::DetainerIssued { detainer: d } => {
             format!("detainer {} ({}) issued by {} to {}", d.id, code(&d.form), d.issuing_agency, d.recipient_agency)
         }

@@ -4,12 +4,12 @@
 //!
 //! An agency is involved when it registered the subject's record, issued or received a
 //! detainer on the subject, or took part in a handoff of the subject (either side may read the
-//! handoff). ICE and CBP components are also involved when they encountered, booked or
-//! released the subject. A
+//! handoff), or holds another record of the same person that conflicts with this one. ICE and
+//! CBP components are also involved when they encountered, booked or released the subject. A
 //! booking identity check that matched a known person, or was ambiguous, notifies every ICE
 //! component, as the IDENT/IAFIS interoperability of Secure Communities does (reference.md §5:
-//! a matching booking "notifies ICE"; it does not notify CBP). The current custodian and oversight
-//! are not listed here: the custody record and the principal's role answer for them.
+//! a matching booking "notifies ICE"; it does not notify CBP). The current custodian and
+//! oversight are not listed here: the custody record and the principal's role answer for them.
 
 use crate::ids::{AgencyId, SubjectId};
 use serde::{Deserialize, Serialize};

@@ -270,52 +270,63 @@ pub fn apply(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied
 }
 
 /// Keeps the custody conflicts of a person's linked records true after any event about one of
-/// them: two records of one person held by two agencies show the conflict on both, and each
-/// custodian becomes involved in the other record (it must be able to see what it conflicts
-/// with). Records with no links cost one read.
+/// them: each record's conflict is derived from its own links (the first linked record held
+/// by another agency), and each custodian becomes involved in the record it conflicts with
+/// (it must be able to see it). Records with no links cost one read.
 fn reconcile(r: &mut dyn Records, s: &SubjectId) -> Result<(), ApplyError> {
-    let Some(Record::Subject(subj)) = r.get(&RecordKey::new(RecordKind::Subject, s))? else { return Ok(()) };
-    if subj.same_person.is_empty() {
+    let links = same_person(r, s)?;
+    if links.is_empty() {
         return Ok(());
     }
-    let holder = |r: &mut dyn Records, id: &SubjectId| -> Result<Option<AgencyId>, ApplyError> {
-        Ok(custody(r, id)?.custodian.map(|c| c.agency))
-    };
-    let mine = holder(r, s)?;
-    let mut conflict = None;
-    for other in &subj.same_person {
-        let theirs = holder(r, other)?;
-        let clash = match (&mine, &theirs) {
-            (Some(a), Some(b)) if a != b => Some((a.clone(), b.clone())),
-            _ => None,
-        };
-        let shown = clash.as_ref().map(|(a, _)| CustodyConflict { with: s.clone(), held_by: a.clone() });
-        set_conflict(r, other, shown)?;
-        if let Some((a, b)) = clash {
-            involve_agency(r, other, &a)?;
-            involve_agency(r, s, &b)?;
-            conflict = conflict.or(Some(CustodyConflict { with: other.clone(), held_by: b }));
+    for id in std::iter::once(s).chain(&links) {
+        let conflict = conflict_of(r, id)?;
+        if let Some((mine, c)) = &conflict {
+            update_involvement(r, &c.with, |inv| {
+                inv.add(mine);
+            })?;
         }
-    }
-    set_conflict(r, s, conflict)
-}
-
-fn set_conflict(r: &mut dyn Records, s: &SubjectId, conflict: Option<CustodyConflict>) -> Result<(), ApplyError> {
-    let mut c = custody(r, s)?;
-    if c.conflict != conflict {
-        c.conflict = conflict;
-        r.put(Record::Custody(c));
+        let conflict = conflict.map(|(_, c)| c);
+        let mut c = custody(r, id)?;
+        if c.conflict != conflict {
+            c.conflict = conflict;
+            r.put(Record::Custody(c));
+        }
     }
     Ok(())
 }
 
-fn involve_agency(r: &mut dyn Records, s: &SubjectId, a: &AgencyId) -> Result<(), ApplyError> {
-    let key = RecordKey::new(RecordKind::Involvement, s);
-    let mut inv = match r.get(&key)? {
+/// The records linked to `s` as the same person.
+fn same_person(r: &mut dyn Records, s: &SubjectId) -> Result<Vec<SubjectId>, ApplyError> {
+    Ok(match r.get(&RecordKey::new(RecordKind::Subject, s))? {
+        Some(Record::Subject(subj)) => subj.same_person,
+        _ => vec![],
+    })
+}
+
+/// `s`'s custodian and custody conflict: the first record linked to it that another agency
+/// holds while `s` is held.
+fn conflict_of(r: &mut dyn Records, s: &SubjectId) -> Result<Option<(AgencyId, CustodyConflict)>, ApplyError> {
+    let Some(mine) = custody(r, s)?.custodian.map(|c| c.agency) else { return Ok(None) };
+    for other in same_person(r, s)? {
+        if let Some(theirs) = custody(r, &other)?.custodian.map(|c| c.agency)
+            && theirs != mine
+        {
+            return Ok(Some((mine, CustodyConflict { with: other, held_by: theirs })));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads `s`'s involvement record (a new one if none), lets `f` change it, and writes it
+/// back if it changed.
+fn update_involvement(r: &mut dyn Records, s: &SubjectId, f: impl FnOnce(&mut Involvement)) -> Result<(), ApplyError> {
+    let mut inv = match r.get(&RecordKey::new(RecordKind::Involvement, s))? {
         Some(Record::Involvement(i)) => i,
         _ => Involvement::new(s.clone()),
     };
-    if inv.add(a) {
+    let before = inv.clone();
+    f(&mut inv);
+    if inv != before {
         r.put(Record::Involvement(inv));
     }
     Ok(())
@@ -338,26 +349,22 @@ fn involve(r: &mut dyn Records, s: &SubjectId, event: &Event) -> Result<(), Appl
     if any.is_empty() && federal.is_empty() && !notify {
         return Ok(());
     }
-    let key = RecordKey::new(RecordKind::Involvement, s);
-    let mut inv = match r.get(&key)? {
-        Some(Record::Involvement(i)) => i,
-        _ => Involvement::new(s.clone()),
-    };
-    let before = inv.clone();
+    let mut add = vec![];
     for a in any {
         agency(r, a)?;
-        inv.add(a);
+        add.push(a);
     }
     for a in federal {
         if agency(r, a)?.kind.is_federal_immigration() {
-            inv.add(a);
+            add.push(a);
         }
     }
-    inv.ice_notified |= notify;
-    if inv != before {
-        r.put(Record::Involvement(inv));
-    }
-    Ok(())
+    update_involvement(r, s, |inv| {
+        add.into_iter().for_each(|a| {
+            inv.add(a);
+        });
+        inv.ice_notified |= notify;
+    })
 }
 
 fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, ApplyError> {

@@ -7,9 +7,11 @@
 //! - Oversight may know every record (and reads everything, writes nothing).
 //! - A subject (and the custody, encounters and history that hang on it): its current
 //!   custodian, and the agencies involved in its case (`domain::involvement`: the registrant,
-//!   a detainer's two agencies, and for ICE and CBP components their encounters, handoffs,
+//!   a detainer's two agencies, a handoff's two parties, the custodian of another record of
+//!   the same person that conflicts with it, and for ICE and CBP components their encounters,
 //!   bookings and releases; every ICE component once a booking identity check matched or was
-//!   ambiguous).
+//!   ambiguous). Links between records of one person are shown only to readers who may know
+//!   both records ([`hide_unknown_links`]).
 //! - A handoff: its releasing and receiving agencies. A detainer: its issuing and recipient
 //!   agencies. An operation: its participating agencies.
 //! - The registry (agencies, facilities, officers, agreements) is public to every principal.
@@ -106,9 +108,10 @@ pub fn visible_subject(
     }
 }
 
-/// Whether `p` may know every record `event` concerns: its subject, and the operation of an
-/// operation's events. Registry events concern only public records. A valid-time correction
-/// may concern anyone, so only oversight sees it.
+/// Whether `p` may know every record `event` concerns: its subject, the other subjects it
+/// names (identity-check candidates, a "same as" link, the other record of a custody
+/// conflict), and the operation of an operation's events. Registry events concern only
+/// public records. A valid-time correction may concern anyone, so only oversight sees it.
 pub fn may_know_event(l: &mut (impl Lookup + ?Sized), p: &Principal, event: &Event) -> Result<bool, ServiceError> {
     if p.is_oversight() {
         return Ok(true);
@@ -125,10 +128,45 @@ pub fn may_know_event(l: &mut (impl Lookup + ?Sized), p: &Principal, event: &Eve
     {
         return Ok(false);
     }
+    let others: Vec<&SubjectId> = match event {
+        Event::IdentityChecked { check, .. } => check.candidates.iter().map(|c| &c.subject).collect(),
+        Event::IdentityVerified { same_as, .. } => same_as.iter().collect(),
+        Event::CustodyConflictResolved { other, .. } => vec![other],
+        _ => vec![],
+    };
+    for s in others {
+        if !may_know_subject(l, p, s.as_str())? {
+            return Ok(false);
+        }
+    }
     match event_subject(l, event)? {
         Some(s) => may_know_subject(l, p, s.as_str()),
         None => Ok(true),
     }
+}
+
+/// What `p` may see of a subject's links to other records of the same person: the links and
+/// the custody conflict are cut to the records `p` may know exist.
+pub fn hide_unknown_links(
+    l: &mut (impl Lookup + ?Sized),
+    p: &Principal,
+    subject: &mut domain::subject::Subject,
+    custody: Option<&mut domain::custody::Custody>,
+) -> Result<(), ServiceError> {
+    let mut known = Vec::with_capacity(subject.same_person.len());
+    for s in std::mem::take(&mut subject.same_person) {
+        if may_know_subject(l, p, s.as_str())? {
+            known.push(s);
+        }
+    }
+    subject.same_person = known;
+    if let Some(c) = custody
+        && let Some(conflict) = &c.conflict
+        && !may_know_subject(l, p, conflict.with.as_str())?
+    {
+        c.conflict = None;
+    }
+    Ok(())
 }
 
 /// The subject an event concerns, if any: named in the event, or the subject of the handoff

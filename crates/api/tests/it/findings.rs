@@ -426,6 +426,13 @@ fn a_same_as_link_with_two_custodians_is_a_conflict_until_resolved() {
     assert_eq!(ids, ["S-LINK-A", "S-LINK-B"], "{queue:?}");
     // An agency holding neither record sees no conflict there.
     assert_eq!(h.get("officer_287g", "/v1/custody-conflicts").body["items"], json!([]));
+    // Border Patrol, which registered and handed over S-LINK-A, may know it but not the
+    // jail's record: neither the link nor the conflict names S-LINK-B to it.
+    assert_eq!(h.get("field_officer", "/v1/subjects/S-LINK-B").status, 404);
+    let bp_view = h.get("field_officer", "/v1/subjects/S-LINK-A");
+    assert_eq!(bp_view.status, 200, "{bp_view:?}");
+    assert!(!bp_view.body.to_string().contains("S-LINK-B"), "{bp_view:?}");
+    assert_eq!(h.get("field_officer", "/v1/custody-conflicts").body["items"], json!([]));
     // The resolution names one of the two custodians; the other record's custody ends.
     let wrong = h.post(
         "supervisor",
@@ -441,6 +448,9 @@ fn a_same_as_link_with_two_custodians_is_a_conflict_until_resolved() {
     assert_eq!(b.body["custody"]["custodian"]["agency"], jail);
     assert!(b.body["custody"].get("conflict").is_none(), "{b:?}");
     assert_eq!(h.get("supervisor", "/v1/custody-conflicts").body["items"], json!([]));
+    let chain = h.get("field_officer", "/v1/subjects/S-LINK-A/custody-chain");
+    let chain = chain.body.to_string();
+    assert!(chain.contains("resolved by") && !chain.contains("S-LINK-B"), "{chain}");
     let again = h.post(
         "supervisor",
         "/v1/subjects/S-LINK-A/custody-conflict-resolutions",
