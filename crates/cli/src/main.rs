@@ -242,7 +242,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // With --json, a usage error is a JSON document too (help and --version stay text).
-        Err(e) if std::env::args().any(|a| a == "--json") && e.use_stderr() => {
+        Err(e) if std::env::args_os().any(|a| a == "--json") && e.use_stderr() => {
             let usage = e.render().to_string();
             let error = usage.lines().next().unwrap_or_default().trim_start_matches("error: ");
             printer::Printer { json: true }

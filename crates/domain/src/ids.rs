@@ -26,7 +26,7 @@ pub const ID_BYTES_MAX: usize = 128;
 /// Each id type's OpenAPI schema is a string with the same pattern and length bounds as its
 /// parser (`pattern`, `max`), so generated clients and contract tests refuse what the server does.
 macro_rules! code_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $pattern:literal, $max:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $pattern:literal, $max:expr, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -85,7 +85,7 @@ macro_rules! code_id {
 /// letter or digit.
 macro_rules! record_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
-        code_id!($(#[$doc])* $name, $kind, "^[A-Za-z0-9][A-Za-z0-9._:-]*$", 128, parse_record_id);
+        code_id!($(#[$doc])* $name, $kind, "^[A-Za-z0-9][A-Za-z0-9._:-]*$", ID_BYTES_MAX, parse_record_id);
     };
 }
 

@@ -178,11 +178,21 @@ impl PgDb {
     }
 }
 
+/// How long one connection attempt may take when the URL sets no `connect_timeout`: the
+/// writer thread waits on it, so a database host that does not answer (a network cut) must
+/// not hold it for the operating system's TCP timeout.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A client on `rt`, whose connection runs whenever the runtime is driven (inside every
 /// `block_on`).
 fn open_client(rt: &Runtime, url: &str) -> Result<Client, StoreError> {
+    let mut config: tokio_postgres::Config =
+        url.parse().map_err(|e| StoreError::Invalid(format!("PostgreSQL URL: {}", describe(&e))))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     let (client, connection) = rt
-        .block_on(tokio_postgres::connect(url, NoTls))
+        .block_on(config.connect(NoTls))
         .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {}", describe(&e))))?;
     rt.spawn(async move {
         if let Err(e) = connection.await {

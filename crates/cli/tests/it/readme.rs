@@ -42,6 +42,17 @@ fn json_usage_errors_and_enum_spellings() {
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("pure JSON on stdout");
     assert!(v["error"].as_str().unwrap().contains("--db"), "{v}");
+    // An argument that is not UTF-8 is a usage error too, not a panic.
+    use std::os::unix::ffi::OsStrExt;
+    let o = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .args(["log", "--subject"])
+        .arg(std::ffi::OsStr::from_bytes(b"S-\xff"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", crate::stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("pure JSON on stdout");
+    assert!(v["error"].as_str().unwrap().contains("UTF-8"), "{v}");
     let o = crate::liaison(&["law", "check", s(&repo_path("scenarios/border-patrol.toml"))]);
     let summary = crate::stderr(&o);
     assert!(summary.contains(" as expected, 0 not"), "{summary}");
