@@ -125,7 +125,7 @@ pub trait Backend {
         f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
     /// Runs `f` on one consistent snapshot.
-    fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError>;
+    fn read_tx<T>(&mut self, f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError>;
 }
 
 /// The right edge of the log, cached between commands.

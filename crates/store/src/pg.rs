@@ -100,6 +100,13 @@ impl PgDb {
         if !self.client.is_closed() {
             return Ok(());
         }
+        self.reconnect_now()
+    }
+
+    /// Connects again now (or fails at once until the backoff's next attempt is due): also
+    /// when the client does not know yet that its server is gone, as after a first error
+    /// that says so (a terminated backend).
+    fn reconnect_now(&mut self) -> Result<(), StoreError> {
         let now = std::time::Instant::now();
         let (due, wait) = self.reconnect.unwrap_or((now, RECONNECT_FIRST));
         if now < due {
@@ -175,6 +182,24 @@ impl PgDb {
     fn query_opt(&mut self, sql: &'static str, p: &[V]) -> Result<Option<Row>, StoreError> {
         let stmt = self.statement(sql)?;
         Ok(self.flush_then(Some((stmt, bulk::one_each(p))))?.into_iter().next())
+    }
+}
+
+/// Whether `e` says the connection, not the statement, failed: a closed socket, an I/O
+/// error, or the server ending the session (SQLSTATE class 57P: shutdown, a terminated
+/// backend; class 08: connection exceptions).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    e.is_closed()
+        || e.source().is_some_and(|s| s.is::<std::io::Error>())
+        || e.as_db_error().is_some_and(|d| matches!(&d.code().code()[..2], "57" | "08"))
+}
+
+/// A lost connection is "unavailable" (503, retry), not an internal error.
+fn unavailable_if_lost(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Pg(pg) if connection_lost(&pg) => StoreError::Unavailable(describe(&pg)),
+        other => other,
     }
 }
 
@@ -398,14 +423,26 @@ impl Backend for PgDb {
             // connection itself failed, the first error is the one to report.
             let _ = self.batch("ROLLBACK");
         }
-        out
+        // A write is never retried here (the writer answers "not committed"); a lost
+        // connection is reported as such, and the next transaction connects again.
+        out.map_err(unavailable_if_lost)
     }
 
     /// Reads run in autocommit, as on SQLite: what the engine reads across statements never
     /// changes once written.
-    fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    /// A read that finds the connection lost (the database restarted since the last use of
+    /// this handle) connects again and runs once more: reads change nothing, so the retry is
+    /// safe, and the first reader after a restart is answered instead of refused.
+    fn read_tx<T>(&mut self, mut f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.ensure_connected()?;
-        f(&mut Conn { db: self, hold: false })
+        match f(&mut Conn { db: self, hold: false }) {
+            Err(StoreError::Pg(e)) if connection_lost(&e) => {
+                tracing::info!(error = %describe(&e), "PostgreSQL connection lost; reconnecting for a read");
+                self.reconnect_now()?;
+                f(&mut Conn { db: self, hold: false }).map_err(unavailable_if_lost)
+            }
+            out => out,
+        }
     }
 }
 

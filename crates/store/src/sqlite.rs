@@ -233,7 +233,7 @@ impl Backend for SqliteDb {
     /// Reads run in autocommit: each statement sees a consistent snapshot, and what the
     /// engine reads across statements (stored Merkle nodes, entries) never changes once
     /// written.
-    fn read_tx<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read_tx<T>(&mut self, mut f: impl FnMut(&mut dyn Sql) -> Result<T, StoreError>) -> Result<T, StoreError> {
         f(&mut Conn(&self.conn))
     }
 }

@@ -197,6 +197,21 @@ impl Harness {
         )
     }
 
+    /// Takes the database away for `down` and gives it back, as a restart does from the
+    /// server's side: on PostgreSQL, new connections to the test's database are refused and
+    /// the open ones (the server's) are terminated; SQLite, embedded, has no connection to
+    /// lose, so there nothing happens. Returns when the database accepts connections again.
+    pub fn interrupt_database(&self, down: std::time::Duration) {
+        let Db::Postgres { url, .. } = &self.db else { return };
+        let admin = std::env::var("LIAISON_TEST_PG_URL").unwrap();
+        let name = url.rsplit_once('/').unwrap().1;
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).unwrap();
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", &[&name]).unwrap();
+        std::thread::sleep(down);
+        c.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).unwrap();
+    }
+
     /// Number of events in the log, read from the store directly.
     pub fn log_size(&self) -> u64 {
         self.db.open().size().unwrap()
