@@ -152,9 +152,13 @@ enum Command {
     /// Issue a bearer token for a principal: adds (or replaces) it in the tokens file, keeping
     /// only the argon2id hash, and prints the token once.
     Token {
-        /// The store whose agencies and officers the principal must name (`--db liaison.db`).
+        /// The store whose agencies and officers the principal must name, as `serve` takes it:
+        /// a path, sqlite://PATH or postgres://... (`--db liaison.db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
+        /// A PostgreSQL store's signing key file (`--signing-key log.key`).
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
         /// The tokens file, created if missing (`--tokens tokens.json`).
         #[arg(long)]
         tokens: PathBuf,
@@ -276,8 +280,9 @@ fn main() -> ExitCode {
             (Some(url), Some(key)) => commands::demo_pg(&p, &url, &key, (!no_serve).then_some(addr)),
             _ => commands::demo(&p, db, (!no_serve).then_some(addr)),
         },
-        Command::Token { db, tokens, id, agency, officer, roles } => {
-            serve::token(&p, &db, &tokens, id, agency, officer, roles)
+        Command::Token { db, signing_key, tokens, id, agency, officer, roles } => {
+            let store = api::Config { db, signing_key, ..api::Config::default() };
+            serve::token(&p, &store, &tokens, id, agency, officer, roles)
         }
         Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),

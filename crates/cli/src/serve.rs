@@ -7,7 +7,6 @@ use api::auth::{TokenEntry, Tokens, issue};
 use service::{ApiRole, Principal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use store::Store as _;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
@@ -36,7 +35,7 @@ pub fn serve(
 /// `liaison token`: issues a token for one principal into a tokens file.
 pub fn token(
     p: &Printer,
-    db: &Path,
+    store: &api::Config,
     file: &Path,
     id: String,
     agency: String,
@@ -60,10 +59,11 @@ pub fn token(
     };
     // The principal names records of the store it will act on: they must exist, and an
     // officer must be of the principal's agency.
-    let mut store = store::SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))?;
+    let db = &store.db;
+    let mut store = api::open_store(store)?;
     let key = |kind, id: &str| domain::RecordKey::new(kind, id);
     if store.record(&key(domain::RecordKind::Agency, principal.agency.as_str()))?.is_none() {
-        anyhow::bail!("no agency {} in {}", principal.agency, db.display());
+        anyhow::bail!("no agency {} in {db}", principal.agency);
     }
     if let Some(o) = &principal.officer {
         match store.record(&key(domain::RecordKind::Officer, o.as_str()))? {
@@ -71,7 +71,7 @@ pub fn token(
             Some(domain::Record::Officer(off)) => {
                 anyhow::bail!("officer {o} is of {}, not of {}", off.agency, principal.agency)
             }
-            _ => anyhow::bail!("no officer {o} in {}", db.display()),
+            _ => anyhow::bail!("no officer {o} in {db}"),
         }
     }
     let mut entries: Vec<TokenEntry> = if file.exists() {

@@ -62,3 +62,60 @@ fn json_usage_errors_and_enum_spellings() {
     let text = crate::stdout(&o);
     assert!(text.contains("recorded: allow") && !text.contains("Allow"), "{text}");
 }
+
+/// `liaison token` names records of the store it will serve: an unknown agency, or an officer
+/// of another agency, is refused; `--db` takes the store as `serve` does.
+#[test]
+fn token_checks_the_principal_against_the_store() {
+    let (d, db) = crate::demo_store();
+    let tokens = d.path().join("t.json");
+    let url = format!("sqlite://{}", s(&db));
+    let ok = crate::liaison(&[
+        "token",
+        "--db",
+        &url,
+        "--tokens",
+        s(&tokens),
+        "--id",
+        "a-1",
+        "--agency",
+        "ICE-ERO-SND",
+        "--role",
+        "oversight",
+    ]);
+    assert!(ok.status.success(), "{}", crate::stderr(&ok));
+    assert!(crate::stdout(&ok).starts_with("lsn_a-1_"));
+    assert!(std::fs::read_to_string(&tokens).unwrap().contains("$argon2id$"));
+    let bad = crate::liaison(&[
+        "token",
+        "--db",
+        s(&db),
+        "--tokens",
+        s(&tokens),
+        "--id",
+        "a-2",
+        "--agency",
+        "NOPE",
+        "--role",
+        "oversight",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(crate::stderr(&bad).contains("no agency NOPE"), "{}", crate::stderr(&bad));
+    let other = crate::liaison(&[
+        "token",
+        "--db",
+        s(&db),
+        "--tokens",
+        s(&tokens),
+        "--id",
+        "a-3",
+        "--agency",
+        "ICE-ERO-SND",
+        "--officer",
+        "O-USBP-0001",
+        "--role",
+        "field_officer",
+    ]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(crate::stderr(&other).contains("is of USBP-SAN-DIEGO"), "{}", crate::stderr(&other));
+}
