@@ -11,7 +11,7 @@
 //! a matching booking "notifies ICE"; it does not notify CBP). The current custodian and
 //! oversight are not listed here: the custody record and the principal's role answer for them.
 
-use crate::ids::{AgencyId, SubjectId};
+use crate::ids::{AgencyId, DetainerId, SubjectId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,11 +23,16 @@ pub struct Involvement {
     /// Every ICE component may know the subject exists.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ice_notified: bool,
+    /// Every detainer issued on the subject, in issue order: what a release must answer to.
+    /// Kept here, not on the custody record, because not everyone who may read the custody
+    /// record may know the detainers exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detainers: Vec<DetainerId>,
 }
 
 impl Involvement {
     pub fn new(subject: SubjectId) -> Self {
-        Involvement { subject, agencies: vec![], ice_notified: false }
+        Involvement { subject, agencies: vec![], ice_notified: false, detainers: vec![] }
     }
 
     /// Adds `agency`; true when it was not yet involved.

@@ -346,6 +346,10 @@ fn involve(r: &mut dyn Records, s: &SubjectId, event: &Event) -> Result<(), Appl
         _ => (vec![], vec![]),
     };
     let notify = matches!(event, Event::IdentityChecked { check, .. } if check.result != MatchResult::NoMatch);
+    let detainer = match event {
+        Event::DetainerIssued { detainer: d } => Some(d.id.clone()),
+        _ => None,
+    };
     if any.is_empty() && federal.is_empty() && !notify {
         return Ok(());
     }
@@ -364,6 +368,9 @@ fn involve(r: &mut dyn Records, s: &SubjectId, event: &Event) -> Result<(), Appl
             inv.add(a);
         });
         inv.ice_notified |= notify;
+        if let Some(d) = detainer.filter(|d| !inv.detainers.contains(d)) {
+            inv.detainers.push(d);
+        }
     })
 }
 

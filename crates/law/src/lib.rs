@@ -58,10 +58,13 @@ pub enum Action {
     TransferToIce,
     DisclosePersonalInfo,
     GrantInterviewAccess,
+    /// The custodian releases the subject (NIEM book-out): what the release owes an open
+    /// detainer, and the authority a federal release code rests on.
+    ReleaseFromCustody,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Interrogate,
         Action::FieldStop,
         Action::FieldArrest,
@@ -79,6 +82,7 @@ impl Action {
         Action::TransferToIce,
         Action::DisclosePersonalInfo,
         Action::GrantInterviewAccess,
+        Action::ReleaseFromCustody,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +104,7 @@ impl Action {
             Action::TransferToIce => "transfer_to_ice",
             Action::DisclosePersonalInfo => "disclose_personal_info",
             Action::GrantInterviewAccess => "grant_interview_access",
+            Action::ReleaseFromCustody => "release_from_custody",
         }
     }
 }
@@ -201,6 +206,9 @@ pub struct Context {
     /// or a detainer the custodian honors): custody may move.
     #[serde(default)]
     pub custody_offered: bool,
+    /// For a release: its NIEM `im:ReleaseReasonCode`, when given.
+    #[serde(default)]
+    pub release_code: Option<domain::custody::ReleaseReasonCode>,
 }
 
 impl Context {

@@ -48,6 +48,7 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
         Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut reasons),
         Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &mut reasons),
         Action::TakeCustody => one_custodian(req, &mut reasons),
+        Action::ReleaseFromCustody => release_rules(law, req, &juris, &mut reasons),
         _ => {}
     }
     custody_duration(req, &mut reasons);
@@ -192,13 +193,7 @@ fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<cr
         );
         return None;
     };
-    let tz_name = req
-        .context
-        .time_zone
-        .clone()
-        .or_else(|| juris.first().and_then(|s| state_time_zone(&s[..2.min(s.len())]).map(str::to_string)));
-    let tz = tz_name.as_deref().and_then(|n| TimeZone::get(n).ok()).unwrap_or(TimeZone::UTC);
-    let clock = hold_clock(t0, &tz);
+    let clock = hold_clock(t0, &custody_time_zone(req, juris));
     if req.now > clock.deadline {
         deny(
             r,
@@ -236,13 +231,231 @@ fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<cr
     Some(clock)
 }
 
-/// R5: the custodial jurisdiction's rules in force on the day, or the federal baseline.
-fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+/// The custodial facility's time zone: given, or the state's.
+fn custody_time_zone(req: &Request, juris: &[String]) -> TimeZone {
+    let tz_name = req
+        .context
+        .time_zone
+        .clone()
+        .or_else(|| juris.first().and_then(|s| state_time_zone(&s[..2.min(s.len())]).map(str::to_string)));
+    tz_name.as_deref().and_then(|n| TimeZone::get(n).ok()).unwrap_or(TimeZone::UTC)
+}
+
+/// R9 (custody continuity: "no gaps without a recorded release") with R4 and R5 for a release
+/// from custody (NIEM book-out). A release is a fact the custodian records
+/// whatever the decision says, so that custody is never lost track of; no rule here denies
+/// it. The decision says what the release owes an open detainer (reference.md §3: a detainer
+/// asks notice before release and a hold of at most 48 hours; §7: state law may require
+/// both, or forbid them) and, for ICE and CBP, what authority the release code rests on.
+fn release_rules(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+    if req.context.us_citizen_determined {
+        note(
+            r,
+            "R9-release-us-citizen",
+            "8 U.S.C. 1357(a) and 8 CFR 287.7(a) reach aliens only; reference.md R6",
+            "A supervisor determined that the subject is a US citizen: no immigration hold or transfer may keep them.",
+        );
+    }
+    if let Some(d) = &req.context.detainer {
+        release_with_detainer(law, req, juris, d, r);
+    }
+    if req.agency.kind.is_federal_immigration()
+        && let Some(code) = req.context.release_code
+    {
+        release_authority(code, r);
+    }
+}
+
+/// The state or local rule in force for `action` along the jurisdiction chain (the first that
+/// applies), and whether one of its exceptions holds. `None`: only the federal baseline
+/// speaks.
+fn local_rule<'l>(
+    law: &'l Law,
+    req: &Request,
+    juris: &[String],
+    action: Action,
+) -> Option<(&'l crate::jurisdiction::Rule, bool)> {
     let on = req.now.to_zoned(TimeZone::UTC).date();
+    let asserted = asserted_conditions(req);
+    juris
+        .iter()
+        .filter(|id| id.as_str() != "US")
+        .filter_map(|id| law.jurisdictions.get(id))
+        .flat_map(|j| j.rules.iter())
+        .find(|x| x.action == action.as_str() && x.in_force(on) && x.applies_if.iter().all(|c| holds(c, &asserted)))
+        .map(|rule| (rule, rule.unless_any.iter().any(|c| holds(c, &asserted))))
+}
+
+fn asserted_conditions(req: &Request) -> BTreeSet<String> {
     let mut asserted = req.context.conditions.clone();
     if req.context.detainer.as_ref().is_some_and(|d| d.warrant.is_some()) {
         asserted.insert("detainer_has_warrant".into());
     }
+    asserted
+}
+
+fn unverified(rule: &crate::jurisdiction::Rule) -> &'static str {
+    if rule.unverified { " [UNVERIFIED]" } else { "" }
+}
+
+/// What releasing a subject owes an open detainer: the hold (unless its window has passed)
+/// and the notice before release, each as the custodian's state requires, allows or forbids.
+fn release_with_detainer(law: &Law, req: &Request, juris: &[String], d: &crate::DetainerFacts, r: &mut Vec<Reason>) {
+    let notice_given = d.release_eligible_at.is_some();
+    if !d.notification_only {
+        let window_ended = d
+            .release_eligible_at
+            .map(|t0| hold_clock(t0, &custody_time_zone(req, juris)))
+            .filter(|clock| req.now > clock.deadline);
+        match (window_ended, local_rule(law, req, juris, Action::HoldOnDetainer)) {
+            (Some(clock), _) => note(
+                r,
+                "R9-release-hold-window-ended",
+                "Form I-247A; 8 CFR 287.7(d); Miranda-Olivares v. Clackamas County (D. Or. 2014)",
+                &format!(
+                    "The detainer's hold window ended at {}: the release is what the law requires.",
+                    clock.deadline
+                ),
+            ),
+            (None, Some((rule, false))) if rule.effect == RuleEffect::Require => flag(
+                r,
+                &format!("{}:release", rule.id),
+                &rule.citation,
+                &format!(
+                    "State law requires honoring this detainer{}: releasing rather than holding it for DHS (at most 48 hours) or handing the subject over needs its reason on record.",
+                    unverified(rule)
+                ),
+            ),
+            (None, Some((rule, false))) if rule.effect == RuleEffect::Deny => note(
+                r,
+                &rule.id,
+                &rule.citation,
+                &format!("State law forbids holding on this detainer{}: release when otherwise due.", unverified(rule)),
+            ),
+            _ => note(
+                r,
+                "R9-release-detainer-is-a-request",
+                "8 CFR 287.7(a), (d); Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)",
+                "The detainer is a request: the custodian may release.",
+            ),
+        }
+    }
+    match local_rule(law, req, juris, Action::NotifyRelease) {
+        Some((rule, false)) if rule.effect == RuleEffect::Deny => note(
+            r,
+            &rule.id,
+            &rule.citation,
+            &format!("State law forbids telling DHS of the release{}: no notice is owed.", unverified(rule)),
+        ),
+        _ if notice_given => note(
+            r,
+            "R9-release-notice-given",
+            "Form I-247A; 8 CFR 287.7(a)",
+            "DHS was told the subject was release-eligible before the release.",
+        ),
+        Some((rule, false)) if rule.effect == RuleEffect::Require => flag(
+            r,
+            &format!("{}:release", rule.id),
+            &rule.citation,
+            &format!(
+                "State law requires telling DHS before the release{}, and no notice is recorded: record the subject release-eligible on the detainer first.",
+                unverified(rule)
+            ),
+        ),
+        _ => flag(
+            r,
+            "R9-release-notice-requested",
+            "Form I-247A; 8 CFR 287.7(a)",
+            "The detainer asks DHS to be told before the release (at least 48 hours ahead, if possible), and no notice is recorded: record the subject release-eligible on the detainer first.",
+        ),
+    }
+}
+
+/// The authority an ICE or CBP release rests on, by its NIEM release reason code. The
+/// statutes are the INA's; whether a person is one 8 U.S.C. 1226(c) requires be detained
+/// (who may not be released on bond or recognizance) is not recorded in Liaison, so such a
+/// release is flagged for that check rather than decided.
+fn release_authority(code: domain::custody::ReleaseReasonCode, r: &mut Vec<Reason>) {
+    use domain::custody::ReleaseReasonCode as C;
+    let mandatory = |r: &mut Vec<Reason>| {
+        flag(
+            r,
+            "R9-release-mandatory-detention",
+            "8 U.S.C. 1226(c); Jennings v. Rodriguez, 583 U.S. 281 (2018)",
+            "Bond and recognizance are not available to a person 8 U.S.C. 1226(c) requires be detained; Liaison does not record that status: confirm it before release.",
+        )
+    };
+    match code {
+        C::Bond | C::BondLackOfFunds | C::BondLackOfSpace => {
+            note(
+                r,
+                "R9-release-bond",
+                "8 U.S.C. 1226(a)(2)(A); 8 CFR 236.1(c)(8)",
+                "Release on bond (at least $1,500) while removal is decided.",
+            );
+            mandatory(r);
+        }
+        C::Recognizance | C::RecognizanceLackOfFunds | C::RecognizanceLackOfSpace => {
+            note(
+                r,
+                "R9-release-recognizance",
+                "8 U.S.C. 1226(a)(2)(B) (conditional parole); 8 CFR 236.1(c)(8)",
+                "Release on the person's own recognizance while removal is decided.",
+            );
+            mandatory(r);
+        }
+        C::Supervision | C::SupervisionLackOfFunds | C::SupervisionLackOfSpace => note(
+            r,
+            "R9-release-order-of-supervision",
+            "8 U.S.C. 1231(a)(3), (a)(6); 8 CFR 241.4, 241.5; Zadvydas v. Davis, 533 U.S. 678 (2001)",
+            "Release under an order of supervision after a final order of removal.",
+        ),
+        C::Paroled | C::ParoledLackOfFunds | C::ParoledLackOfSpace => note(
+            r,
+            "R9-release-parole",
+            "8 U.S.C. 1182(d)(5)(A); 8 CFR 212.5",
+            "Parole, case by case, for urgent humanitarian reasons or significant public benefit.",
+        ),
+        C::Deported => {
+            note(r, "R9-release-removed", "8 U.S.C. 1231(a)(1)", "Removal under a final order ends custody.")
+        }
+        C::VoluntaryDeparture | C::VoluntaryDepartureLackOfFunds | C::VoluntaryDepartureLackOfSpace => {
+            note(r, "R9-release-voluntary-departure", "8 U.S.C. 1229c", "Voluntary departure ends custody.")
+        }
+        C::Withdrawal | C::WithdrawalLackOfFunds | C::WithdrawalLackOfSpace => note(
+            r,
+            "R9-release-withdrawal",
+            "8 U.S.C. 1225(a)(4)",
+            "Withdrawal of the application for admission ends custody at departure.",
+        ),
+        C::ProceedingsTerminated => note(
+            r,
+            "R9-release-proceedings-terminated",
+            "8 CFR 1239.2",
+            "Removal proceedings were terminated: no case remains to detain for.",
+        ),
+        C::Transferred | C::UsMarshalsOrOtherAgency => flag(
+            r,
+            "R9-release-to-another-agency",
+            "reference.md R9 (one custodian at a time)",
+            "A transfer to another agency records no receiving custodian when booked out as a release: where the receiver works in Liaison, offer a handoff instead.",
+        ),
+        C::Died | C::Escaped => {
+            note(r, "R9-release-book-out", "NIEM im:ReleaseReasonCode", "A book-out that no release decision governs.")
+        }
+        C::Lfnd | C::Lspc => note(
+            r,
+            "R9-release-code-unexplained",
+            "NIEM im:ReleaseReasonCode; reference.md §9",
+            "NIEM lists this code without a published meaning; it is recorded as given.",
+        ),
+    }
+}
+
+/// R5: the custodial jurisdiction's rules in force on the day, or the federal baseline.
+fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+    let on = req.now.to_zoned(TimeZone::UTC).date();
+    let asserted = asserted_conditions(req);
     let action = req.action.as_str();
     let mut applied = false;
     for id in juris {

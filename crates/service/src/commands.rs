@@ -557,6 +557,27 @@ fn state_of(a: &Agency) -> Vec<String> {
     a.state.iter().map(|s| s.to_string()).collect()
 }
 
+/// The most recent detainer on `subject` addressed to `recipient` that is still open (issued,
+/// accepted or holding): what a release by that agency must answer to.
+fn open_detainer(
+    b: &mut dyn Batch,
+    subject: &SubjectId,
+    recipient: &AgencyId,
+) -> Result<Option<Detainer>, ServiceError> {
+    let ids = match get(b, RecordKind::Involvement, subject.as_str())? {
+        Some(Record::Involvement(i)) => i.detainers,
+        _ => vec![],
+    };
+    for id in ids.iter().rev() {
+        let d = detainer(b, id)?;
+        let open = matches!(d.status, DetainerStatus::Issued | DetainerStatus::Accepted | DetainerStatus::Holding);
+        if open && &d.recipient_agency == recipient {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
 /// The facts of a hold by the recipient jail on detainer `d`, as if the subject were
 /// release-eligible at `now`.
 fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timestamp) -> Result<Context, ServiceError> {
@@ -874,6 +895,20 @@ fn plan(
                     "an ICE or CBP release needs its NIEM release reason code (code: BOND, OREC, OSUP, PARO, DEP, T, USM, ...)",
                 ));
             }
+            let releasing = agency(b, &p.agency)?;
+            let s = subject(b, id)?;
+            let ctx = Context {
+                jurisdictions: state_of(&releasing),
+                in_jail: !releasing.kind.is_federal_immigration(),
+                actor_has_custody: Some(true),
+                custody: custody_facts(b, id.as_str())?,
+                detainer: open_detainer(b, id, &p.agency)?.as_ref().map(law::DetainerFacts::from),
+                citizenship_claim_pending: s.citizenship_claim_pending(),
+                us_citizen_determined: s.determined_us_citizen(),
+                release_code: r.code,
+                ..Context::default()
+            };
+            let decision = decide(b, law, officer_of(p)?, Action::ReleaseFromCustody, ctx, now)?;
             let mut events = close_open_offer(b, id, format!("the subject was released by {}", p.agency))?;
             events.push(Event::CustodyReleased {
                 subject: id.clone(),
@@ -881,7 +916,7 @@ fn plan(
                 reason: r.reason.clone(),
                 code: r.code,
             });
-            (events, None)
+            (events, decision)
         }
         Command::ResolveCustodyConflict { subject: id, resolution: r } => {
             let official = OfficerId::parse(officer_of(p)?).expect("an officer id");

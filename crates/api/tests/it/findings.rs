@@ -211,6 +211,65 @@ fn custody_moving_by_a_detainer_closes_the_open_offer_and_a_release_is_recorded(
     h.stop_and_verify();
 }
 
+/// A release is decided by the law (it was recorded with no decision): a Texas jail that
+/// releases a person on whom ICE has an open detainer, with no notice given, has the release
+/// recorded with the state's two duties flagged; ICE's release of that person on bond is
+/// flagged for the 1226(c) check Liaison cannot make.
+#[test]
+fn a_release_is_decided_by_the_law_with_what_it_owes_an_open_detainer() {
+    let h = Harness::start();
+    let rules = |r: &crate::Answer| -> Vec<String> {
+        r.body["decision"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["rule_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // ICE knows the person by an A-number; the jail's booking check matches it (and so
+    // notifies ICE, which may then lodge a detainer).
+    for (role, id) in [("supervisor", "S-F-REL-ICE"), ("jail_staff", "S-F-REL")] {
+        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Ines Marlow"], "a_number": "A012340088"}));
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let b = h.post(
+        "jail_staff",
+        "/v1/bookings",
+        json!({"subject": "S-F-REL", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 31.03"}),
+    );
+    assert_eq!(b.status, 201, "{b:?}");
+    let d = h.post(
+        "supervisor",
+        "/v1/detainers",
+        json!({"id": "D-F-REL", "subject": "S-F-REL", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+            "probable_cause": ["pending_removal_proceedings"],
+            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
+    );
+    assert_eq!(d.status, 201, "{d:?}");
+    let a = h.post("jail_staff", "/v1/detainers/D-F-REL/steps", json!({"step": "answer", "accepted": true}));
+    assert_eq!(a.status, 201, "{a:?}");
+    let r = h.post("jail_staff", "/v1/subjects/S-F-REL/releases", json!({"reason": "charges dismissed"}));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["decision"]["effect"], "allow_with_flags", "{r:?}");
+    let got = rules(&r);
+    for want in ["R5-custodian-decides", "TX-CCP-2.251-honor-detainers:release", "TX-CCP-2.251-notification:release"] {
+        assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
+    }
+    // The decision is on the record with the release, for oversight to read.
+    let log = h.get("oversight", "/v1/audit/events?subject=S-F-REL&type=custody_released");
+    assert_eq!(log.body["items"][0]["decision"]["effect"], "allow_with_flags", "{log:?}");
+    // ICE ERO San Diego holds S-DEMO-0001 (handed over by Border Patrol) and releases on bond.
+    let bond =
+        h.post("supervisor", "/v1/subjects/S-DEMO-0001/releases", json!({"code": "BOND", "reason": "bond posted"}));
+    assert_eq!(bond.status, 201, "{bond:?}");
+    assert_eq!(bond.body["decision"]["effect"], "allow_with_flags", "{bond:?}");
+    let got = rules(&bond);
+    for want in ["R9-release-bond", "R9-release-mandatory-detention"] {
+        assert!(got.iter().any(|g| g == want), "{want} missing from {got:?}");
+    }
+    h.stop_and_verify();
+}
+
 /// Contract edges: bad inputs refused with 422, spellings the standards allow accepted.
 #[test]
 fn bad_values_are_refused_and_standard_spellings_accepted() {

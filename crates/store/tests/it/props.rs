@@ -1,15 +1,24 @@
 //! Model-based property test: random command sequences against a tiny independent model of
-//! custody. After every sequence: the store agreed with the model on every accept/refuse,
-//! each subject has the model's one custodian (or none), the log verifies with contiguous
-//! sequence numbers, rebuilt projections equal the incremental ones, and every proof checks.
+//! custody. The operations are those of the custody workflows: arrests, bookings, handoff
+//! offers and answers, releases, detainers whose assumption of custody races open offers,
+//! "same as" links between two records of one person, and supervisors' resolutions of the
+//! conflicts those links expose. Each is appended as the service appends it (a release, an
+//! assumption or a resolution closes the open offer it would orphan, in the same group).
+//! After every sequence: the store agreed with the model on every accept/refuse, each
+//! subject has the model's one custodian (or none) and the model's custody conflict (or
+//! none), no handoff stays "offered" unless it is its subject's open offer from the current
+//! custodian, the log verifies with contiguous sequence numbers, rebuilt projections equal
+//! the incremental ones, and every proof checks.
 //!
-//! Cases default to 16 so CI stays fast; `LIAISON_PROP_CASES=500` runs the long version
+//! Cases default to 64 so CI stays fast (about a second); `LIAISON_PROP_CASES=500` runs the long version
 //! (scripts/long-tests).
 
 use super::{ev, fresh, t};
 use domain::agency::{Agency, AgencyKind, Facility, FacilityKind};
 use domain::custody::{Handoff, HandoffParty, HandoffStatus};
+use domain::detainer::{Detainer, DetainerForm, DetainerStatus, ProbableCauseBasis};
 use domain::encounter::{AuthorityClaimed, Encounter, MethodCode};
+use domain::identity::{Candidate, IdentityCheck, MatchResult, MatchedOn, RecordedStatus};
 use domain::officer::{Officer, Role};
 use domain::subject::Subject;
 use domain::{Event, LatLon, Record, RecordKey, RecordKind};
@@ -18,7 +27,7 @@ use store::{Store, ops};
 
 const AGENCIES: [&str; 3] = ["WL-USBP", "WL-ERO", "P-JAIL"];
 const OFFICERS: [&str; 3] = ["WL-O-USBP", "WL-O-ERO", "P-O-JAIL"];
-const SUBJECTS: u8 = 4;
+const SUBJECTS: u8 = 2;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -30,23 +39,40 @@ enum Op {
     Reject(u8),
     Expire(u8),
     Release(u8, usize),
+    /// ICE ERO lodges a detainer with the jail, the jail accepts it and the subject becomes
+    /// release-eligible (one group: the hold is running).
+    Detain(u8),
+    /// ICE ERO assumes custody on the subject's latest detainer.
+    Assume(u8),
+    /// A booking's identity check finds the second subject, and the jail verifies "same as".
+    Link(u8, u8),
+    /// A supervisor resolves the first subject's custody conflict in favour of its own
+    /// custodian (`true`) or the other record's.
+    Resolve(u8, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let s = 0..SUBJECTS;
+    // Weighted so that short sequences reach the interesting states: registered and held
+    // subjects, open offers, holding detainers, and links between two held records (links
+    // only among the first two subjects, so that both sides are often held).
     prop_oneof![
-        s.clone().prop_map(Op::Register),
-        (s.clone(), 0..2usize).prop_map(|(a, b)| Op::Arrest(a, b)),
-        s.clone().prop_map(Op::Book),
-        (s.clone(), 0..3usize, 0..3usize).prop_map(|(a, b, c)| Op::Offer(a, b, c)),
-        s.clone().prop_map(Op::Accept),
-        s.clone().prop_map(Op::Reject),
-        s.clone().prop_map(Op::Expire),
-        (s, 0..3usize).prop_map(|(a, b)| Op::Release(a, b)),
+        3 => s.clone().prop_map(Op::Register),
+        3 => (s.clone(), 0..2usize).prop_map(|(a, b)| Op::Arrest(a, b)),
+        2 => s.clone().prop_map(Op::Book),
+        2 => (s.clone(), 0..3usize, 0..3usize).prop_map(|(a, b, c)| Op::Offer(a, b, c)),
+        2 => s.clone().prop_map(Op::Accept),
+        1 => s.clone().prop_map(Op::Reject),
+        1 => s.clone().prop_map(Op::Expire),
+        1 => (s.clone(), 0..3usize).prop_map(|(a, b)| Op::Release(a, b)),
+        2 => s.clone().prop_map(Op::Detain),
+        2 => s.clone().prop_map(Op::Assume),
+        2 => (0..2u8, 0..2u8).prop_map(|(a, b)| Op::Link(a, b)),
+        2 => (0..2u8, any::<bool>()).prop_map(|(a, b)| Op::Resolve(a, b)),
     ]
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Model {
     registered: [bool; SUBJECTS as usize],
     custodian: [Option<usize>; SUBJECTS as usize],
@@ -54,10 +80,40 @@ struct Model {
     offer: [Option<(u32, usize, usize)>; SUBJECTS as usize],
     /// Number of the latest handoff per subject (answered ones included).
     last_handoff: [Option<u32>; SUBJECTS as usize],
+    /// The latest detainer per subject, and whether it is still holding.
+    detainer: [Option<(u32, bool)>; SUBJECTS as usize],
+    /// Records linked as the same person, in the order the links were made.
+    same: [Vec<usize>; SUBJECTS as usize],
+}
+
+impl Model {
+    /// The custody conflict the store must show on `x`: the first linked record that another
+    /// agency holds while `x` is held.
+    fn conflict(&self, x: usize) -> Option<(usize, usize)> {
+        let mine = self.custodian[x]?;
+        self.same[x].iter().find_map(|&o| self.custodian[o].filter(|&a| a != mine).map(|a| (o, a)))
+    }
+
+    /// The event closing `i`'s open offer, as the service appends it before custody moves by
+    /// another path.
+    fn supersede(&mut self, i: usize) -> Vec<Event> {
+        self.offer[i]
+            .take()
+            .map(|(k, _, _)| Event::HandoffSuperseded {
+                handoff: p(&format!("P-H-{k}")),
+                reason: "custody moved".into(),
+            })
+            .into_iter()
+            .collect()
+    }
 }
 
 fn sid(s: u8) -> String {
     format!("P-S-{s}")
+}
+
+fn sid_index(id: &str) -> usize {
+    id.trim_start_matches("P-S-").parse().unwrap()
 }
 
 fn p<T: TryFrom<String, Error = domain::IdError>>(s: &str) -> T {
@@ -68,14 +124,24 @@ fn aid(a: usize) -> domain::AgencyId {
     domain::AgencyId::parse(AGENCIES[a]).unwrap()
 }
 
-/// The event for an op, and whether the model says it must be accepted (updating the model).
-fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
+/// The events for an op (one group), and whether the model says they must be accepted
+/// (updating the model).
+fn step(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
+    let before = m.clone();
+    let (events, ok) = step_one(m, o, n);
+    if !ok {
+        *m = before;
+    }
+    (events, ok)
+}
+
+fn step_one(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
     match *o {
         Op::Register(s) => {
             let ok = !m.registered[s as usize];
             m.registered[s as usize] = true;
             let subject = Subject::new(p(&sid(s)), vec![format!("P {s}")]);
-            (Event::SubjectRegistered { subject }, ok)
+            (vec![Event::SubjectRegistered { subject }], ok)
         }
         Op::Arrest(s, a) => {
             // The custodian's own arrest of someone it holds changes the basis of its custody.
@@ -97,7 +163,7 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
                 operation: None,
                 warrant: None,
             };
-            (Event::EncounterRecorded { encounter }, ok)
+            (vec![Event::EncounterRecorded { encounter }], ok)
         }
         Op::Book(s) => {
             let ok = m.registered[s as usize] && m.custodian[s as usize].is_none();
@@ -105,12 +171,12 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
                 m.custodian[s as usize] = Some(2);
             }
             (
-                Event::JailBooked {
+                vec![Event::JailBooked {
                     subject: p(&sid(s)),
                     agency: aid(2),
                     facility: p("P-F-JAIL"),
                     charge: "test".into(),
-                },
+                }],
                 ok,
             )
         }
@@ -132,16 +198,138 @@ fn step(m: &mut Model, o: &Op, n: u32) -> (Event, bool) {
                 answered_at: None,
                 note: None,
             };
-            (Event::HandoffOffered { handoff }, ok)
+            (vec![Event::HandoffOffered { handoff }], ok)
         }
-        Op::Accept(s) | Op::Reject(s) | Op::Expire(s) => answer(m, o, s),
+        Op::Accept(s) | Op::Reject(s) | Op::Expire(s) => {
+            let (e, ok) = answer(m, o, s);
+            (vec![e], ok)
+        }
         Op::Release(s, a) => {
             let i = s as usize;
-            let ok = m.custodian[i] == Some(a) && m.offer[i].is_none();
-            if ok {
-                m.custodian[i] = None;
+            let ok = m.custodian[i] == Some(a);
+            let mut events = if ok { m.supersede(i) } else { vec![] };
+            m.custodian[i] = None;
+            events.push(Event::CustodyReleased {
+                subject: p(&sid(s)),
+                agency: aid(a),
+                reason: "test".into(),
+                code: None,
+            });
+            (events, ok)
+        }
+        Op::Detain(s) => {
+            let i = s as usize;
+            let ok = m.registered[i];
+            m.detainer[i] = Some((n, true));
+            let id: domain::DetainerId = p(&format!("P-D-{n}"));
+            let detainer = Detainer {
+                id: id.clone(),
+                subject: p(&sid(s)),
+                form: DetainerForm::I247a,
+                issuing_agency: aid(1),
+                issuing_officer: p(OFFICERS[1]),
+                recipient_agency: aid(2),
+                warrant: None,
+                probable_cause: vec![ProbableCauseBasis::FinalOrderOfRemoval],
+                transferred_for_proceeding: false,
+                notification_only: false,
+                issued_at: t(n as i64),
+                served_on_subject_at: None,
+                release_eligible_at: None,
+                status: DetainerStatus::Issued,
+                lift_code: None,
+            };
+            let events = vec![
+                Event::DetainerIssued { detainer },
+                Event::DetainerAnswered { detainer: id.clone(), accepted: true, official: p(OFFICERS[2]) },
+                Event::SubjectReleaseEligible { detainer: id },
+            ];
+            (events, ok)
+        }
+        Op::Assume(s) => {
+            let i = s as usize;
+            let Some((k, holding)) = m.detainer[i] else {
+                let e =
+                    Event::DetainerCustodyAssumed { detainer: p("P-D-none"), official: p(OFFICERS[1]), facility: None };
+                return (vec![e], false);
+            };
+            let ok = holding && m.custodian[i] == Some(2);
+            let mut events = if ok { m.supersede(i) } else { vec![] };
+            m.detainer[i] = Some((k, false));
+            m.custodian[i] = Some(1);
+            events.push(Event::DetainerCustodyAssumed {
+                detainer: p(&format!("P-D-{k}")),
+                official: p(OFFICERS[1]),
+                facility: None,
+            });
+            (events, ok)
+        }
+        Op::Link(a, b) => {
+            let (i, j) = (a as usize, b as usize);
+            let ok = m.registered[i] && m.registered[j];
+            if i != j {
+                if !m.same[i].contains(&j) {
+                    m.same[i].push(j);
+                }
+                if !m.same[j].contains(&i) {
+                    m.same[j].push(i);
+                }
             }
-            (Event::CustodyReleased { subject: p(&sid(s)), agency: aid(a), reason: "test".into(), code: None }, ok)
+            let check = IdentityCheck {
+                result: MatchResult::Ambiguous,
+                confidence: 70,
+                candidates: vec![Candidate {
+                    subject: p(&sid(b)),
+                    confidence: 70,
+                    matched_on: vec![MatchedOn::NameAndDateOfBirth],
+                }],
+                status: RecordedStatus::NothingRecorded,
+                agency: aid(2),
+                checked_at: t(n as i64),
+                verification: None,
+            };
+            let events = vec![
+                Event::IdentityChecked { subject: p(&sid(a)), check },
+                Event::IdentityVerified {
+                    subject: p(&sid(a)),
+                    official: p(OFFICERS[2]),
+                    same_as: Some(p(&sid(b))),
+                    basis: "fingerprints compared".into(),
+                },
+            ];
+            (events, ok)
+        }
+        Op::Resolve(s, keep_mine) => {
+            let i = s as usize;
+            let Some((other, theirs)) = m.conflict(i) else {
+                // No conflict to resolve (the service refuses it); a resolution naming the
+                // subject as its own other record is refused by the store.
+                let e = Event::CustodyConflictResolved {
+                    subject: p(&sid(s)),
+                    other: p(&sid(s)),
+                    custodian: aid(2),
+                    official: p(OFFICERS[1]),
+                    basis: "checked".into(),
+                };
+                return (vec![e], false);
+            };
+            let mine = m.custodian[i].expect("a conflict needs a custodian");
+            let keep = if keep_mine { mine } else { theirs };
+            let mut events = vec![];
+            for x in [i, other] {
+                if m.custodian[x].is_some_and(|a| a != keep) {
+                    events.extend(m.supersede(x));
+                    m.custodian[x] = None;
+                }
+            }
+            events.push(Event::CustodyConflictResolved {
+                subject: p(&sid(s)),
+                other: p(&sid(other as u8)),
+                custodian: aid(keep),
+                official: p(OFFICERS[1]),
+                basis: "records compared".into(),
+            });
+            (events, true)
         }
     }
 }
@@ -216,24 +404,36 @@ fn extra_setup() -> Vec<Event> {
 }
 
 fn cases() -> u32 {
-    std::env::var("LIAISON_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
+    std::env::var("LIAISON_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
-    fn random_command_sequences_keep_every_invariant(ops_list in prop::collection::vec(op(), 1..40)) {
+    fn random_command_sequences_keep_every_invariant(ops_list in prop::collection::vec(op(), 1..60)) {
         let (_dir, mut s) = fresh();
         s.append(&extra_setup().into_iter().map(|e| ev(0, e)).collect::<Vec<_>>(), None, t(0)).unwrap();
         let mut m = Model::default();
         for (n, o) in ops_list.iter().enumerate() {
             let n = n as u32 + 1;
-            let (event, expect_ok) = step(&mut m, o, n);
+            let (events, expect_ok) = step(&mut m, o, n);
             // Expiry happens after the window; everything else at its own hour.
             let at = if matches!(o, Op::Expire(_)) { n as i64 + 100 } else { n as i64 };
-            let result = s.append(&[ev(at, event)], None, t(n as i64));
+            let group: Vec<_> = events.into_iter().map(|e| ev(at, e)).collect();
+            let result = s.append(&group, None, t(n as i64));
             prop_assert_eq!(result.is_ok(), expect_ok, "op {:?} -> {:?}", o, result.err().map(|e| e.to_string()));
+        }
+        for n in 1..=ops_list.len() as u32 {
+            // No orphaned offer: a handoff still "offered" is its subject's open offer, made
+            // by the current custodian.
+            if let Some(Record::Handoff(h)) = s.record(&RecordKey::new(RecordKind::Handoff, format!("P-H-{n}"))).unwrap()
+                && h.status == HandoffStatus::Offered
+            {
+                let i = sid_index(h.subject.as_str());
+                prop_assert_eq!(m.offer[i].map(|o| o.0), Some(n), "handoff P-H-{} left offered", n);
+                prop_assert_eq!(m.custodian[i], m.offer[i].map(|o| o.1));
+            }
         }
         for subj in 0..SUBJECTS {
             let rec = s.record(&RecordKey::new(RecordKind::Custody, sid(subj))).unwrap();
@@ -242,6 +442,12 @@ proptest! {
                 _ => None,
             };
             prop_assert_eq!(holder, m.custodian[subj as usize].map(|a| AGENCIES[a].to_string()));
+            let conflict = match s.record(&RecordKey::new(RecordKind::Custody, sid(subj))).unwrap() {
+                Some(Record::Custody(c)) => c.conflict.map(|c| (c.with.to_string(), c.held_by.to_string())),
+                _ => None,
+            };
+            let want = m.conflict(subj as usize).map(|(o, a)| (sid(o as u8), AGENCIES[a].to_string()));
+            prop_assert_eq!(conflict, want, "custody conflict of {}", sid(subj));
         }
         let report = ops::verify(&mut s, None, &mut |_| {}).unwrap();
         prop_assert_eq!(report.count, s.size().unwrap());
