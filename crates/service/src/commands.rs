@@ -596,16 +596,17 @@ fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timest
     })
 }
 
-/// The known subjects that share an identity key with `s`, at most 50 (the rest are not
-/// candidates a person could weigh anyway). Keys come identifiers first (`a:`, `f:`, then
-/// `n:` and `s:`), and the order is kept, so the cap never drops an identifier match for a
-/// surname one.
+/// The known subjects that share an identity key with `s`, at most [`CANDIDATE_READS_MAX`]
+/// (the check scores them all and keeps the best). Keys come identifiers first (`a:`, `f:`,
+/// then surnames `s:`), and the order is kept, so the cap never drops an identifier match
+/// for a surname one; only when more than that many people share a surname and a date of
+/// birth can a full-name match be among those left unread.
 fn identity_candidates(b: &mut dyn Batch, s: &Subject) -> Result<Vec<Subject>, ServiceError> {
     let mut ids: Vec<SubjectId> = Vec::new();
     for key in identity::index_keys(s) {
         if let Some(Record::IdentityKey(k)) = get(b, RecordKind::IdentityKey, &key)? {
             for id in k.subjects {
-                if id != s.id && !ids.contains(&id) && ids.len() < 50 {
+                if id != s.id && !ids.contains(&id) && ids.len() < CANDIDATE_READS_MAX {
                     ids.push(id);
                 }
             }
@@ -613,6 +614,9 @@ fn identity_candidates(b: &mut dyn Batch, s: &Subject) -> Result<Vec<Subject>, S
     }
     ids.iter().map(|id| subject(b, id)).collect()
 }
+
+/// Most known subjects an identity check reads.
+const CANDIDATE_READS_MAX: usize = 100;
 
 fn conflict(message: String) -> ServiceError {
     ServiceError::new(409, "invalid_transition", message)

@@ -46,6 +46,13 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         r#"{"name":"Coverage","city":"Houston","state":"TX","starts_on":"2026-12-01","participants":[{"agency":"ICE-ERO-SND","headcount":3},{"agency":"ICE-ERO-HOU","headcount":3}]}"#,
     ),
     ("GET", "/v1/operations/OP-NONE", ""),
+    ("GET", "/v1/operations/OP-COVERAGE", ""),
+    (
+        "POST",
+        "/v1/encounters",
+        r#"{"subject":"S-DEMO-0001","location":{"lat":32.6,"lon":-117.0},"method":"PB","authority":"warrantless_arrest_1357a2","suspicion_factors":["recent_illegal_crossings_in_area"],"arrest":false,"jurisdictions":["CA"],"operation":"OP-COVERAGE"}"#,
+    ),
+    ("POST", "/v1/operations/OP-COVERAGE/status", r#"{"status":"active"}"#),
     ("POST", "/v1/operations/OP-NONE/status", r#"{"status":"active"}"#),
     ("GET", "/v1/agreements?limit=1", ""),
     (
@@ -77,14 +84,25 @@ const RELATIONS: &str = "\
 #   Houston's detainer to it (jail_staff: named in a detainer it received); other agencies'
 #   record for field_officer, supervisor (ERO San Diego) and officer_287g.
 # S-DEMO-0003 went from the Collier County 287(g) jail (officer_287g: own) to ICE ERO Miami;
-#   other agencies' record for the rest. In my operation: encounters attached to an
-#   operation are refused to non-participants (findings.rs, workflows.rs).
+#   other agencies' record for the rest.
+# OP-COVERAGE is ICE ERO San Diego's active operation in San Diego (supervisor: in my
+#   operation); Border Patrol, which may know S-DEMO-0001, takes no part (field_officer:
+#   another agency's operation, so it may neither read it nor attach an encounter to it).
 # oversight reads everything and writes nothing; administrator keeps the registry only.
 ";
 
 #[test]
 fn every_endpoint_for_every_role() {
     let h = Harness::start();
+    let op = h.post(
+        "supervisor",
+        "/v1/operations",
+        serde_json::json!({"id": "OP-COVERAGE", "name": "Coverage", "city": "San Diego", "state": "CA",
+            "starts_on": "2026-11-01", "participants": [{"agency": "ICE-ERO-SND", "headcount": 4}]}),
+    );
+    assert_eq!(op.status, 201, "{op:?}");
+    let act = h.post("supervisor", "/v1/operations/OP-COVERAGE/status", serde_json::json!({"status": "active"}));
+    assert_eq!(act.status, 201, "{act:?}");
     let mut out = String::from("# status by role; `none` sends no token. Refresh: UPDATE_EXPECT=1 cargo test -p api\n");
     out.push_str(RELATIONS);
     // What each role may know of the demo subjects, to check that no refusal names the others.

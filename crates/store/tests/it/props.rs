@@ -10,8 +10,8 @@
 //! custodian, the log verifies with contiguous sequence numbers, rebuilt projections equal
 //! the incremental ones, and every proof checks.
 //!
-//! Cases default to 64 so CI stays fast (about a second); `LIAISON_PROP_CASES=500` runs the long version
-//! (scripts/long-tests).
+//! Cases default to 64 so CI stays fast (about a second); `LIAISON_PROP_CASES=2000` runs the long version
+//! (scripts/long-tests, 2,000 cases).
 
 use super::{ev, fresh, t};
 use domain::agency::{Agency, AgencyKind, Facility, FacilityKind};
