@@ -157,33 +157,41 @@ fn registrants_see_their_records_and_a_releasing_agency_is_told_why_it_cannot_an
     h.stop_and_verify();
 }
 
-/// Custody: moving custody by a detainer closes the open offer (it used to stay "offered"
-/// forever), and a custodian can release with a NIEM reason code.
-#[test]
-fn custody_moving_by_a_detainer_closes_the_open_offer_and_a_release_is_recorded() {
-    let h = Harness::start();
-    for (role, id) in [("supervisor", "S-F-ICE"), ("jail_staff", "S-F-JAIL")] {
-        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Orla Venn"], "a_number": "A012340077"}));
+/// A person ICE knows by `a_number` is booked into the Angelina County jail as `subject`; the
+/// booking check matches ICE's record (and so notifies ICE), ICE ERO San Diego lodges
+/// detainer `detainer` with the jail, and the jail accepts it.
+fn jailed_with_detainer(h: &Harness, subject: &str, a_number: &str, detainer: &str) {
+    for (role, id) in [("supervisor", format!("{subject}-ICE")), ("jail_staff", subject.to_string())] {
+        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Orla Venn"], "a_number": a_number}));
         assert_eq!(r.status, 201, "{r:?}");
     }
     let b = h.post(
         "jail_staff",
         "/v1/bookings",
-        json!({"subject": "S-F-JAIL", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
+        json!({"subject": subject, "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
     );
     assert_eq!(b.status, 201, "{b:?}");
     let d = h.post(
         "supervisor",
         "/v1/detainers",
-        json!({"id": "D-F-1", "subject": "S-F-JAIL", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+        json!({"id": detainer, "subject": subject, "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
             "probable_cause": ["pending_removal_proceedings"],
             "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
     );
     assert_eq!(d.status, 201, "{d:?}");
-    for step in [json!({"step": "answer", "accepted": true}), json!({"step": "release_eligible"})] {
-        let a = h.post("jail_staff", "/v1/detainers/D-F-1/steps", step);
-        assert_eq!(a.status, 201, "{a:?}");
-    }
+    let a =
+        h.post("jail_staff", &format!("/v1/detainers/{detainer}/steps"), json!({"step": "answer", "accepted": true}));
+    assert_eq!(a.status, 201, "{a:?}");
+}
+
+/// Custody: moving custody by a detainer closes the open offer (it used to stay "offered"
+/// forever), and a custodian can release with a NIEM reason code.
+#[test]
+fn custody_moving_by_a_detainer_closes_the_open_offer_and_a_release_is_recorded() {
+    let h = Harness::start();
+    jailed_with_detainer(&h, "S-F-JAIL", "A012340077", "D-F-1");
+    let a = h.post("jail_staff", "/v1/detainers/D-F-1/steps", json!({"step": "release_eligible"}));
+    assert_eq!(a.status, 201, "{a:?}");
     let offer = h.post(
         "jail_staff",
         "/v1/handoffs",
@@ -226,28 +234,7 @@ fn a_release_is_decided_by_the_law_with_what_it_owes_an_open_detainer() {
             .map(|x| x["rule_id"].as_str().unwrap().to_string())
             .collect()
     };
-    // ICE knows the person by an A-number; the jail's booking check matches it (and so
-    // notifies ICE, which may then lodge a detainer).
-    for (role, id) in [("supervisor", "S-F-REL-ICE"), ("jail_staff", "S-F-REL")] {
-        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Ines Marlow"], "a_number": "A012340088"}));
-        assert_eq!(r.status, 201, "{r:?}");
-    }
-    let b = h.post(
-        "jail_staff",
-        "/v1/bookings",
-        json!({"subject": "S-F-REL", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 31.03"}),
-    );
-    assert_eq!(b.status, 201, "{b:?}");
-    let d = h.post(
-        "supervisor",
-        "/v1/detainers",
-        json!({"id": "D-F-REL", "subject": "S-F-REL", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
-            "probable_cause": ["pending_removal_proceedings"],
-            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
-    );
-    assert_eq!(d.status, 201, "{d:?}");
-    let a = h.post("jail_staff", "/v1/detainers/D-F-REL/steps", json!({"step": "answer", "accepted": true}));
-    assert_eq!(a.status, 201, "{a:?}");
+    jailed_with_detainer(&h, "S-F-REL", "A012340088", "D-F-REL");
     let r = h.post("jail_staff", "/v1/subjects/S-F-REL/releases", json!({"reason": "charges dismissed"}));
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.body["decision"]["effect"], "allow_with_flags", "{r:?}");
