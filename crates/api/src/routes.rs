@@ -89,6 +89,12 @@ impl utoipa::Modify for Contract {
             let public = matches!(path.as_str(), "/healthz" | "/readyz");
             for (post, op) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
                 let Some(op) = op else { continue };
+                // A query parameter can name a record too (`?subject=`): the same 404.
+                let queried = op.parameters.iter().flatten().any(|p| {
+                    matches!(p, utoipa::openapi::RefOr::T(p)
+                        if p.parameter_in == utoipa::openapi::path::ParameterIn::Query && p.name == "subject")
+                });
+                let named = named || queried;
                 let r = &mut op.responses.responses;
                 // Errors are problem documents.
                 for (status, resp) in r.iter_mut() {
