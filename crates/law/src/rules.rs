@@ -282,7 +282,7 @@ fn local_rule<'l>(
         .filter(|id| id.as_str() != "US")
         .filter_map(|id| law.jurisdictions.get(id))
         .flat_map(|j| j.rules.iter())
-        .find(|x| x.action == action.as_str() && x.in_force(on) && x.applies_if.iter().all(|c| holds(c, &asserted)))
+        .find(|x| applies(x, action.as_str(), on, &asserted))
         .map(|rule| (rule, rule.unless_any.iter().any(|c| holds(c, &asserted))))
 }
 
@@ -292,6 +292,11 @@ fn asserted_conditions(req: &Request) -> BTreeSet<String> {
         asserted.insert("detainer_has_warrant".into());
     }
     asserted
+}
+
+/// Whether `rule` governs `action` on day `on` under the asserted conditions.
+fn applies(rule: &crate::jurisdiction::Rule, action: &str, on: jiff::civil::Date, asserted: &BTreeSet<String>) -> bool {
+    rule.action == action && rule.in_force(on) && rule.applies_if.iter().all(|c| holds(c, asserted))
 }
 
 fn unverified(rule: &crate::jurisdiction::Rule) -> &'static str {
@@ -468,10 +473,7 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
             );
             continue;
         };
-        for rule in j.rules.iter().filter(|x| x.action == action && x.in_force(on)) {
-            if !rule.applies_if.iter().all(|c| holds(c, &asserted)) {
-                continue;
-            }
+        for rule in j.rules.iter().filter(|x| applies(x, action, on, &asserted)) {
             applied = true;
             apply_rule(rule, &asserted, r);
         }
@@ -507,7 +509,7 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
 }
 
 fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, r: &mut Vec<Reason>) {
-    let why = if rule.unverified { format!("{} [UNVERIFIED]", rule.explanation) } else { rule.explanation.clone() };
+    let why = format!("{}{}", rule.explanation, unverified(rule));
     let missing: Vec<&String> = rule.requires_all.iter().filter(|c| !holds(c, asserted)).collect();
     if !missing.is_empty() {
         let m: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
