@@ -320,13 +320,13 @@ fn verify(p: &Printer, events: u64) -> Result<ExitCode> {
     }
     drop(all);
     // Warm both caches once, then time the best of three runs of each.
-    store::ops::verify(&mut store, None, &mut |_| {})?;
+    store::ops::verify(&mut store, &Default::default(), &mut |_| {})?;
     sha256sum(&file)?;
     let mut ours = Duration::MAX;
     let mut theirs = Duration::MAX;
     for _ in 0..3 {
         let start = Instant::now();
-        store::ops::verify(&mut store, None, &mut |_| {})?;
+        store::ops::verify(&mut store, &Default::default(), &mut |_| {})?;
         ours = ours.min(start.elapsed());
         theirs = theirs.min(sha256sum(&file)?);
     }

@@ -42,6 +42,22 @@ fn open(db: &Path) -> Result<SqliteStore> {
     SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))
 }
 
+/// Opens an existing store named as `serve` names one: a SQLite file (a path or
+/// `sqlite://PATH`) or a PostgreSQL URL. Creates nothing; a PostgreSQL store opened here has
+/// no signing key, so it cannot sign.
+fn open_any(db: &str) -> Result<Box<dyn Store + Send>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let store = store::PgStore::open(db, Path::new("")).context("opening the PostgreSQL store")?;
+        return Ok(Box::new(store));
+    }
+    Ok(Box::new(open(Path::new(db.strip_prefix("sqlite://").unwrap_or(db)))?))
+}
+
+/// Hashes law sources as a store keeps them, for `verify`.
+fn law_hash(kept: &str) -> Result<String, String> {
+    law::kept_rules_hash(kept)
+}
+
 /// Removes a store's files (after a failed create, before anything was acknowledged).
 fn remove_store_files(db: &Path) {
     for suffix in ["", "-wal", "-shm", ".key"] {
@@ -120,23 +136,66 @@ pub fn init_pg(p: &Printer, url: &str, key: &Path, empty: bool) -> Result<ExitCo
     report_init(p, &format!("postgres {shown}"), &mut store, n)
 }
 
-pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitCode> {
+/// Reads `--key`: a signed-note verifier key, or a file holding one.
+fn read_key(key: &str) -> Result<ledger::checkpoint::VerifyingKey> {
+    let text = match std::fs::read_to_string(key) {
+        Ok(t) => t,
+        Err(_) if key.contains('+') => key.to_string(),
+        Err(e) => return Err(e).with_context(|| format!("reading --key {key}")),
+    };
+    let (_, k) = ledger::checkpoint::parse_verifier_key(text.trim())
+        .with_context(|| format!("--key {key:?} is not a verifier key (name+keyid+base64 key)"))?;
+    Ok(k)
+}
+
+pub fn verify(
+    p: &Printer,
+    db: Option<&str>,
+    export: Option<&Path>,
+    checkpoint: Option<&Path>,
+    key: Option<&str>,
+) -> Result<ExitCode> {
     let external = checkpoint
         .map(|f| -> Result<SignedCheckpoint> {
             let text = std::fs::read_to_string(f).with_context(|| format!("reading checkpoint {}", f.display()))?;
             SignedCheckpoint::parse(&text).with_context(|| format!("reading checkpoint {}", f.display()))
         })
         .transpose()?;
-    let mut store = open(db)?;
-    let bar = p.progress(store.size()?, "verifying");
-    let result = ops::verify(&mut store, external.as_ref(), &mut |n| bar.set_position(n));
-    bar.finish_and_clear();
+    let opts = ops::VerifyOptions {
+        checkpoint: external.as_ref(),
+        key: key.map(read_key).transpose()?,
+        rules_hash: Some(&law_hash),
+    };
+    let result = match (db, export) {
+        (_, Some(file)) => {
+            let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = p.progress(len / 400, "verifying");
+            let r = store::export::verify_export(&mut std::io::BufReader::new(f), &opts, &mut |n| bar.set_position(n));
+            bar.finish_and_clear();
+            r
+        }
+        (Some(db), None) => {
+            let mut store = open_any(db)?;
+            let bar = p.progress(store.size()?, "verifying");
+            let r = ops::verify(store.as_mut(), &opts, &mut |n| bar.set_position(n));
+            bar.finish_and_clear();
+            r
+        }
+        (None, None) => bail!("give --db or --export"),
+    };
     match result {
         Ok(r) => {
             let root = hex::encode(r.root);
+            let witnessed = external.as_ref().map(|c| c.checkpoint.size);
             p.emit(
-                &format!("intact: {} events, root {root}, {} signed checkpoints checked", r.count, r.checkpoints_checked),
-                json!({ "intact": true, "events": r.count, "root": root, "checkpoints_checked": r.checkpoints_checked }),
+                &format!(
+                    "intact: {} events, root {root}, {} signed checkpoints, {} Merkle nodes, {} idempotency keys and {} law versions checked",
+                    r.count, r.checkpoints_checked, r.nodes_checked, r.commands_checked, r.law_versions_checked
+                ),
+                json!({ "intact": true, "events": r.count, "root": root, "checkpoints_checked": r.checkpoints_checked,
+                        "nodes_checked": r.nodes_checked, "commands_checked": r.commands_checked,
+                        "law_versions_checked": r.law_versions_checked, "extends_checkpoint": witnessed }),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -156,10 +215,10 @@ pub fn verify(p: &Printer, db: &Path, checkpoint: Option<&Path>) -> Result<ExitC
     }
 }
 
-pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
-    let mut store = open(db)?;
+pub fn rebuild(p: &Printer, db: &str, repair: bool) -> Result<ExitCode> {
+    let mut store = open_any(db)?;
     let bar = p.progress(store.size()?, "rebuilding");
-    let report = ops::rebuild(&mut store, &mut |n| bar.set_position(n))?;
+    let report = ops::rebuild(store.as_mut(), &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     let json = json!({ "events": report.events, "rows": report.rows, "identical": report.difference_count == 0,
                        "difference_count": report.difference_count, "differences": report.differences });
@@ -171,7 +230,7 @@ pub fn rebuild(p: &Printer, db: &Path, repair: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if repair {
-        let (_, rows) = ops::replay(&mut store, &mut |_| {})?;
+        let (_, rows) = ops::replay(store.as_mut(), &mut |_| {})?;
         store.replace_projection(&rows)?;
         p.emit(&format!("repaired: {} rows differed and were replaced from the log", report.difference_count), json);
         return Ok(ExitCode::SUCCESS);
@@ -190,7 +249,7 @@ fn parse_time(flag: &str, s: &str) -> Result<Timestamp> {
 
 /// `--as-of`: an RFC 3339 time, or a sequence number standing for the time its event was
 /// recorded ("as known when event 3475 was written").
-fn record_time(store: &mut SqliteStore, s: &str) -> Result<Timestamp> {
+fn record_time(store: &mut dyn Store, s: &str) -> Result<Timestamp> {
     let Ok(seq) = s.parse::<u64>() else { return parse_time("--as-of", s) };
     let entry = store.entries(seq, 1)?.into_iter().next().with_context(|| format!("--as-of {seq}: no event {seq}"))?;
     Ok(entry.decode()?.recorded_at)
@@ -198,7 +257,7 @@ fn record_time(store: &mut SqliteStore, s: &str) -> Result<Timestamp> {
 
 pub fn log(
     p: &Printer,
-    db: &Path,
+    db: &str,
     subject: Option<&str>,
     as_of: Option<&str>,
     valid_at: Option<&str>,
@@ -206,18 +265,19 @@ pub fn log(
     limit: usize,
 ) -> Result<ExitCode> {
     let valid_at = valid_at.map(|t| parse_time("--valid-at", t)).transpose()?;
-    let mut store = open(db)?;
-    let as_of = as_of.map(|t| record_time(&mut store, t)).transpose()?;
+    let mut store = open_any(db)?;
+    let store = store.as_mut();
+    let as_of = as_of.map(|t| record_time(store, t)).transpose()?;
     let Some(subject) = subject else {
         if as_of.is_some() || valid_at.is_some() {
             bail!("--as-of and --valid-at need --subject");
         }
-        return list(p, &mut store, from, limit.min(10_000));
+        return list(p, store, from, limit.min(10_000));
     };
     if store.record(&RecordKey::new(RecordKind::Subject, subject))?.is_none() {
         bail!("unknown subject {subject:?}");
     }
-    let mut chain = ops::custody_chain(&mut store, subject, as_of)?;
+    let mut chain = ops::custody_chain(store, subject, as_of)?;
     // Valid time: what had happened by then (as the log knows it now, or as of --as-of).
     chain.retain(|s| valid_at.is_none_or(|t| s.valid_at <= t));
     let when = as_of.map_or("now".to_string(), |t| format!("at {t}"));
@@ -241,7 +301,7 @@ fn render_chain(chain: &[ChainStep]) -> String {
     text
 }
 
-fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result<ExitCode> {
+fn list(p: &Printer, store: &mut dyn Store, from: u64, limit: usize) -> Result<ExitCode> {
     let mut text = String::new();
     let mut rows = Vec::new();
     for se in store.entries(from, limit)? {
@@ -253,16 +313,20 @@ fn list(p: &Printer, store: &mut SqliteStore, from: u64, limit: usize) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn checkpoint(p: &Printer, db: &Path) -> Result<ExitCode> {
-    let mut store = open(db)?;
+pub fn checkpoint(p: &Printer, db: &str) -> Result<ExitCode> {
+    let mut store = open_any(db)?;
     let latest = store.checkpoints()?.pop().ok_or_else(|| anyhow!("the log has no checkpoint yet"))?;
     let note = latest.to_note();
-    p.emit(&note, json!({ "size": latest.checkpoint.size, "root": hex::encode(latest.checkpoint.root), "note": note }));
+    let vk = ledger::checkpoint::verifier_key(&latest.checkpoint.origin, &store.verifying_key()?);
+    p.emit(
+        &note,
+        json!({ "size": latest.checkpoint.size, "root": hex::encode(latest.checkpoint.root), "note": note, "verifier_key": vk }),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn prove_inclusion(p: &Printer, db: &Path, seq: u64, size: Option<u64>) -> Result<ExitCode> {
-    let mut store = open(db)?;
+pub fn prove_inclusion(p: &Printer, db: &str, seq: u64, size: Option<u64>) -> Result<ExitCode> {
+    let mut store = open_any(db)?;
     let size = match size {
         Some(s) => s,
         None => store.size()?,
@@ -279,8 +343,8 @@ pub fn prove_inclusion(p: &Printer, db: &Path, seq: u64, size: Option<u64>) -> R
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-pub fn prove_consistency(p: &Printer, db: &Path, old: u64, new: Option<u64>) -> Result<ExitCode> {
-    let mut store = open(db)?;
+pub fn prove_consistency(p: &Printer, db: &str, old: u64, new: Option<u64>) -> Result<ExitCode> {
+    let mut store = open_any(db)?;
     let new = match new {
         Some(n) => n,
         None => store.size()?,
@@ -296,47 +360,89 @@ pub fn prove_consistency(p: &Printer, db: &Path, old: u64, new: Option<u64>) -> 
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-pub fn export(p: &Printer, db: &Path, out: Option<&Path>) -> Result<ExitCode> {
-    let mut store = open(db)?;
+pub fn export(p: &Printer, db: &str, out: Option<&Path>) -> Result<ExitCode> {
+    let mut store = open_any(db)?;
     let bar = p.progress(store.size()?, "exporting");
     let Some(path) = out else {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
-        ops::export(&mut store, &mut w, &mut |n| bar.set_position(n))?;
+        store::export::export(store.as_mut(), &mut w, &mut |n| bar.set_position(n))?;
         return Ok(ExitCode::SUCCESS);
     };
     // Write beside the target and rename, so a failure never leaves a partial export.
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut w = std::io::BufWriter::new(file);
-    let n = ops::export(&mut store, &mut w, &mut |n| bar.set_position(n))?;
+    let n = store::export::export(store.as_mut(), &mut w, &mut |n| bar.set_position(n))?;
     w.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     bar.finish_and_clear();
-    p.emit(&format!("exported {n} events to {}", path.display()), json!({ "events": n, "out": path }));
+    p.emit(
+        &format!(
+            "exported {} events, {} signed checkpoints and {} law versions to {}",
+            n.events,
+            n.checkpoints,
+            n.law_versions,
+            path.display()
+        ),
+        json!({ "events": n.events, "checkpoints": n.checkpoints, "law_versions": n.law_versions, "out": path }),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
+/// Checks the whole export (no store touched), then copies it into a new mirror, or into an
+/// earlier copy of the same log, streaming.
 pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let entries = ops::read_import(&mut std::io::BufReader::new(f))
-        .with_context(|| format!("rejected {}: nothing was imported", file.display()))?;
+    let reader = || -> Result<std::io::BufReader<std::fs::File>> {
+        let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        Ok(std::io::BufReader::new(f))
+    };
+    let rejected = || format!("rejected {}: nothing was imported", file.display());
+    let opts = ops::VerifyOptions { rules_hash: Some(&law_hash), ..Default::default() };
+    let checked = store::export::verify_export(&mut reader()?, &opts, &mut |_| {});
+    let checked = match checked {
+        Ok(r) => r,
+        Err(VerifyError::Store(e)) => return Err(e).with_context(rejected),
+        Err(e) => {
+            let first = e.first_bad_seq();
+            if p.json {
+                p.emit("", json!({ "imported": 0, "intact": false, "first_bad_seq": first, "error": e.to_string() }));
+            } else {
+                eprintln!("{}: {e}", rejected());
+            }
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let head = store::export::Reader::new(reader()?).map_err(|e| anyhow!("{e}")).with_context(rejected)?;
     let created = !db.exists();
-    let mut store = if created { SqliteStore::create(db)? } else { open(db)? };
-    let bar = p.progress(entries.len() as u64, "importing");
-    let result = ops::import(&mut store, &entries, &mut |last| {
+    let mut store = if created {
+        SqliteStore::create_mirror(db, &head.origin, &head.key)
+            .with_context(|| format!("creating mirror {}", db.display()))?
+    } else {
+        open(db)?
+    };
+    drop(head);
+    let bar = p.progress(checked.count, "importing");
+    let result = store::export::import(&mut store, &mut reader()?, &mut |last| {
         bar.set_position(last + 1);
         p.line(&format!("committed through event {last}"), json!({ "committed_through": last }));
     });
     bar.finish_and_clear();
     match result {
-        Ok(n) => {
+        Ok(r) => {
             p.emit(
-                &format!("imported {n} new events ({} already present)", entries.len() as u64 - n),
-                json!({ "imported": n, "already_present": entries.len() as u64 - n }),
+                &format!(
+                    "imported {} new events ({} already present) with {} signed checkpoints of log {}",
+                    r.imported,
+                    r.already_present,
+                    r.checkpoints,
+                    store.origin()
+                ),
+                json!({ "imported": r.imported, "already_present": r.already_present, "checkpoints": r.checkpoints,
+                        "origin": store.origin() }),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -345,7 +451,7 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
                 drop(store);
                 remove_store_files(db);
             }
-            Err(e).with_context(|| format!("rejected {}: nothing was imported", file.display()))
+            Err(anyhow!("{e}")).with_context(rejected)
         }
     }
 }
@@ -408,7 +514,8 @@ fn run_demo(p: &Printer, store: &mut dyn Store, label: &str, reference_events: u
         let first = outcome.expect("ran").with_context(|| format!("demo command {key}"))?;
         first_seq.insert(key, first);
     }
-    let report = ops::verify(store, None, &mut |_| {})?;
+    let report =
+        ops::verify(store, &ops::VerifyOptions { rules_hash: Some(&law_hash), ..Default::default() }, &mut |_| {})?;
     let mut text = format!(
         "Liaison demo store: {label}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n"
     );

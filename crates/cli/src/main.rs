@@ -54,33 +54,44 @@ enum Command {
         /// log.key`).
         #[arg(long)]
         signing_key: Option<PathBuf>,
-        /// Create the store without reference data, e.g. to import another store's log (`--empty`).
+        /// Create the store without reference data (`--empty`).
         #[arg(long)]
         empty: bool,
     },
-    /// Recompute the hash chain and Merkle root and check every signed checkpoint.
+    /// Check every stored byte of a store against its signed log (hash chain, Merkle nodes,
+    /// checkpoints, indexes, idempotency keys, law versions), or an export with no store.
     Verify {
-        /// The store to check (`--db liaison.db`).
+        /// The store to check: a SQLite file (`--db liaison.db`) or a PostgreSQL URL (`--db
+        /// postgres://u:p@host/db`).
+        #[arg(long, required_unless_present = "export", conflicts_with = "export")]
+        db: Option<String>,
+        /// An export to check offline, with no store (`--export events.ndjson`).
         #[arg(long)]
-        db: PathBuf,
+        export: Option<PathBuf>,
         /// A checkpoint note kept earlier; the log must still extend it (`--checkpoint cp.txt`).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// The log's verifier key as you hold it (printed by `init` and `checkpoint`), or a file
+        /// holding it: the log must be signed by this key (`--key log.vkey`).
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Rebuild current state from the log and compare it with the stored projection.
     Rebuild {
-        /// The store to rebuild (`--db liaison.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
         /// Replace the stored projection with the rebuilt one when they differ (`--repair`).
         #[arg(long)]
         repair: bool,
     },
     /// Show a subject's custody chain (as known at --as-of, up to --valid-at), or the log itself.
     Log {
-        /// The SQLite store (`--db demo.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
         /// The subject whose custody chain to show (`--subject S-DEMO-0001`); without it, the log.
         #[arg(long)]
         subject: Option<String>,
@@ -102,27 +113,31 @@ enum Command {
     },
     /// Print the latest signed checkpoint (keep it to verify the log later).
     Checkpoint {
-        /// The store whose latest signed checkpoint to print (`--db liaison.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
     },
     /// Produce and check a Merkle proof.
     Proof {
         #[command(subcommand)]
         kind: ProofKind,
     },
-    /// Write every event as NDJSON (to --out, or standard output).
+    /// Write the log as an export anyone can check offline: every event, every signed
+    /// checkpoint, the public key and the law versions, as NDJSON (to --out, or standard output).
     Export {
-        /// The store to export (`--db demo.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
         /// The file to write; default standard output (`--out events.ndjson`).
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Append the events of an NDJSON export; the whole file is checked first.
+    /// Copy an export into a mirror: the whole file is checked first, then its events, original
+    /// checkpoints and law versions are appended; nothing is re-signed.
     Import {
-        /// The store to append to, created empty if missing (`--db copy.db`).
+        /// The mirror to create, or an earlier copy of the same log to continue (`--db copy.db`).
         #[arg(long)]
         db: PathBuf,
         /// The NDJSON export to read (`events.ndjson`).
@@ -218,9 +233,10 @@ enum Command {
 enum ProofKind {
     /// Prove that event SEQ is in the tree of SIZE events (default: the whole log).
     Inclusion {
-        /// The store (`--db demo.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
         /// The event's sequence number (`--seq 3470`).
         #[arg(long)]
         seq: u64,
@@ -230,9 +246,10 @@ enum ProofKind {
     },
     /// Prove that the tree of OLD events is a prefix of the tree of NEW events.
     Consistency {
-        /// The store (`--db demo.db`).
+        /// The store: a SQLite file (`--db liaison.db`, or `sqlite://liaison.db`) or a PostgreSQL
+        /// URL (`--db postgres://u:p@host/db`).
         #[arg(long)]
-        db: PathBuf,
+        db: String,
         /// The older tree size, e.g. from a kept checkpoint (`--old 3446`).
         #[arg(long)]
         old: u64,
@@ -262,7 +279,9 @@ fn main() -> ExitCode {
             (None, Some(url), Some(key)) => commands::init_pg(&p, &url, &key, empty),
             _ => unreachable!("clap requires --db, or --pg with --signing-key"),
         },
-        Command::Verify { db, checkpoint } => commands::verify(&p, &db, checkpoint.as_deref()),
+        Command::Verify { db, export, checkpoint, key } => {
+            commands::verify(&p, db.as_deref(), export.as_deref(), checkpoint.as_deref(), key.as_deref())
+        }
         Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
         Command::Log { db, subject, as_of, valid_at, from, limit } => {
             commands::log(&p, &db, subject.as_deref(), as_of.as_deref(), valid_at.as_deref(), from, limit)

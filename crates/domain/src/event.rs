@@ -225,8 +225,61 @@ impl Event {
         }
     }
 
+    /// How the event names the subject it concerns: directly, or through the handoff or
+    /// detainer it acts on (whose subject an earlier event named). Resolved, this is the
+    /// subject [`crate::apply`] reports; a correction that names none concerns the subject of
+    /// the event it corrects. Lets a verifier check the log's subject index without replaying
+    /// state.
+    pub fn subject_ref(&self) -> SubjectRef<'_> {
+        use SubjectRef as R;
+        match self {
+            Event::AgencyRegistered { .. }
+            | Event::FacilityRegistered { .. }
+            | Event::OfficerRegistered { .. }
+            | Event::DesignationGranted { .. }
+            | Event::TrainingRecorded { .. }
+            | Event::AgreementRecorded { .. }
+            | Event::AgreementStatusChanged { .. }
+            | Event::OperationPlanned { .. }
+            | Event::OperationStatusChanged { .. }
+            | Event::ValidTimeCorrected { .. } => R::None,
+            Event::SubjectRegistered { subject } => R::Subject(&subject.id),
+            Event::EncounterRecorded { encounter } => R::Subject(&encounter.subject),
+            Event::HandoffOffered { handoff } => R::Subject(&handoff.subject),
+            Event::DetainerIssued { detainer } => R::Subject(&detainer.subject),
+            Event::SubjectDetailsCorrected { subject, .. }
+            | Event::CitizenshipClaimed { subject, .. }
+            | Event::IdentityChecked { subject, .. }
+            | Event::IdentityVerified { subject, .. }
+            | Event::CitizenshipDetermined { subject, .. }
+            | Event::JailBooked { subject, .. }
+            | Event::CustodyConflictResolved { subject, .. }
+            | Event::CustodyReleased { subject, .. }
+            | Event::SubjectRecordRead { subject, .. } => R::Subject(subject),
+            Event::HandoffAccepted { handoff, .. }
+            | Event::HandoffRejected { handoff, .. }
+            | Event::HandoffExpired { handoff }
+            | Event::HandoffSuperseded { handoff, .. } => R::Handoff(handoff),
+            Event::DetainerServed { detainer }
+            | Event::DetainerAnswered { detainer, .. }
+            | Event::SubjectReleaseEligible { detainer }
+            | Event::DetainerCustodyAssumed { detainer, .. }
+            | Event::DetainerLifted { detainer, .. }
+            | Event::DetainerExpired { detainer } => R::Detainer(detainer),
+        }
+    }
+
     /// Whether this event is a correction and so must name the event it corrects.
     pub fn is_correction(&self) -> bool {
         matches!(self, Event::ValidTimeCorrected { .. } | Event::SubjectDetailsCorrected { .. })
     }
+}
+
+/// How an event names its subject (see [`Event::subject_ref`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectRef<'a> {
+    None,
+    Subject(&'a SubjectId),
+    Handoff(&'a HandoffId),
+    Detainer(&'a DetainerId),
 }

@@ -24,7 +24,7 @@ pub mod state;
 pub mod subject;
 pub mod workload;
 
-pub use event::Event;
+pub use event::{Event, SubjectRef};
 pub use ids::*;
 pub use jiff::Timestamp;
 pub use state::{Applied, ApplyError, EventTime, MemoryRecords, Record, RecordKey, RecordKind, Records, apply};

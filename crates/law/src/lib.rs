@@ -323,17 +323,12 @@ impl Sources<'static> {
 
 impl Law {
     pub fn load(src: &Sources) -> Result<Law, LawError> {
-        let mut h = Sha256::new();
-        for part in [src.schema, src.policies, src.jurisdictions, src.border_lines] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
         Ok(Law {
             policies: authority::Policies::load(src.schema, src.policies)?,
             jurisdictions: jurisdiction::Jurisdictions::parse(src.jurisdictions)?,
             boundary: zone::Boundary::from_geojson(src.border_lines)?,
             zone_settings: zone::ZoneSettings::default(),
-            rules_hash: hex::encode(h.finalize()),
+            rules_hash: rules_hash(src),
         })
     }
 
@@ -369,6 +364,23 @@ pub struct RecordedDecision {
     pub rule_ids: Vec<String>,
     pub citations: Vec<String>,
     pub inputs: Inputs,
+}
+
+/// The hash that names a version of the law: SHA-256 over its sources, each preceded by its
+/// length. Decisions quote it; the store keeps the sources under it.
+pub fn rules_hash(src: &Sources) -> String {
+    let mut h = Sha256::new();
+    for part in [src.schema, src.policies, src.jurisdictions, src.border_lines] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The rules hash of sources as a store keeps them (JSON of [`OwnedSources`]), for `verify`.
+pub fn kept_rules_hash(kept: &str) -> Result<String, String> {
+    let sources: OwnedSources = serde_json::from_str(kept).map_err(|e| e.to_string())?;
+    Ok(rules_hash(&sources.as_sources()))
 }
 
 /// The law's sources as kept beside a log, keyed by their hash.

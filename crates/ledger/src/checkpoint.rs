@@ -69,6 +69,33 @@ pub fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// The signed-note verifier key string of an Ed25519 key under `name`:
+/// `name+hex(key id)+base64(0x01 || public key)`.
+pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
+    let mut k = vec![1u8];
+    k.extend_from_slice(key.as_bytes());
+    format!("{name}+{}+{}", hex::encode(key_id(name, key)), B64.encode(k))
+}
+
+/// Reads a signed-note verifier key string back: its name and Ed25519 public key.
+pub fn parse_verifier_key(s: &str) -> Result<(String, VerifyingKey), CheckpointError> {
+    use CheckpointError::Malformed;
+    let mut parts = s.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Malformed("a verifier key is name+keyid+base64 key"));
+    };
+    let raw = B64.decode(key).map_err(|_| Malformed("the verifier key is not base64"))?;
+    let bytes: [u8; 32] = match raw.split_first() {
+        Some((1, rest)) => rest.try_into().map_err(|_| Malformed("the verifier key is not 32 bytes"))?,
+        _ => return Err(Malformed("the verifier key is not an Ed25519 (type 1) key")),
+    };
+    let vk = VerifyingKey::from_bytes(&bytes).map_err(|_| Malformed("the verifier key is not an Ed25519 key"))?;
+    if hex::encode(key_id(name, &vk)) != id {
+        return Err(Malformed("the verifier key's id does not match its name and key"));
+    }
+    Ok((name.to_string(), vk))
+}
+
 /// The log's signing key and name.
 pub struct Signer {
     name: String,
@@ -107,10 +134,7 @@ impl Signer {
 
     /// The signed-note verifier key string: `name+hex(key id)+base64(0x01 || public key)`.
     pub fn verifier_key(&self) -> String {
-        let vk = self.key.verifying_key();
-        let mut k = vec![1u8];
-        k.extend_from_slice(vk.as_bytes());
-        format!("{}+{}+{}", self.name, hex::encode(key_id(&self.name, &vk)), B64.encode(k))
+        verifier_key(&self.name, &self.key.verifying_key())
     }
 }
 

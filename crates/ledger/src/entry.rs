@@ -33,6 +33,11 @@ pub struct Entry<E> {
     pub actor: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// With an idempotency key: the hash of the request it answered (hex), which a retry under
+    /// the same key must match. Kept in the entry so the store's copy of it can be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_hash_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
+    pub request_hash: Option<Hash>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrects: Option<u64>,
     pub event: E,
@@ -78,6 +83,29 @@ pub fn read_prefix(bytes: &[u8]) -> Option<(u64, Hash)> {
     Some((seq, prev))
 }
 
+mod hex_hash_opt {
+    use crate::Hash;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => super::hex_hash::serialize(h, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Hash>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| {
+                let mut h = [0u8; 32];
+                hex::decode_to_slice(&s, &mut h)
+                    .map_err(|_| serde::de::Error::custom("request_hash must be 64 lowercase hex digits"))?;
+                Ok(h)
+            })
+            .transpose()
+    }
+}
+
 mod hex_hash {
     use crate::Hash;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -109,6 +137,7 @@ mod tests {
             valid_at: Timestamp::UNIX_EPOCH,
             actor: "x".into(),
             idempotency_key: None,
+            request_hash: None,
             corrects: None,
             event: serde_json::json!({"type": "t"}),
             decision: None,

@@ -6,7 +6,7 @@
 //! failure is a [`Tamper`] naming the first bad sequence number.
 
 use crate::entry::{leaf_hash, read_prefix};
-use crate::merkle::Frontier;
+use crate::merkle::{Frontier, StoredNode};
 use crate::{GENESIS_PREV, Hash};
 
 /// What kind of tampering was found, and where.
@@ -60,7 +60,7 @@ impl Tamper {
 #[derive(Debug, Clone, Default)]
 pub struct Verifier {
     frontier: Frontier,
-    prev: Option<(Hash, Hash)>,
+    prev: Option<Hash>,
 }
 
 impl Verifier {
@@ -78,8 +78,22 @@ impl Verifier {
         self.frontier.root()
     }
 
-    /// Checks the next stored row: its sequence number, its bytes and its stored leaf hash.
-    pub fn push(&mut self, row_seq: u64, bytes: &[u8], stored_leaf: &Hash) -> Result<Hash, Tamper> {
+    /// Checks the next stored row: its sequence number, its chain link to the entry before,
+    /// and its stored leaf hash against the hash of its bytes. Returns the stored Merkle nodes
+    /// (above level 0) this entry completes, recomputed, for the caller to compare with the
+    /// stored ones.
+    pub fn push(&mut self, row_seq: u64, bytes: &[u8], stored_leaf: &[u8]) -> Result<Vec<StoredNode>, Tamper> {
+        self.push_hashed(row_seq, bytes, leaf_hash(bytes), stored_leaf)
+    }
+
+    /// [`Verifier::push`] with the leaf hash of `bytes` already computed (on another thread).
+    pub fn push_hashed(
+        &mut self,
+        row_seq: u64,
+        bytes: &[u8],
+        leaf: Hash,
+        stored_leaf: &[u8],
+    ) -> Result<Vec<StoredNode>, Tamper> {
         let seq = self.count();
         if row_seq != seq {
             return Err(Tamper::Missing { seq, found: row_seq });
@@ -88,30 +102,23 @@ impl Verifier {
         if claims != seq {
             return Err(Tamper::OutOfPlace { seq, claims });
         }
-        let leaf = leaf_hash(bytes);
+        if leaf[..] != *stored_leaf {
+            // The bytes or the stored hash changed: either way this entry is the bad one.
+            return Err(Tamper::Modified { seq });
+        }
         match self.prev {
             None if prev != GENESIS_PREV => return Err(Tamper::OutOfPlace { seq, claims }),
-            Some((prev_leaf, _)) if prev != prev_leaf => {
-                // The previous entry's bytes changed, or this entry's record of them did. The
-                // earlier one is named: it is the first that may be bad. A caller holding a
-                // checkpoint that vouches for the previous entry names this one instead
-                // (see [`Tamper::PrevAltered`]).
+            Some(prev_leaf) if prev != prev_leaf => {
+                // The previous entry's bytes changed together with its stored leaf hash, or
+                // this entry's did (its record of the previous hash). The earlier one is
+                // named: it is the first that may be bad. A caller holding a checkpoint that
+                // vouches for the previous entry names this one instead ([`Tamper::PrevAltered`]).
                 return Err(Tamper::ChainBroken { seq: seq - 1, next: seq });
             }
             _ => {}
         }
-        self.prev = Some((leaf, *stored_leaf));
-        self.frontier.push(leaf);
-        Ok(leaf)
-    }
-
-    /// Checks the trailing entry, whose bytes no later entry vouches for, against its stored
-    /// leaf hash. Call after the last push.
-    pub fn finish(&self) -> Result<(), Tamper> {
-        match self.prev {
-            Some((leaf, stored)) if leaf != stored => Err(Tamper::Modified { seq: self.count() - 1 }),
-            _ => Ok(()),
-        }
+        self.prev = Some(leaf);
+        Ok(self.frontier.push(leaf))
     }
 }
 
@@ -133,6 +140,7 @@ mod tests {
                     valid_at: Timestamp::UNIX_EPOCH,
                     actor: "t".into(),
                     idempotency_key: None,
+                    request_hash: None,
                     corrects: None,
                     event: seq,
                     decision: None,
@@ -149,7 +157,7 @@ mod tests {
         for (s, b, h) in rows {
             v.push(*s, b, h)?;
         }
-        v.finish()
+        Ok(())
     }
 
     fn rows() -> Vec<(u64, Vec<u8>, Hash)> {

@@ -10,8 +10,8 @@
 //! appearance, `ON CONFLICT` upserts, `SAVEPOINT`.
 
 use crate::{
-    BATCH_EVENTS_MAX, Batch, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Pending, ProjectionRow, Receipt, Store, StoreError,
-    StoredEntry, VerifyingKey,
+    BATCH_EVENTS_MAX, Batch, CommandRow, EventRow, IDEMPOTENCY_KEY_BYTES_MAX, NewEvent, Pending, ProjectionRow,
+    Receipt, Store, StoreError, StoredEntry, VerifyingKey,
 };
 use domain::{Event, Record, RecordKey, RecordKind, Records, Timestamp};
 use ledger::merkle::{Frontier, NodeStore};
@@ -54,6 +54,14 @@ impl V {
         match self {
             V::B(b) => Ok(b),
             other => Err(StoreError::Corrupt(format!("expected bytes, found {other:?}"))),
+        }
+    }
+    /// The bytes of a blob or text cell as stored (empty for anything else), for verification.
+    pub fn raw(self) -> Vec<u8> {
+        match self {
+            V::B(b) => b,
+            V::T(t) => t.into_bytes(),
+            _ => Vec::new(),
         }
     }
     fn hash(self) -> Result<Hash, StoreError> {
@@ -134,6 +142,8 @@ struct Head {
     frontier: Frontier,
     last_leaf: Hash,
     last_recorded_us: i64,
+    /// Whether the log's last signed checkpoint is at its end and matches `frontier`.
+    vouched: bool,
 }
 
 /// Most projection records kept in memory (`RECORD_CACHE_MAX`); the cache is emptied when full.
@@ -158,14 +168,20 @@ pub struct Ledger<B> {
     /// Rules hashes known to be kept (law versions are never removed). Looking one up in the
     /// table can cost a read of its sources, which are megabytes.
     law_versions: HashSet<String>,
+    /// The log's public key, read from `meta` once.
+    public_key: Option<VerifyingKey>,
 }
 
 /// What a write hands its transaction code.
 struct Ctx<'a> {
     tx: &'a mut dyn Sql,
     head: &'a mut Head,
-    signer: &'a Signer,
+    /// `None` for a write that only copies entries already signed (a mirror's import).
+    signer: Option<&'a Signer>,
+    key: &'a VerifyingKey,
     origin: &'a str,
+    /// The recorded time of this transaction's appends, fixed by its first append.
+    recorded_us: Option<i64>,
     cache: &'a RecordCache,
     /// Records written by the commands of this transaction so far.
     written: BTreeMap<RecordKey, Record>,
@@ -199,13 +215,18 @@ pub(crate) fn new_identity(key_path: &Path) -> Result<Identity, StoreError> {
         .map_err(|source| StoreError::Io { context: format!("writing signing key {}", key_path.display()), source })?;
     let origin = format!("liaison/{}", hex::encode(log_id));
     let signer = Signer::from_seed(&origin, &seed);
-    let meta = vec![
-        ("schema_version", "1".to_string()),
-        ("origin", origin.clone()),
-        ("public_key", hex::encode(signer.verifying_key().as_bytes())),
-        ("verifier_key", signer.verifier_key()),
-    ];
+    let meta = identity_meta(&origin, &signer.verifying_key());
     Ok(Identity { origin, signer, meta })
+}
+
+/// The `meta` rows that name a log: schema version, origin and public key.
+pub(crate) fn identity_meta(origin: &str, key: &VerifyingKey) -> Vec<(&'static str, String)> {
+    vec![
+        ("schema_version", crate::verify::SCHEMA_VERSION.to_string()),
+        ("origin", origin.to_string()),
+        ("public_key", hex::encode(key.as_bytes())),
+        ("verifier_key", ledger::checkpoint::verifier_key(origin, key)),
+    ]
 }
 
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
@@ -230,6 +251,7 @@ impl<B: Backend> Ledger<B> {
             cache: HashMap::new(),
             upper_blocks: HashMap::new(),
             law_versions: HashSet::new(),
+            public_key: None,
         }
     }
 
@@ -255,6 +277,13 @@ impl<B: Backend> Ledger<B> {
     fn signer(&mut self) -> Result<&Signer, StoreError> {
         if self.signer.is_none() {
             let kp = &self.key_path;
+            if !kp.exists() {
+                return Err(StoreError::Invalid(format!(
+                    "this store has no signing key ({}): it cannot record new events (a mirror takes only \
+                     entries its origin signed, by `liaison import`)",
+                    kp.display()
+                )));
+            }
             let text = std::fs::read_to_string(kp).map_err(|source| StoreError::Io {
                 context: format!("reading signing key {}", kp.display()),
                 source,
@@ -276,22 +305,42 @@ impl<B: Backend> Ledger<B> {
     }
 
     /// Runs `f` in one write transaction with an up-to-date head; on error nothing persists
-    /// and the cached head is left as it was.
-    fn write<T>(&mut self, commit: bool, f: impl FnOnce(&mut Ctx) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.signer()?;
-        let signer = self.signer.take().expect("loaded");
+    /// and the cached head is left as it was. A write that signs (`sign`) needs the signing
+    /// key, and a head vouched for by the last signed checkpoint.
+    fn write<T>(
+        &mut self,
+        commit: bool,
+        sign: bool,
+        f: impl FnOnce(&mut Ctx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let signer = if sign {
+            self.signer()?;
+            self.signer.take()
+        } else {
+            None
+        };
+        let key = self.verifying_key()?;
         let (cached_head, origin) = (self.head.clone(), self.origin.clone());
         let (cache, law_versions) = (&mut self.cache, &mut self.law_versions);
         let result = self.db.write_tx(commit, |tx| {
-            let (mut head, reloaded) = load_head(tx, cached_head)?;
+            let (mut head, reloaded) = load_head(tx, cached_head, &origin, &key)?;
             if reloaded {
                 cache.clear();
+            }
+            if sign && !head.vouched {
+                return Err(StoreError::Corrupt(format!(
+                    "the log's last {} events are not covered by a signed checkpoint that matches them; \
+                     nothing more is signed until `liaison verify` finds why",
+                    head.frontier.size()
+                )));
             }
             let mut ctx = Ctx {
                 tx,
                 head: &mut head,
-                signer: &signer,
+                signer: signer.as_ref(),
+                key: &key,
                 origin: &origin,
+                recorded_us: None,
                 cache,
                 written: BTreeMap::new(),
                 read: HashMap::new(),
@@ -301,7 +350,9 @@ impl<B: Backend> Ledger<B> {
             let (written, read) = (ctx.written, ctx.read);
             Ok((out, head, written, read))
         });
-        self.signer = Some(signer);
+        if signer.is_some() {
+            self.signer = signer;
+        }
         match result {
             Ok((out, head, written, read)) => {
                 if commit {
@@ -329,21 +380,77 @@ impl<B: Backend> Ledger<B> {
 
 /// Re-reads the head when the cache is missing or stale (another writer appended).
 /// Returns the head and whether it had to be re-read.
-fn load_head(tx: &mut dyn Sql, cached: Option<Head>) -> Result<(Head, bool), StoreError> {
+///
+/// Nothing stored beside the entries is trusted to extend the log: the last entry's hash and
+/// recorded time are computed from its bytes, and the frontier (stored nodes) must give the
+/// root that the last signed checkpoint signed, at the log's size ([`Head::vouched`]).
+fn load_head(
+    tx: &mut dyn Sql,
+    cached: Option<Head>,
+    origin: &str,
+    key: &VerifyingKey,
+) -> Result<(Head, bool), StoreError> {
     let size = log_size(tx)?;
     if let Some(h) = cached.filter(|h| h.frontier.size() == size) {
         return Ok((h, false));
     }
     let frontier = Frontier::load(&mut TxNodes::new(tx), size)?;
-    let (last_leaf, last_recorded_us) = if size == 0 {
-        (GENESIS_PREV, i64::MIN)
-    } else {
-        let mut row = one(tx, "SELECT leaf, recorded_us FROM event WHERE seq = $1", &[n(size - 1)])?
-            .ok_or_else(|| StoreError::Corrupt(format!("event {} is missing", size - 1)))?;
-        let recorded = row[1].i()?;
-        (row.swap_remove(0).hash()?, recorded)
+    if size == 0 {
+        return Ok((Head { frontier, last_leaf: GENESIS_PREV, last_recorded_us: i64::MIN, vouched: true }, true));
+    }
+    let bytes = one(tx, "SELECT bytes FROM event WHERE seq = $1", &[n(size - 1)])?
+        .ok_or_else(|| StoreError::Corrupt(format!("event {} is missing", size - 1)))?
+        .swap_remove(0)
+        .raw();
+    #[derive(serde::Deserialize)]
+    struct Times {
+        recorded_at: Timestamp,
+    }
+    let times: Times = serde_json::from_slice(&bytes)
+        .map_err(|e| StoreError::Corrupt(format!("event {} cannot be read: {e}", size - 1)))?;
+    let last_leaf = leaf_hash(&bytes);
+    // The signed root must be the frontier's, and must include the last entry's bytes (an
+    // inclusion proof from the stored nodes: a wrong node cannot make it verify).
+    let signed = match one(tx, "SELECT note FROM checkpoint WHERE size = $1", &[n(size)])? {
+        None => None,
+        Some(mut row) => SignedCheckpoint::parse(&String::from_utf8_lossy(&row.swap_remove(0).raw()))
+            .ok()
+            .filter(|c| c.verify(key).is_ok() && c.checkpoint.origin == origin && c.checkpoint.size == size),
     };
-    Ok((Head { frontier, last_leaf, last_recorded_us }, true))
+    let vouched = match signed {
+        Some(c) if c.checkpoint.root == frontier.root() => {
+            let proof = ledger::merkle::inclusion_proof(&mut TxNodes::new(tx), size, size - 1)?;
+            ledger::merkle::verify_inclusion(&c.checkpoint.root, size, size - 1, &bytes, &proof)
+        }
+        _ => false,
+    };
+    Ok((Head { frontier, last_leaf, last_recorded_us: times.recorded_at.as_microsecond(), vouched }, true))
+}
+
+/// How far the log's last recorded time may be ahead of this server's clock before it
+/// refuses to record: it never stamps new events later than the clock allows.
+pub const CLOCK_AHEAD_MAX: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
+/// The recorded time of a transaction's appends: its clock reading, or just after the last
+/// commit's (each commit's time is later than the one before, which is how `verify` knows
+/// where commits end), but never far past the clock.
+fn recorded_time(c: &mut Ctx, now: Timestamp) -> Result<i64, StoreError> {
+    if let Some(t) = c.recorded_us {
+        return Ok(t);
+    }
+    let last = c.head.last_recorded_us;
+    let limit = us(now).saturating_add(CLOCK_AHEAD_MAX.as_micros() as i64);
+    if last >= limit {
+        return Err(StoreError::Corrupt(format!(
+            "the log's last event was recorded at {}, more than {} ahead of this server's clock ({now}); \
+             refusing to record events in the future: check the clock",
+            Timestamp::from_microsecond(last).map_or_else(|_| last.to_string(), |t| t.to_string()),
+            "5 minutes",
+        )));
+    }
+    let t = us(now).max(last.saturating_add(1));
+    c.recorded_us = Some(t);
+    Ok(t)
 }
 
 fn log_size(tx: &mut dyn Sql) -> Result<u64, StoreError> {
@@ -585,12 +692,12 @@ fn checkpoint_at(tx: &mut dyn Sql, size: u64) -> Result<SignedCheckpoint, StoreE
 fn append_events(
     c: &mut Ctx,
     events: &[NewEvent],
-    key: Option<&str>,
+    key: Option<(&str, Hash)>,
     now: Timestamp,
 ) -> Result<(u64, u64), StoreError> {
+    let recorded_us = recorded_time(c, now)?;
     let head = &mut *c.head;
     let first = head.frontier.size();
-    let recorded_us = us(now).max(head.last_recorded_us);
     let recorded_at = Timestamp::from_microsecond(recorded_us).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let mut recs =
         TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new(), read: &mut c.read };
@@ -603,7 +710,8 @@ fn append_events(
             recorded_at,
             valid_at: ne.valid_at,
             actor: ne.actor.clone(),
-            idempotency_key: key.map(str::to_string),
+            idempotency_key: key.map(|k| k.0.to_string()),
+            request_hash: key.map(|k| k.1),
             corrects: ne.corrects,
             event: &ne.event,
             decision: ne.decision.clone(),
@@ -650,19 +758,34 @@ fn validate_request(events: &[NewEvent], key: Option<&str>) -> Result<(), StoreE
     Ok(())
 }
 
-fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+fn append_entries_tx(
+    c: &mut Ctx,
+    entries: &[StoredEntry],
+    checkpoints: &[SignedCheckpoint],
+) -> Result<Option<(u64, u64)>, StoreError> {
     let head = &mut *c.head;
+    let mut signed: BTreeMap<u64, &SignedCheckpoint> = BTreeMap::new();
+    for cp in checkpoints {
+        if cp.checkpoint.origin != c.origin {
+            return Err(StoreError::Invalid(format!(
+                "checkpoint of size {} is of log {}, not {}",
+                cp.checkpoint.size, cp.checkpoint.origin, c.origin
+            )));
+        }
+        cp.verify(c.key).map_err(|e| StoreError::Invalid(format!("checkpoint of size {}: {e}", cp.checkpoint.size)))?;
+        signed.insert(cp.checkpoint.size, cp);
+    }
     let mut recs =
         TxRecords { tx: &mut *c.tx, cache: c.cache, below: &c.written, overlay: BTreeMap::new(), read: &mut c.read };
     let mut first = None;
     for se in entries {
         let size = head.frontier.size();
         if se.seq < size {
-            let stored = one(recs.tx, "SELECT leaf FROM event WHERE seq = $1", &[n(se.seq)])?
+            let stored = one(recs.tx, "SELECT bytes FROM event WHERE seq = $1", &[n(se.seq)])?
                 .ok_or_else(|| StoreError::Corrupt(format!("event {} is missing", se.seq)))?
                 .swap_remove(0)
-                .hash()?;
-            if stored != leaf_hash(&se.bytes) {
+                .raw();
+            if stored != se.bytes {
                 return Err(StoreError::Invalid(format!(
                     "event {} differs from the event already stored at {}",
                     se.seq, se.seq
@@ -697,21 +820,44 @@ fn append_entries_tx(c: &mut Ctx, entries: &[StoredEntry]) -> Result<Option<Rece
         };
         insert_entry(recs.tx, head, &se.bytes, &meta)?;
         if let Some(k) = &entry.idempotency_key {
+            let hash = entry.request_hash.map_or_else(|| vec![0; 32], |h| h.to_vec());
             recs.tx.exec(
                 "INSERT INTO command (idempotency_key, request_hash, first_seq, last_seq, checkpoint_size) VALUES ($1, $2, $3, $3, 0)
                  ON CONFLICT (idempotency_key) DO UPDATE SET last_seq = excluded.last_seq",
-                &[V::T(k.clone()), V::B(vec![0; 32]), n(se.seq)],
+                &[V::T(k.clone()), V::B(hash), n(se.seq)],
+            )?;
+        }
+        if let Some(cp) = signed.remove(&head.frontier.size()) {
+            if cp.checkpoint.root != head.frontier.root() {
+                return Err(StoreError::Invalid(format!(
+                    "the signed checkpoint of size {} does not match events 0..={}",
+                    cp.checkpoint.size, se.seq
+                )));
+            }
+            recs.tx.exec(
+                "INSERT INTO checkpoint (size, note) VALUES ($1, $2)",
+                &[n(cp.checkpoint.size), V::T(cp.to_note())],
             )?;
         }
         first.get_or_insert(se.seq);
+    }
+    // What is left must be a checkpoint this store already holds, as it holds it.
+    for (size, cp) in signed {
+        let stored = one(recs.tx, "SELECT note FROM checkpoint WHERE size = $1", &[n(size)])?;
+        if size > head.frontier.size() || stored.is_none_or(|mut r| r.swap_remove(0).raw() != cp.to_note().into_bytes())
+        {
+            return Err(StoreError::Invalid(format!(
+                "the checkpoint of size {size} matches no entry here (the log has {} events)",
+                head.frontier.size()
+            )));
+        }
     }
     let Some(first_seq) = first else {
         return Ok(None);
     };
     let written = recs.flush()?;
     c.written.extend(written);
-    let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
-    Ok(Some(Receipt { first_seq, last_seq: c.head.frontier.size() - 1, checkpoint, replayed: false }))
+    Ok(Some((first_seq, c.head.frontier.size() - 1)))
 }
 
 /// One command inside a write transaction: the idempotency check, then its events. The
@@ -739,7 +885,7 @@ fn command_tx(
             &[V::T(k.to_string()), V::B(hash.to_vec()), n(first), n(first + events.len() as u64 - 1)],
         )?;
     }
-    let (first_seq, last_seq) = append_events(c, events, key.map(|k| k.0), now)?;
+    let (first_seq, last_seq) = append_events(c, events, key, now)?;
     Ok(Pending { first_seq, last_seq, replayed: false, checkpoint: None })
 }
 
@@ -782,7 +928,8 @@ fn finish(c: &mut Ctx, size_before: u64) -> Result<Option<SignedCheckpoint>, Sto
     if size == size_before {
         return if size == 0 { Ok(None) } else { checkpoint_at(c.tx, size).map(Some) };
     }
-    let checkpoint = sign_checkpoint(c.tx, c.head, c.signer, c.origin)?;
+    let signer = c.signer.ok_or_else(|| StoreError::Invalid("this write cannot sign".into()))?;
+    let checkpoint = sign_checkpoint(c.tx, c.head, signer, c.origin)?;
     Ok(Some(checkpoint))
 }
 
@@ -887,7 +1034,7 @@ fn entry_rows(rows: Vec<Vec<V>>) -> Result<Vec<StoredEntry>, StoreError> {
 
 impl<B: Backend> Store for Ledger<B> {
     fn append(&mut self, events: &[NewEvent], key: Option<&str>, now: Timestamp) -> Result<Receipt, StoreError> {
-        self.write(true, |c| {
+        self.write(true, true, |c| {
             let size = c.head.frontier.size();
             // A retry is recognized by the hash of its events.
             let key = key.map(|k| (k, leaf_hash(&serde_json::to_vec(events).expect("events serialize"))));
@@ -902,22 +1049,22 @@ impl<B: Backend> Store for Ledger<B> {
         now: Timestamp,
         f: &mut dyn FnMut(&mut dyn Batch) -> Result<(), StoreError>,
     ) -> Result<Option<SignedCheckpoint>, StoreError> {
-        self.write(true, |c| {
+        self.write(true, true, |c| {
             let size = c.head.frontier.size();
             f(&mut TxBatch { c, now })?;
             finish(c, size)
         })
     }
 
-    fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError> {
+    fn append_entries(
+        &mut self,
+        entries: &[StoredEntry],
+        checkpoints: &[SignedCheckpoint],
+    ) -> Result<Option<(u64, u64)>, StoreError> {
         if entries.len() > BATCH_EVENTS_MAX {
             return Err(StoreError::Invalid(format!("a batch may carry at most {BATCH_EVENTS_MAX} events")));
         }
-        self.write(true, |c| append_entries_tx(c, entries))
-    }
-
-    fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError> {
-        self.write(false, |c| append_entries_tx(c, entries).map(|_| ()))
+        self.write(true, false, |c| append_entries_tx(c, entries, checkpoints))
     }
 
     fn size(&mut self) -> Result<u64, StoreError> {
@@ -957,11 +1104,17 @@ impl<B: Backend> Store for Ledger<B> {
     }
 
     fn verifying_key(&mut self) -> Result<VerifyingKey, StoreError> {
+        if let Some(k) = self.public_key {
+            return Ok(k);
+        }
         let hex_key = self.meta("public_key")?;
         let mut b = [0u8; 32];
         hex::decode_to_slice(&hex_key, &mut b)
             .map_err(|_| StoreError::Corrupt("public key is not 64 hex digits".into()))?;
-        VerifyingKey::from_bytes(&b).map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))
+        let key =
+            VerifyingKey::from_bytes(&b).map_err(|_| StoreError::Corrupt("public key is not an Ed25519 key".into()))?;
+        self.public_key = Some(key);
+        Ok(key)
     }
 
     fn record(&mut self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
@@ -1046,4 +1199,118 @@ impl<B: Backend> Store for Ledger<B> {
         let upper = &mut self.upper_blocks;
         self.db.read_tx(|tx| ledger::merkle::root(&mut TxNodes::with_upper(tx, upper), size))
     }
+
+    fn event_rows(&mut self, from: u64, limit: usize) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query(
+                "SELECT seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects FROM event
+                 WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                &[n(from), n(limit as u64)],
+            )
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let [seq, bytes, leaf, recorded_us, valid_us, kind, subject, corrects]: [V; 8] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("an event row has the wrong shape".into()))?;
+                Ok(EventRow {
+                    seq: seq.u()?,
+                    bytes: bytes.raw(),
+                    leaf: leaf.raw(),
+                    recorded_us,
+                    valid_us,
+                    kind,
+                    subject,
+                    corrects,
+                })
+            })
+            .collect()
+    }
+
+    fn node_rows(&mut self, level: u32, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query(
+                "SELECT idx, hash FROM merkle_node WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
+                &[V::I(i64::from(level)), n(from), n(limit as u64)],
+            )
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let [idx, hash]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a Merkle node row has the wrong shape".into()))?;
+                Ok((idx.u()?, hash.raw()))
+            })
+            .collect()
+    }
+
+    fn node_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError> {
+        let rows = self
+            .db
+            .read_tx(|tx| tx.query("SELECT level, count(*) FROM merkle_node GROUP BY level ORDER BY level", &[]))?;
+        rows.into_iter().map(|r| Ok((r[0].i()?, r[1].u()?))).collect()
+    }
+
+    fn checkpoint_rows(&mut self) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self.db.read_tx(|tx| tx.query("SELECT size, note FROM checkpoint ORDER BY size", &[]))?;
+        rows.into_iter()
+            .map(|r| {
+                let [size, note]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a checkpoint row has the wrong shape".into()))?;
+                Ok((size.i()?, String::from_utf8_lossy(&note.raw()).into_owned()))
+            })
+            .collect()
+    }
+
+    fn command_row(&mut self, key: &str) -> Result<Option<CommandRow>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query(
+                "SELECT idempotency_key, request_hash, first_seq, last_seq, checkpoint_size FROM command
+                 WHERE idempotency_key = $1",
+                &[V::T(key.into())],
+            )
+        })?;
+        rows.into_iter().next().map(command_row).transpose()
+    }
+
+    fn command_rows(&mut self, after: &str, limit: usize) -> Result<Vec<CommandRow>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query(
+                "SELECT idempotency_key, request_hash, first_seq, last_seq, checkpoint_size FROM command
+                 WHERE idempotency_key > $1 ORDER BY idempotency_key LIMIT $2",
+                &[V::T(after.into()), n(limit as u64)],
+            )
+        })?;
+        rows.into_iter().map(command_row).collect()
+    }
+
+    fn command_count(&mut self) -> Result<u64, StoreError> {
+        self.db.read_tx(|tx| one(tx, "SELECT count(*) FROM command", &[])?.map_or(Ok(0), |r| r[0].u()))
+    }
+
+    fn meta_rows(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.db.read_tx(|tx| tx.query("SELECT key, value FROM meta ORDER BY key", &[]))?;
+        rows.into_iter()
+            .map(|r| {
+                let [k, v]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a meta row has the wrong shape".into()))?;
+                Ok((k.t()?, String::from_utf8_lossy(&v.raw()).into_owned()))
+            })
+            .collect()
+    }
+
+    fn law_version_hashes(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self.db.read_tx(|tx| tx.query("SELECT rules_hash FROM law_version ORDER BY rules_hash", &[]))?;
+        rows.into_iter().map(|mut r| r.swap_remove(0).t()).collect()
+    }
+}
+
+fn command_row(r: Vec<V>) -> Result<CommandRow, StoreError> {
+    let [key, hash, first, last, cp]: [V; 5] =
+        r.try_into().map_err(|_| StoreError::Corrupt("a command row has the wrong shape".into()))?;
+    Ok(CommandRow {
+        key: key.t()?,
+        request_hash: hash.raw(),
+        first_seq: first.i()?,
+        last_seq: last.i()?,
+        checkpoint_size: cp.i()?,
+    })
 }

@@ -11,11 +11,14 @@
 //! before a command reaches the store.
 
 pub mod engine;
+pub mod export;
 pub mod ops;
 mod pg;
 mod sqlite;
+pub mod verify;
 
 pub use engine::{Ledger, RECORD_CACHE_MAX};
+pub use ledger::merkle::STORED_LEVEL_STRIDE;
 pub use pg::{PgDb, PgStore};
 pub use sqlite::{Checkpointer, SqliteDb, SqliteStore};
 
@@ -117,6 +120,31 @@ impl StoredEntry {
     }
 }
 
+/// One stored row of the log with every column, for verification: the columns besides the
+/// bytes are copies of what the bytes say (or, for `subject`, of what they name), which
+/// readers use, so `verify` checks each against the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub leaf: Vec<u8>,
+    pub recorded_us: engine::V,
+    pub valid_us: engine::V,
+    pub kind: engine::V,
+    pub subject: engine::V,
+    pub corrects: engine::V,
+}
+
+/// One stored idempotency row, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRow {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub checkpoint_size: i64,
+}
+
 /// Errors from a store. Domain refusals keep their own type so callers can show them as the
 /// user's mistake rather than the system's.
 #[derive(Debug, thiserror::Error)]
@@ -167,13 +195,16 @@ pub trait Store {
         f: &mut dyn FnMut(&mut dyn Batch) -> Result<(), StoreError>,
     ) -> Result<Option<SignedCheckpoint>, StoreError>;
 
-    /// Appends already-sequenced entries from another copy of this log (restore, replicate).
-    /// They must continue this log exactly; entries already present (same bytes) are skipped.
-    fn append_entries(&mut self, entries: &[StoredEntry]) -> Result<Option<Receipt>, StoreError>;
-
-    /// Runs [`Store::append_entries`] over `entries` (any number) and rolls it back: a dry run
-    /// that finds the first entry the store would refuse.
-    fn check_entries(&mut self, entries: &[StoredEntry]) -> Result<(), StoreError>;
+    /// Appends already-sequenced entries of this log (a mirror's import, a restore) with the
+    /// original's signed checkpoints that fall among them: nothing is re-signed. The entries
+    /// must continue this log exactly (entries already present, byte for byte, are skipped);
+    /// each checkpoint must be this log's, signed by its key, and match the tree at its size.
+    /// Returns the first and last sequence numbers appended.
+    fn append_entries(
+        &mut self,
+        entries: &[StoredEntry],
+        checkpoints: &[SignedCheckpoint],
+    ) -> Result<Option<(u64, u64)>, StoreError>;
 
     /// Number of events in the log.
     fn size(&mut self) -> Result<u64, StoreError>;
@@ -218,4 +249,33 @@ pub trait Store {
 
     /// The Merkle root of the first `size` entries, from stored nodes.
     fn root_at(&mut self, size: u64) -> Result<Hash, StoreError>;
+
+    // Raw rows, as stored, for `verify` (which trusts none of them).
+
+    /// Event rows `from..from+limit` with every column, in order.
+    fn event_rows(&mut self, from: u64, limit: usize) -> Result<Vec<EventRow>, StoreError>;
+
+    /// Up to `limit` stored Merkle nodes of `level` from index `from` on, as `(index, hash)`.
+    fn node_rows(&mut self, level: u32, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// How many Merkle nodes are stored at each level: `(level, count)`.
+    fn node_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    /// Every checkpoint row as stored: `(size, note)`, by size.
+    fn checkpoint_rows(&mut self) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// The idempotency row under `key`.
+    fn command_row(&mut self, key: &str) -> Result<Option<CommandRow>, StoreError>;
+
+    /// Up to `limit` idempotency rows with keys after `after`, by key.
+    fn command_rows(&mut self, after: &str, limit: usize) -> Result<Vec<CommandRow>, StoreError>;
+
+    /// Number of idempotency rows.
+    fn command_count(&mut self) -> Result<u64, StoreError>;
+
+    /// Every `meta` row: `(key, value)`.
+    fn meta_rows(&mut self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The rules hashes under which law versions are kept.
+    fn law_version_hashes(&mut self) -> Result<Vec<String>, StoreError>;
 }

@@ -6,7 +6,8 @@
 //! a rewritten log.
 
 use crate::StoreError;
-use crate::engine::{Backend, Ledger, Sql, V, new_identity};
+use crate::VerifyingKey;
+use crate::engine::{Backend, Ledger, Sql, V, identity_meta, new_identity};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,36 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Builds the database under a temporary name and renames it into place once complete, so
+/// that a crash never leaves a file at `path` that `open` refuses as not initialized.
+fn build(path: &Path, meta: &[(&'static str, String)]) -> Result<(), StoreError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".creating");
+    let tmp = PathBuf::from(tmp);
+    let remove_tmp = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = tmp.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    };
+    remove_tmp();
+    {
+        let mut conn = connect(&tmp)?;
+        let tx = conn.transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        for (k, v) in meta {
+            tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        }
+        tx.commit()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    std::fs::rename(&tmp, path)
+        .map_err(|e| StoreError::Io { context: format!("creating {}", path.display()), source: e })?;
+    remove_tmp();
+    Ok(())
+}
+
 impl Ledger<SqliteDb> {
     /// Creates a new, empty store at `path` with a fresh signing key in `PATH.key`.
     /// Refuses to touch an existing database.
@@ -77,34 +108,20 @@ impl Ledger<SqliteDb> {
         }
         let kp = key_path(path);
         let id = new_identity(&kp)?;
-        // The database is built under a temporary name and renamed into place once complete, so
-        // that a crash never leaves a file at `path` that `open` refuses as not initialized.
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".creating");
-        let tmp = PathBuf::from(tmp);
-        let remove_tmp = || {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = tmp.as_os_str().to_owned();
-                p.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(p));
-            }
-        };
-        remove_tmp();
-        {
-            let mut conn = connect(&tmp)?;
-            let tx = conn.transaction()?;
-            tx.execute_batch(SCHEMA)?;
-            for (k, v) in &id.meta {
-                tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
-            }
-            tx.commit()?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        }
-        std::fs::rename(&tmp, path)
-            .map_err(|e| StoreError::Io { context: format!("creating {}", path.display()), source: e })?;
-        remove_tmp();
+        build(path, &id.meta)?;
         let conn = connect(path)?;
         Ok(Ledger::new(SqliteDb { conn, path: path.to_path_buf() }, id.origin, kp, Some(id.signer)))
+    }
+
+    /// Creates a new, empty mirror of the log `origin` signed by `key`: it holds no signing
+    /// key and takes only that log's entries with their original checkpoints (an import).
+    pub fn create_mirror(path: &Path, origin: &str, key: &VerifyingKey) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!("{} already exists; choose a new path", path.display())));
+        }
+        build(path, &identity_meta(origin, key))?;
+        let conn = connect(path)?;
+        Ok(Ledger::new(SqliteDb { conn, path: path.to_path_buf() }, origin.to_string(), key_path(path), None))
     }
 
     /// Opens an existing store.

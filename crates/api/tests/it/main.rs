@@ -222,7 +222,7 @@ impl Harness {
         let server = self.server.take().unwrap();
         self.rt.block_on(server.stop()).unwrap();
         let mut s = self.db.open();
-        let report = store::ops::verify(s.as_mut(), None, &mut |_| {}).unwrap();
+        let report = store::ops::verify(s.as_mut(), &Default::default(), &mut |_| {}).unwrap();
         assert_eq!(store::ops::rebuild(s.as_mut(), &mut |_| {}).unwrap().difference_count, 0);
         report.count
     }

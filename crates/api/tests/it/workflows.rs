@@ -430,7 +430,9 @@ fn a_warrant_service_arrest_in_a_287g_jail_then_a_handoff_to_ice() {
     h.stop_and_verify();
 }
 
-/// Runs `cmd` as the demo principal with `role`, at `now`, straight on the store.
+/// Runs `cmd` as the demo principal with `role`, as if at `now` (the valid time of what it
+/// records), straight on the store. The store records it at the clock's time: it never
+/// records a time earlier than its last.
 fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
     serde_json::from_value(v).unwrap()
 }
@@ -439,7 +441,7 @@ fn run_at(s: &mut dyn store::Store, role: &str, cmd: service::Command, now: jiff
     let p = api::auth::demo_principals().into_iter().find(|p| p.roles[0].as_str() == role).unwrap();
     let law = law::Law::bundled();
     let mut result = None;
-    s.transact(now, &mut |b| {
+    s.transact(jiff::Timestamp::now(), &mut |b| {
         let req = service::Request { principal: &p, command: &cmd, key: None, as_system: false };
         result = Some(service::execute(b, &law, &service::Settings::default(), &req, now).map(|_| ()));
         Ok(())

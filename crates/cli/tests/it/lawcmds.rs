@@ -98,7 +98,7 @@ fn a_past_decision_replays_under_its_own_rules_after_the_rules_change() {
     let mut ev = NewEvent::new(now, "O-TX-ANG-0001", Event::ValidTimeCorrected { note: "decision carrier".into() });
     ev.corrects = Some(3470);
     ev.decision = Some(serde_json::to_value(&rec).unwrap());
-    let r = store.append(&[ev], None, now).unwrap();
+    let r = store.append(&[ev], None, Timestamp::now()).unwrap();
     let o = liaison(&["--json", "policy", "explain", "--db", s(&db), "--event", &r.first_seq.to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

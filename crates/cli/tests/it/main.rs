@@ -129,11 +129,12 @@ fn export_import_round_trip_and_a_bad_file_leaves_nothing() {
     assert_eq!(root(&db), root(&copy));
 
     let text = std::fs::read_to_string(&file).unwrap();
+    let line = 1 + text.lines().position(|l| l.starts_with("{\"v\":1,\"seq\":7,")).unwrap();
     let bad = d.path().join("bad.ndjson");
     std::fs::write(&bad, text.replacen("\"seq\":7,", "\"seq\":seven,", 1)).unwrap();
     let fresh = d.path().join("fresh.db");
     let o = liaison(&["import", "--db", s(&fresh), s(&bad)]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("line 8: not a Liaison event"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains(&format!("export line {line}: not a Liaison event")), "{}", stderr(&o));
     assert!(!fresh.exists(), "a rejected import creates no store");
 }

@@ -116,7 +116,7 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
             let key = domain::RecordKey::new(domain::RecordKind::Subject, id);
             assert!(st.record(&key).unwrap().is_some(), "run {run}: acknowledged {id} is missing");
         }
-        let report = store::ops::verify(st.as_mut(), None, &mut |_| {});
+        let report = store::ops::verify(st.as_mut(), &Default::default(), &mut |_| {});
         assert!(report.is_ok(), "run {run}: verify failed: {:?}", report.err());
         assert_eq!(store::ops::rebuild(st.as_mut(), &mut |_| {}).unwrap().difference_count, 0);
     }

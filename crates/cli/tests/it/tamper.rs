@@ -20,6 +20,14 @@ fn verify(db: &Path, extra: &[&str]) -> (i32, Value) {
     (o.status.code().unwrap(), v)
 }
 
+fn verify_file(file: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--json", "verify", "--export", s(file)];
+    args.extend_from_slice(extra);
+    let o = liaison(&args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}{}", super::stdout(&o), stderr(&o)));
+    (o.status.code().unwrap(), v)
+}
+
 fn attack(db: &Path, f: impl FnOnce(&Connection)) {
     let c = Connection::open(db).unwrap();
     c.execute_batch(
@@ -28,6 +36,11 @@ fn attack(db: &Path, f: impl FnOnce(&Connection)) {
     )
     .unwrap();
     f(&c);
+}
+
+/// A further edit, the triggers already gone.
+fn attack_again(db: &Path, f: impl FnOnce(&Connection)) {
+    f(&Connection::open(db).unwrap());
 }
 
 fn bytes(c: &Connection, seq: u64) -> Vec<u8> {
@@ -67,7 +80,9 @@ fn modified_event_is_named() {
 fn modified_event_with_its_leaf_hash_recomputed_is_named_by_the_chain() {
     let (_d, db) = demo_store();
     attack(&db, |c| put(c, K, &edit(&bytes(c, K)), true));
-    assert_tampered(&db, &[], K, "records a different hash for it");
+    // The edit makes it name a detainer nobody issued; an edit that did not would be named by
+    // the next event's link (see `an_altered_chain_link...` for the other direction).
+    assert_tampered(&db, &[], K, "names detainer D-DEMO-0009, which no earlier event issued");
 }
 
 #[test]
@@ -119,8 +134,11 @@ fn inserted_event_is_named() {
             .unwrap();
         forged.actor = "forger".into();
         let b = forged.to_bytes();
+        // Its other columns copied from the event it was made from, so that only its place
+        // gives it away.
         c.execute(
-            "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type) VALUES (?1, ?2, ?3, 0, 0, 'x')",
+            "INSERT INTO event (seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects)
+             SELECT ?1, ?2, ?3, recorded_us, valid_us, type, subject, corrects FROM event WHERE seq = ?1 + 1",
             params![K, b, &leaf_hash(&b)[..]],
         )
         .unwrap();
@@ -138,7 +156,7 @@ fn truncated_log_is_caught_by_the_stored_checkpoints() {
 }
 
 #[test]
-fn truncation_that_also_removes_checkpoints_is_caught_by_an_agencys_checkpoint() {
+fn truncation_that_also_removes_checkpoints_is_caught_by_what_it_leaves_or_an_agencys_checkpoint() {
     let (d, db) = demo_store();
     let kept = d.path().join("agency-checkpoint.txt");
     let o = liaison(&["checkpoint", "--db", s(&db)]);
@@ -147,8 +165,14 @@ fn truncation_that_also_removes_checkpoints_is_caught_by_an_agencys_checkpoint()
         c.execute("DELETE FROM event WHERE seq >= ?1", [K]).unwrap();
         c.execute("DELETE FROM checkpoint WHERE size > ?1", [K]).unwrap();
     });
+    // The truncated commands' idempotency rows are still there.
+    assert_tampered(&db, &[], K, "3470");
+    attack_again(&db, |c| {
+        c.execute("DELETE FROM command WHERE first_seq >= ?1", [K]).unwrap();
+        c.execute("DELETE FROM merkle_node WHERE (idx + 1) << level > ?1", [K]).unwrap();
+    });
     let (code, _) = verify(&db, &[]);
-    assert_eq!(code, 0, "without an outside copy a clean truncation at a checkpoint is undetectable");
+    assert_eq!(code, 0, "without an outside copy a truncation that removes every trace is undetectable");
     assert_tampered(&db, &["--checkpoint", s(&kept)], K, "truncated");
 }
 
@@ -180,24 +204,31 @@ fn a_forged_checkpoint_is_refused() {
     let (_d, db) = demo_store();
     attack(&db, |c| {
         let note: String = c.query_row("SELECT note FROM checkpoint WHERE size = 3477", [], |r| r.get(0)).unwrap();
-        let forged = note.replacen("\n3477\n", "\n3478\n", 1);
-        c.execute("UPDATE checkpoint SET note = ?1 WHERE size = 3477", [forged]).unwrap();
+        // Another root (its first base64 character changed), the signature kept.
+        let mut lines: Vec<String> = note.lines().map(str::to_string).collect();
+        let root = lines[2].clone();
+        lines[2] = format!("{}{}", if root.starts_with('A') { "B" } else { "A" }, &root[1..]);
+        c.execute("UPDATE checkpoint SET note = ?1 WHERE size = 3477", [lines.join("\n") + "\n"]).unwrap();
     });
-    let (code, v) = verify(&db, &[]);
-    assert_eq!(code, 3, "{v}");
-    assert!(v["error"].as_str().unwrap().contains("signature does not verify"), "{v}");
+    // The checkpoint closes the last commit, a one-event correction (event 3476).
+    assert_tampered(&db, &[], 3476, "signature does not verify");
 }
 
 #[test]
-fn a_log_re_signed_with_another_key_fails_an_agencys_checkpoint() {
+fn an_exact_copy_verifies_against_the_originals_checkpoint_and_another_log_does_not() {
     let (d, db) = demo_store();
     let kept = d.path().join("cp.txt");
     std::fs::write(&kept, liaison(&["checkpoint", "--db", s(&db)]).stdout).unwrap();
-    // The same events under a different key: what an attacker who rebuilt the log would have.
     let file = d.path().join("all.ndjson");
     assert!(liaison(&["export", "--db", s(&db), "--out", s(&file)]).status.success());
-    let other = d.path().join("other.db");
-    assert!(liaison(&["import", "--db", s(&other), s(&file)]).status.success());
+    let copy = d.path().join("copy.db");
+    assert!(liaison(&["import", "--db", s(&copy), s(&file)]).status.success());
+    let (code, v) = verify(&copy, &["--checkpoint", s(&kept)]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = verify_file(&file, &["--checkpoint", s(&kept)]);
+    assert_eq!(code, 0, "{v}");
+    // The same events under another key: what an attacker who rebuilt the log would have.
+    let (_d2, other) = demo_store();
     let (code, v) = verify(&other, &["--checkpoint", s(&kept)]);
     assert_eq!(code, 3, "{v}");
     assert!(v["error"].as_str().unwrap().contains("signed by key"), "{v}");

@@ -10,7 +10,7 @@ use domain::workload::{setup, subject_events};
 use domain::{Event, Record, RecordKey, RecordKind, Timestamp};
 use expect_test::{Expect, expect};
 use jiff::SignedDuration;
-use store::{NewEvent, SqliteStore, Store, StoreError, ops};
+use store::{NewEvent, SqliteStore, Store, StoreError, export, ops};
 
 pub fn t(hours: i64) -> Timestamp {
     "2026-03-02T08:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
@@ -44,7 +44,7 @@ fn check(commands: Vec<Vec<NewEvent>>, expect: Expect) {
             out.push_str(&format!("{id}: {}\n", String::from_utf8(body).unwrap()));
         }
     }
-    let report = ops::verify(&mut s, None, &mut |_| {}).unwrap();
+    let report = ops::verify(&mut s, &Default::default(), &mut |_| {}).unwrap();
     assert_eq!(ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
     out.push_str(&format!("log: {} events\n", report.count));
     expect.assert_eq(&out);
@@ -138,7 +138,7 @@ fn a_second_handle_sees_and_extends_the_same_log() {
     a.append(&subject(5)[0..2], None, t(1)).unwrap();
     b.append(&subject(5)[2..3], None, t(2)).unwrap();
     a.append(&subject(5)[3..4], None, t(3)).unwrap();
-    assert_eq!(ops::verify(&mut b, None, &mut |_| {}).unwrap().count, 8);
+    assert_eq!(ops::verify(&mut b, &Default::default(), &mut |_| {}).unwrap().count, 8);
 }
 
 #[test]
@@ -199,13 +199,17 @@ fn corrections_must_name_an_earlier_event_and_only_corrections_may() {
 }
 
 #[test]
-fn recorded_time_never_goes_backwards() {
+fn recorded_time_moves_forward_with_each_commit_and_never_far_past_the_clock() {
     let (_d, mut s) = fresh();
     s.append(&subject(8)[0..1], None, t(10)).unwrap();
-    s.append(&subject(8)[1..2], None, t(5)).unwrap();
+    // A clock a minute behind the log: the commit is recorded just after the last one.
+    s.append(&subject(8)[1..2], None, t(10) - SignedDuration::from_mins(1)).unwrap();
     let e = s.entries(0, 10).unwrap();
     let times: Vec<_> = e.iter().map(|x| x.decode().unwrap().recorded_at).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(times[times.len() - 1], times[times.len() - 2] + SignedDuration::from_micros(1), "{times:?}");
+    // A clock five hours behind: the store refuses rather than stamp events in its future.
+    let err = s.append(&subject(8)[2..3], None, t(5)).unwrap_err();
+    assert!(err.to_string().contains("ahead of this server's clock"), "{err}");
 }
 
 #[test]
@@ -233,39 +237,98 @@ fn proofs_from_the_store_verify_and_bind_to_checkpoints() {
     assert!(s.inclusion_proof(n, n).is_err());
 }
 
+fn export_of(s: &mut SqliteStore) -> Vec<u8> {
+    let mut buf = Vec::new();
+    export::export(s, &mut buf, &mut |_| {}).unwrap();
+    buf
+}
+
+fn verify_export(buf: &[u8]) -> Result<ops::VerifyReport, ops::VerifyError> {
+    export::verify_export(&mut &buf[..], &Default::default(), &mut |_| {})
+}
+
+/// A mirror made from an export: the original's origin and key, no signing key.
+fn mirror_of(dir: &std::path::Path, buf: &[u8]) -> SqliteStore {
+    let head = export::Reader::new(buf).unwrap();
+    SqliteStore::create_mirror(&dir.join("mirror.db"), &head.origin, &head.key).unwrap()
+}
+
 #[test]
-fn export_then_import_reproduces_the_log_and_a_bad_file_is_refused_whole() {
+fn an_export_checks_offline_and_imports_as_a_mirror_that_keeps_the_original_signatures() {
     let (d, mut s) = fresh();
     for i in 0..30 {
         s.append(&subject(200 + i), None, t(1)).unwrap();
     }
-    let mut buf = Vec::new();
-    ops::export(&mut s, &mut buf, &mut |_| {}).unwrap();
-    let entries = ops::read_import(&mut buf.as_slice()).unwrap();
-    let mut copy = SqliteStore::create(&d.path().join("copy.db")).unwrap();
+    let buf = export_of(&mut s);
+    let offline = verify_export(&buf).unwrap();
+    let mut copy = mirror_of(d.path(), &buf);
     let mut acks = vec![];
-    ops::import(&mut copy, &entries, &mut |a| acks.push(a)).unwrap();
-    assert_eq!(acks, vec![153]);
-    let (a, b) = (ops::verify(&mut s, None, &mut |_| {}).unwrap(), ops::verify(&mut copy, None, &mut |_| {}).unwrap());
-    assert_eq!(a.root, b.root);
+    let r = export::import(&mut copy, &mut &buf[..], &mut |a| acks.push(a)).unwrap();
+    assert_eq!((r.imported, r.checkpoints, acks), (154, 31, vec![153]));
+    let (a, b) = (
+        ops::verify(&mut s, &Default::default(), &mut |_| {}).unwrap(),
+        ops::verify(&mut copy, &Default::default(), &mut |_| {}).unwrap(),
+    );
+    assert_eq!((a.root, a.count), (b.root, b.count));
+    assert_eq!(offline.root, a.root);
+    // The mirror holds the original's checkpoints, byte for byte, and cannot sign.
+    assert_eq!(s.checkpoints().unwrap(), copy.checkpoints().unwrap());
     assert_eq!(s.projection_rows().unwrap(), copy.projection_rows().unwrap());
+    let err = copy.append(&subject(299), None, t(2)).unwrap_err();
+    assert!(err.to_string().contains("has no signing key"), "{err}");
     // Importing again adds nothing.
-    assert_eq!(ops::import(&mut copy, &entries, &mut |_| {}).unwrap(), 0);
+    assert_eq!(export::import(&mut copy, &mut &buf[..], &mut |_| {}).unwrap().imported, 0);
+    // The original grows; the mirror catches up from a newer export.
+    s.append(&subject(300), None, t(3)).unwrap();
+    let newer = export_of(&mut s);
+    let r = export::import(&mut copy, &mut &newer[..], &mut |_| {}).unwrap();
+    assert_eq!((r.imported, r.already_present), (5, 154));
+    let n = s.size().unwrap();
+    assert_eq!(ops::verify(&mut copy, &Default::default(), &mut |_| {}).unwrap().root, s.root_at(n).unwrap());
+}
 
-    // A file whose line 3 was edited by hand is refused with its line number.
-    let text = String::from_utf8(buf).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    let edited = lines[3].replace("WL-ERO", "WL-ERX");
-    assert_ne!(edited, lines[3]);
-    lines[3] = &edited;
-    let bad = lines.join("\n");
-    let err = ops::read_import(&mut bad.as_bytes()).unwrap_err();
-    assert_eq!(err.line, 5, "line 4's new hash breaks line 5's prev: {err}");
-    let bad = text.replacen("{\"v\":1,\"seq\":5,", "{\"seq\":5,\"v\":1,", 1);
-    let err = ops::read_import(&mut bad.as_bytes()).unwrap_err();
-    assert_eq!((err.line, err.reason.contains("canonical")), (6, true), "{err}");
-    let err = ops::read_import(&mut "{\"v\":1}\n".as_bytes()).unwrap_err();
-    assert!(err.to_string().starts_with("line 1: not a Liaison event"), "{err}");
+#[test]
+fn an_edited_reordered_or_cut_export_fails_naming_the_first_bad_entry() {
+    let (_d, mut s) = fresh();
+    for i in 0..30 {
+        s.append(&subject(200 + i), None, t(1)).unwrap();
+    }
+    let text = String::from_utf8(export_of(&mut s)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |seq: u64| lines.iter().position(|l| l.starts_with(&format!("{{\"v\":1,\"seq\":{seq},"))).unwrap();
+    let with = |i: usize, line: &str| {
+        let mut l = lines.clone();
+        l[i] = line;
+        l.join("\n") + "\n"
+    };
+    // An entry edited by hand: the next entry's link names it.
+    let edited = lines[at(3)].replace("WL-ERO", "WL-ERX");
+    assert_ne!(edited, lines[at(3)]);
+    let err = verify_export(with(at(3), &edited).as_bytes()).unwrap_err();
+    assert_eq!(err.first_bad_seq(), Some(3), "{err}");
+    // The last entry edited: only its commit's signed checkpoint can tell.
+    let last = s.size().unwrap() - 1;
+    let edited = lines[at(last)].replace("WL-ERO", "WL-ERX");
+    let err = verify_export(with(at(last), &edited).as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("do not match the signed checkpoint"), "{err}");
+    assert_eq!(err.first_bad_seq(), Some(last + 1 - 5), "the last command appended 5 events: {err}");
+    // Not in canonical form.
+    let err = verify_export(text.replacen("{\"v\":1,\"seq\":5,", "{\"seq\":5,\"v\":1,", 1).as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("not an export line") || err.to_string().contains("canonical"), "{err}");
+    // Two entries swapped.
+    let mut swapped = lines.clone();
+    swapped.swap(at(7), at(8));
+    let err = verify_export((swapped.join("\n") + "\n").as_bytes()).unwrap_err();
+    assert_eq!(err.first_bad_seq(), Some(7), "{err}");
+    // Cut at a line boundary, even right after a checkpoint: the end line is missing.
+    for keep in [lines.len() - 1, lines.len() - 2, at(last)] {
+        let cut = lines[..keep].join("\n") + "\n";
+        let err = verify_export(cut.as_bytes()).unwrap_err();
+        assert!(matches!(err, ops::VerifyError::Export { .. } | ops::VerifyError::Tamper(_)), "{err}");
+    }
+    // Cut in the middle of a line.
+    let err = verify_export(&text.as_bytes()[..text.len() - 3]).unwrap_err();
+    assert!(err.to_string().contains("cut"), "{err}");
 }
 
 /// A line past the limit is refused after reading about the limit, not the whole line: the
@@ -281,30 +344,28 @@ fn import_refuses_an_overlong_line_without_reading_it_whole() {
         }
     }
     let mut r = std::io::BufReader::new(Endless(0));
-    let err = ops::read_import(&mut r).unwrap_err();
+    let Err(err) = export::Reader::new(&mut r) else { panic!("an endless line was read") };
     assert_eq!(err.line, 1);
     assert!(err.reason.starts_with("longer than"), "{err}");
     let served = r.get_ref().0;
-    assert!(served <= ops::IMPORT_LINE_BYTES_MAX + 64 * 1024, "read {served} bytes of one line");
+    assert!(served <= export::IMPORT_LINE_BYTES_MAX + 64 * 1024, "read {served} bytes of one line");
 }
 
 #[test]
-fn import_refuses_entries_that_do_not_continue_the_log() {
+fn import_refuses_another_logs_export_and_entries_that_do_not_continue_the_log() {
     let (d, mut s) = fresh();
     s.append(&subject(300), None, t(1)).unwrap();
-    let mut buf = Vec::new();
-    ops::export(&mut s, &mut buf, &mut |_| {}).unwrap();
-    let entries = ops::read_import(&mut buf.as_slice()).unwrap();
-    // A store with different history cannot take this log.
+    let buf = export_of(&mut s);
+    // A store of another log cannot take this log.
     let (_d2, mut other) = fresh();
-    other.append(&subject(301), None, t(1)).unwrap();
-    let err = ops::import(&mut other, &entries, &mut |_| {}).unwrap_err();
-    assert!(err.to_string().contains("differs from the event already stored"), "{err}");
-    // A file that starts in the middle of the log is refused before anything is written.
-    let mut empty = SqliteStore::create(&d.path().join("e.db")).unwrap();
-    let err = ops::import(&mut empty, &entries[3..], &mut |_| {}).unwrap_err();
+    let err = export::import(&mut other, &mut &buf[..], &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("a store takes only its own log"), "{err}");
+    // Entries that skip ahead are refused, and nothing is written.
+    let mut mirror = mirror_of(d.path(), &buf);
+    let entries = s.entries(3, 10).unwrap();
+    let err = mirror.append_entries(&entries, &[]).unwrap_err();
     assert!(err.to_string().contains("does not continue the log"), "{err}");
-    assert_eq!(empty.size().unwrap(), 0);
+    assert_eq!(mirror.size().unwrap(), 0);
 }
 
 #[test]
@@ -381,6 +442,6 @@ fn a_group_commit_sees_earlier_commands_and_refuses_one_command_alone() {
     // One checkpoint for the whole transaction, and a later retry gets it back.
     let again = s.append(&c[1..3], Some("g-2"), t(21)).unwrap();
     assert!(again.replayed && again.checkpoint == cp);
-    ops::verify(&mut s, None, &mut |_| {}).unwrap();
+    ops::verify(&mut s, &Default::default(), &mut |_| {}).unwrap();
     assert_eq!(ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
 }

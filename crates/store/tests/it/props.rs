@@ -449,7 +449,7 @@ proptest! {
             let want = m.conflict(subj as usize).map(|(o, a)| (sid(o as u8), AGENCIES[a].to_string()));
             prop_assert_eq!(conflict, want, "custody conflict of {}", sid(subj));
         }
-        let report = ops::verify(&mut s, None, &mut |_| {}).unwrap();
+        let report = ops::verify(&mut s, &Default::default(), &mut |_| {}).unwrap();
         prop_assert_eq!(report.count, s.size().unwrap());
         prop_assert_eq!(ops::rebuild(&mut s, &mut |_| {}).unwrap().difference_count, 0);
         let cps = s.checkpoints().unwrap();
