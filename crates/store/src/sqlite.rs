@@ -134,7 +134,14 @@ impl Ledger<SqliteDb> {
             .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| r.get(0))
             .optional()
             .map_err(|_| StoreError::NotInitialized)?;
-        let origin = origin.ok_or(StoreError::NotInitialized)?;
+        // A log whose `meta` lost its origin still opens, so that `verify` can say so; it
+        // cannot sign (no checkpoint matches an empty origin).
+        let has_log = || conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'event'", [], |r| r.get(0));
+        let origin = match origin {
+            Some(o) => o,
+            None if has_log().unwrap_or(0i64) == 1 => String::new(),
+            None => return Err(StoreError::NotInitialized),
+        };
         Ok(Ledger::new(SqliteDb { conn, path: path.to_path_buf() }, origin, key_path(path), None))
     }
 

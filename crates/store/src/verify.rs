@@ -201,25 +201,35 @@ fn check_meta(rows: &[(String, String)], given: Option<VerifyingKey>) -> Result<
     Ok((origin.to_string(), key))
 }
 
-/// The checkpoint rows that check out, by size; a finding for each that does not.
+/// The checkpoint rows that check out, by size; a finding for each that does not, naming the
+/// first event of the commit the checkpoint closes (the one after the checkpoint before it).
 fn read_checkpoints(
     rows: Vec<(i64, String)>,
     origin: &str,
     key: &VerifyingKey,
     findings: &mut Vec<VerifyError>,
 ) -> BTreeMap<u64, Hash> {
+    let sizes: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    // The largest other row's size below `size`.
+    let start = |size: u64, own: i64| -> u64 {
+        sizes.iter().filter(|s| **s != own && **s >= 0 && (**s as u64) < size).max().map_or(0, |s| *s as u64)
+    };
     let mut good = BTreeMap::new();
-    let mut first_seq = 0u64;
     for (size, note) in rows {
-        let Ok(size) = u64::try_from(size) else {
-            findings.push(VerifyError::Checkpoint { size: 0, first_seq, reason: format!("its size is {size}") });
+        let Ok(usize_) = u64::try_from(size) else {
+            findings.push(VerifyError::Checkpoint { size: 0, first_seq: 0, reason: format!("its size is {size}") });
             continue;
         };
-        let bad = |reason: String| VerifyError::Checkpoint { size, first_seq, reason };
+        let bad = |reason: String| VerifyError::Checkpoint { size: usize_, first_seq: start(usize_, size), reason };
         match SignedCheckpoint::parse(&note) {
             Err(e) => findings.push(bad(e.to_string())),
-            Ok(c) if c.checkpoint.size != size => {
-                findings.push(bad(format!("the row holds the checkpoint of size {}", c.checkpoint.size)));
+            Ok(c) if c.checkpoint.size != usize_ => {
+                // A row moved to another size: named where its note says it belongs.
+                findings.push(VerifyError::Checkpoint {
+                    size: usize_,
+                    first_seq: start(c.checkpoint.size, size),
+                    reason: format!("the row holds the checkpoint of size {}", c.checkpoint.size),
+                });
             }
             Ok(c) if c.checkpoint.origin != origin => {
                 findings.push(bad(format!("it is of log {}, not {origin}", c.checkpoint.origin)));
@@ -228,11 +238,10 @@ fn read_checkpoints(
             Ok(c) => match c.verify(key) {
                 Err(e) => findings.push(bad(e.to_string())),
                 Ok(()) => {
-                    good.insert(size, c.checkpoint.root);
+                    good.insert(usize_, c.checkpoint.root);
                 }
             },
         }
-        first_seq = size;
     }
     good
 }

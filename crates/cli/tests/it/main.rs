@@ -2,6 +2,7 @@
 //! import/export, and a crash test that SIGKILLs imports.
 
 mod crash;
+mod edits;
 mod lawcmds;
 mod readme;
 mod serve_crash;
@@ -12,6 +13,19 @@ use std::process::{Command, Output};
 
 pub fn liaison(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_liaison")).args(args).output().expect("runs")
+}
+
+/// `liaison` to run as a server: without the test run's own LIAISON_* variables (the server
+/// refuses settings it does not know), logging only errors.
+pub fn server_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_liaison"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LIAISON_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("LIAISON_LOG", "error");
+    c
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -4,7 +4,7 @@
 //! `LIAISON_TEST_PG_URL` set the store is a fresh PostgreSQL database (`.ci/run` runs it so).
 
 use super::{demo_store, liaison, s};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,12 +59,10 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
     let mut total_acked = 0;
     for run in 0..runs {
         let port = free_port();
-        let mut server = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        let mut server = super::server_command()
             .args(["serve", "--db", &db_arg, "--tokens", s(&tokens_path)])
             .args(pg.iter().flat_map(|(_, key)| ["--signing-key", s(key)]))
             .args(["--addr", &format!("127.0.0.1:{port}")])
-            .env("LIAISON_LOG", "error")
-            .env_remove("LIAISON_TEST_PG_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
