@@ -69,7 +69,12 @@ fn populate(dir: &Path, db: &Path, cases: usize) {
     for i in 0..cases {
         let (subject, handoff) = (format!("S-EDIT-{i:05}"), format!("H-EDIT-{i:05}"));
         let names = [format!("Edit{} Person", (b'A' + (i % 26) as u8) as char)];
-        post("field_officer", "/v1/subjects", Some(&format!("reg-{i}")), serde_json::json!({"id": subject, "names": names}));
+        post(
+            "field_officer",
+            "/v1/subjects",
+            Some(&format!("reg-{i}")),
+            serde_json::json!({"id": subject, "names": names}),
+        );
         post(
             "field_officer",
             "/v1/encounters",
@@ -198,7 +203,10 @@ fn key_and_columns(table: &str) -> (&'static str, &'static str) {
         "event" => ("seq", "seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects"),
         "merkle_node" => ("level, idx", "level, idx, hash"),
         "checkpoint" => ("size", "size, note"),
-        "command" => ("idempotency_key, request_hash, first_seq", "idempotency_key, request_hash, first_seq, last_seq, checkpoint_size"),
+        "command" => (
+            "idempotency_key, request_hash, first_seq",
+            "idempotency_key, request_hash, first_seq, last_seq, checkpoint_size",
+        ),
         "meta" => ("key", "key, value"),
         "law_version" => ("rules_hash", "rules_hash, sources"),
         "projection" => ("kind, id", "kind, id, body"),
@@ -254,8 +262,7 @@ fn random_one_byte_edits_of_any_column_are_caught_and_name_the_right_event() {
         let at = names.iter().position(|n| *n == column).unwrap();
         let new = edit_value(row[at].clone(), &mut rng);
         let (key, _) = key_and_columns(table);
-        let where_key: Vec<String> =
-            key.split(", ").enumerate().map(|(i, k)| format!("{k} IS ?{}", i + 2)).collect();
+        let where_key: Vec<String> = key.split(", ").enumerate().map(|(i, k)| format!("{k} IS ?{}", i + 2)).collect();
         let key_values: Vec<Value> =
             key.split(", ").map(|k| row[names.iter().position(|n| n == &k).unwrap()].clone()).collect();
         let mut params: Vec<Value> = vec![new];

@@ -7,6 +7,7 @@ mod lawcmds;
 mod readme;
 mod serve_crash;
 mod tamper;
+mod tamper_both;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -244,3 +244,109 @@ fn an_altered_chain_link_is_named_when_a_checkpoint_vouches_for_the_event_before
     });
     assert_tampered(&db, &[], K + 1, "record of the previous event's hash was changed");
 }
+
+// The review's findings, one by one (each passed `verify` before).
+
+#[test]
+fn a_subject_index_edit_that_hides_a_transfer_is_caught() {
+    let (_d, db) = demo_store();
+    let seq: u64 = 3465; // handoff_accepted: its subject comes from the handoff it names
+    attack(&db, |c| {
+        c.execute("UPDATE event SET subject = NULL WHERE seq = ?1", [seq]).unwrap();
+    });
+    assert_tampered(&db, &[], seq, "subject");
+    let o = liaison(&["--json", "log", "--db", s(&db), "--subject", "S-DEMO-0001"]);
+    assert!(o.status.success());
+}
+
+#[test]
+fn a_raised_recorded_time_is_caught_and_the_server_does_not_stamp_the_future_with_it() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("UPDATE event SET recorded_us = recorded_us + 12 * 86400 * 1000000 WHERE seq = 3476", []).unwrap();
+    });
+    assert_tampered(&db, &[], 3476, "recorded_us");
+    // The writer reads the last time from the entry, not the column.
+    let mut st = store::SqliteStore::open(&db).unwrap();
+    let before = jiff::Timestamp::now();
+    let ev = store::NewEvent::new(before, "test", domain::Event::ValidTimeCorrected { note: "x".into() });
+    let ev = store::NewEvent { corrects: Some(3476), ..ev };
+    let r = store::Store::append(&mut st, &[ev], None, before).unwrap();
+    let e = store::Store::entries(&mut st, r.first_seq, 1).unwrap().remove(0).decode().unwrap();
+    assert!(e.recorded_at < before + jiff::SignedDuration::from_secs(60), "stamped {}", e.recorded_at);
+}
+
+#[test]
+fn a_flipped_merkle_node_on_the_right_edge_stops_signing_and_is_named() {
+    let (_d, db) = demo_store();
+    // 3477 events: the level-4 node 216 (events 3456..=3471) is on the frontier.
+    attack(&db, |c| {
+        c.execute("UPDATE merkle_node SET hash = zeroblob(32) WHERE level = 4 AND idx = 216", []).unwrap();
+    });
+    let mut st = store::SqliteStore::open(&db).unwrap();
+    let now = jiff::Timestamp::now();
+    let ev = store::NewEvent {
+        corrects: Some(3476),
+        ..store::NewEvent::new(now, "test", domain::Event::ValidTimeCorrected { note: "x".into() })
+    };
+    let err = store::Store::append(&mut st, &[ev], None, now).unwrap_err();
+    assert!(err.to_string().contains("not covered by a signed checkpoint that matches them"), "{err}");
+    drop(st);
+    assert_tampered(&db, &[], 3456, "Merkle node (level 4, index 216)");
+}
+
+#[test]
+fn a_deleted_checkpoint_row_is_named_by_the_commit_it_closed() {
+    let (_d, db) = demo_store();
+    let (start, size): (u64, u64) = {
+        let c = Connection::open(&db).unwrap();
+        let sizes: Vec<u64> = c
+            .prepare("SELECT size FROM checkpoint ORDER BY size")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (sizes[sizes.len() - 4], sizes[sizes.len() - 3])
+    };
+    attack(&db, |c| {
+        c.execute("DELETE FROM checkpoint WHERE size = ?1", [size]).unwrap();
+    });
+    assert_tampered(&db, &[], start, "no signed checkpoint closes the commit");
+}
+
+#[test]
+fn a_malformed_checkpoint_exits_3_naming_the_commit_it_closed() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("UPDATE checkpoint SET note = 'garbage' WHERE size = 3477", []).unwrap();
+    });
+    assert_tampered(&db, &[], 3476, "malformed checkpoint");
+}
+
+#[test]
+fn an_edited_idempotency_row_and_meta_are_caught() {
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("UPDATE command SET request_hash = zeroblob(32) WHERE first_seq = 3470", []).unwrap();
+    });
+    assert_tampered(&db, &[], 3470, "request hash");
+    let (_d, db) = demo_store();
+    attack(&db, |c| {
+        c.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'", []).unwrap();
+    });
+    assert_tampered(&db, &[], 0, "schema_version");
+}
+
+#[test]
+fn policy_explain_works_on_a_mirror() {
+    let (d, db) = demo_store();
+    let file = d.path().join("all.ndjson");
+    assert!(liaison(&["export", "--db", s(&db), "--out", s(&file)]).status.success());
+    let copy = d.path().join("mirror.db");
+    assert!(liaison(&["import", "--db", s(&copy), s(&file)]).status.success());
+    let o = liaison(&["--json", "policy", "explain", "--db", s(&copy), "--event", "3470"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["identical"], true, "{v}");
+}
