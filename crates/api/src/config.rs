@@ -43,6 +43,11 @@ pub struct Config {
     pub log_format: String,
     /// OIDC issuers whose JWTs are accepted (`[[oidc]]` tables; file only).
     pub oidc: Vec<crate::oidc::IssuerConfig>,
+    /// Witnesses asked to cosign checkpoints, each `"URL VERIFIER_KEY"` (`LIAISON_WITNESSES`,
+    /// entries separated by `;`).
+    pub witnesses: Vec<String>,
+    /// Seconds between rounds of asking the witnesses (`LIAISON_WITNESS_SECONDS`).
+    pub witness_seconds: u64,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             auth_failures_per_minute: 20,
             log_format: "json".into(),
             oidc: vec![],
+            witnesses: vec![],
+            witness_seconds: 10,
         }
     }
 }
@@ -103,6 +110,10 @@ impl Config {
                 "SHUTDOWN_SECONDS" => c.shutdown_seconds = num("seconds")?,
                 "AUTH_FAILURES_PER_MINUTE" => c.auth_failures_per_minute = fit(&k, num("a count")?)?,
                 "LOG_FORMAT" => c.log_format = v.clone(),
+                "WITNESSES" => {
+                    c.witnesses = v.split(';').map(str::trim).filter(|w| !w.is_empty()).map(String::from).collect()
+                }
+                "WITNESS_SECONDS" => c.witness_seconds = num("seconds")?,
                 "LOG" | "CONFIG" => {}
                 _ => bail!("unknown setting {k}; see docs/api.md for the LIAISON_* variables"),
             }
@@ -117,7 +128,7 @@ impl Config {
     }
 
     /// Each numeric setting with the range it must lie in.
-    fn bounds(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 10] {
+    fn bounds(&self) -> [(&'static str, u64, std::ops::RangeInclusive<u64>); 11] {
         let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
         [
             // Up to 30 days: an offer nobody answers in a month is a mistake, not a window.
@@ -131,6 +142,7 @@ impl Config {
             ("max_connections", n(self.max_connections), 1..=100_000),
             ("shutdown_seconds", self.shutdown_seconds, 1..=300),
             ("auth_failures_per_minute", u64::from(self.auth_failures_per_minute), 1..=1_000_000),
+            ("witness_seconds", self.witness_seconds, 1..=3600),
         ]
     }
 
@@ -142,6 +154,9 @@ impl Config {
             if !range.contains(&value) {
                 bail!("{name} = {value} is out of bounds: it must be from {} to {}", range.start(), range.end());
             }
+        }
+        for w in &self.witnesses {
+            crate::witness::WitnessEndpoint::parse(w).with_context(|| format!("witness {w:?}"))?;
         }
         if self.is_postgres() && self.signing_key.is_none() {
             bail!("a PostgreSQL store needs its signing key: set signing_key or LIAISON_SIGNING_KEY");

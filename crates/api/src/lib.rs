@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod problem;
 mod routes;
+pub mod witness;
 pub mod writer;
 
 pub use config::Config;
@@ -161,6 +162,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
             .await
             .context("opening readers")??
     };
+    let cosigning = start_cosigning(config)?;
     let state = Arc::new(AppState {
         writer: writer.clone(),
         readers,
@@ -213,10 +215,48 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
             .context("joining the writer")?
             .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
         tokio::task::spawn_blocking(move || drop(checkpointer)).await.context("last WAL checkpoint")?;
+        if let Some((stop, thread)) = cosigning {
+            drop(stop);
+            tokio::task::spawn_blocking(move || thread.join()).await.context("joining the cosigning thread")?.ok();
+        }
         tracing::info!("stopped; every acknowledged write is committed");
         Ok(())
     });
     Ok(Server { addr, tokens, oidc: config.oidc.clone(), shutdown, done })
+}
+
+/// Asks the configured witnesses to cosign the latest checkpoint every `witness_seconds`,
+/// on a thread of its own with its own store handle; stops when the sender is dropped.
+fn start_cosigning(config: &Config) -> Result<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>> {
+    if config.witnesses.is_empty() {
+        return Ok(None);
+    }
+    let endpoints = config.witnesses.iter().map(|w| witness::WitnessEndpoint::parse(w)).collect::<Result<Vec<_>>>()?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let every = std::time::Duration::from_secs(config.witness_seconds);
+    let config = config.clone();
+    let thread = std::thread::Builder::new().name("liaison-cosigning".into()).spawn(move || {
+        let mut cosigning = witness::Cosigning::new(endpoints);
+        let mut store = None;
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+            if store.is_none() {
+                store = open_store(&config).map_err(|e| tracing::warn!(error = %e, "cosigning: no store")).ok();
+            }
+            let Some(s) = store.as_mut() else { continue };
+            let latest = s.size().and_then(|n| s.checkpoint_at(n));
+            match latest {
+                Ok(Some(cp)) => {
+                    cosigning.round(s.as_mut(), &cp);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cosigning: reading the latest checkpoint");
+                    store = None;
+                }
+            }
+        }
+    })?;
+    Ok(Some((stop, thread)))
 }
 
 /// An error log that folds repeats: a line equal to the previous one within

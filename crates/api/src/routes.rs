@@ -1129,6 +1129,21 @@ pub struct LatestCheckpoint {
     pub note: String,
     /// The log's Ed25519 verifier key (hex).
     pub public_key: String,
+    /// The log's signed-note verifier key (`origin+keyid+base64 key`), to check `note` with.
+    pub verifier_key: String,
+    /// The latest checkpoint witnesses cosigned, if any (C2SP tlog-cosignature).
+    pub witnessed: Option<WitnessedCheckpoint>,
+}
+
+/// A checkpoint with its witnesses' cosignatures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WitnessedCheckpoint {
+    /// Events the checkpoint covers.
+    pub size: u64,
+    /// The signed note with a cosignature line per witness after the log's signature.
+    pub note: String,
+    /// The witnesses' verifier keys (`name+keyid+base64 key`).
+    pub witnesses: Vec<String>,
 }
 
 /// An inclusion proof (RFC 6962 audit path, hex hashes).
@@ -1156,14 +1171,31 @@ pub struct ConsistencyProof {
 #[utoipa::path(get, path = "/v1/ledger/checkpoint", responses((status = 200, body = LatestCheckpoint)))]
 async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
     let v = blocking(&st, |s| {
-        let cps = s.checkpoints()?;
-        let cp = cps.last().ok_or_else(|| not_found("checkpoint", "latest"))?;
-        let key = hex::encode(s.verifying_key()?.as_bytes());
+        let size = s.size()?;
+        let cp = s.checkpoint_at(size)?.ok_or_else(|| not_found("checkpoint", "latest"))?;
+        let key = s.verifying_key()?;
+        let witnessed = match s.latest_cosigned()? {
+            None => None,
+            Some(size) => {
+                let signed = s.checkpoint_at(size)?.ok_or_else(|| not_found("checkpoint", &size.to_string()))?;
+                let cosigs = s.cosignatures(size)?;
+                let mut note = signed.to_note();
+                for (_, line) in &cosigs {
+                    note.push_str(line);
+                    if !line.ends_with('\n') {
+                        note.push('\n');
+                    }
+                }
+                Some(WitnessedCheckpoint { size, note, witnesses: cosigs.into_iter().map(|c| c.0).collect() })
+            }
+        };
         Ok(LatestCheckpoint {
             size: cp.checkpoint.size,
             root: hex::encode(cp.checkpoint.root),
             note: cp.to_note(),
-            public_key: key,
+            public_key: hex::encode(key.as_bytes()),
+            verifier_key: ledger::checkpoint::verifier_key(&cp.checkpoint.origin, &key),
+            witnessed,
         })
     })
     .await?;

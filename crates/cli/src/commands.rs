@@ -154,13 +154,30 @@ pub fn verify(
     export: Option<&Path>,
     checkpoint: Option<&Path>,
     key: Option<&str>,
+    witnesses: &[String],
 ) -> Result<ExitCode> {
-    let external = checkpoint
-        .map(|f| -> Result<SignedCheckpoint> {
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading checkpoint {}", f.display()))?;
-            SignedCheckpoint::parse(&text).with_context(|| format!("reading checkpoint {}", f.display()))
-        })
+    let note = checkpoint
+        .map(|f| std::fs::read_to_string(f).with_context(|| format!("reading checkpoint {}", f.display())))
         .transpose()?;
+    // `liaison checkpoint --json` output is accepted as well as the bare note.
+    let note = note.map(|n| {
+        serde_json::from_str::<serde_json::Value>(&n)
+            .ok()
+            .and_then(|v| v["note"].as_str().map(str::to_string))
+            .unwrap_or(n)
+    });
+    let external =
+        note.as_deref().map(|n| SignedCheckpoint::parse(n).context("reading the checkpoint you hold")).transpose()?;
+    // Who cosigned the checkpoint you hold, by the witness keys you trust.
+    let mut witnessed = Vec::new();
+    for w in witnesses {
+        let key = ledger::witness::WitnessKey::parse(w).map_err(|e| anyhow!("--witness {w:?}: {e}"))?;
+        let (Some(n), Some(c)) = (note.as_deref(), external.as_ref()) else { continue };
+        match key.cosigned(&c.checkpoint, &ledger::witness::signature_lines(n)) {
+            Some(t) => witnessed.push(json!({ "witness": key.name, "time": t, "verified": true })),
+            None => witnessed.push(json!({ "witness": key.name, "verified": false })),
+        }
+    }
     let opts = ops::VerifyOptions {
         checkpoint: external.as_ref(),
         key: key.map(read_key).transpose()?,
@@ -187,15 +204,38 @@ pub fn verify(
     match result {
         Ok(r) => {
             let root = hex::encode(r.root);
-            let witnessed = external.as_ref().map(|c| c.checkpoint.size);
+            let extends = external.as_ref().map(|c| c.checkpoint.size);
+            let mut text = format!(
+                "intact: {} events, root {root}, {} signed checkpoints, {} Merkle nodes, {} idempotency keys, {} law versions and {} cosignatures checked",
+                r.count,
+                r.checkpoints_checked,
+                r.nodes_checked,
+                r.commands_checked,
+                r.law_versions_checked,
+                r.cosignatures_checked
+            );
+            if let Some(size) = extends {
+                text.push_str(&format!("\nthe log extends the checkpoint you hold (size {size})"));
+            }
+            for w in &witnessed {
+                text.push_str(&match w["time"].as_u64() {
+                    Some(t) => format!(
+                        "\n  witnessed by {} at {}",
+                        w["witness"].as_str().unwrap_or(""),
+                        jiff::Timestamp::from_second(t as i64).map_or(t.to_string(), |t| t.to_string())
+                    ),
+                    None => format!(
+                        "\n  NOT witnessed by {}: no cosignature of theirs verifies",
+                        w["witness"].as_str().unwrap_or("")
+                    ),
+                });
+            }
             p.emit(
-                &format!(
-                    "intact: {} events, root {root}, {} signed checkpoints, {} Merkle nodes, {} idempotency keys and {} law versions checked",
-                    r.count, r.checkpoints_checked, r.nodes_checked, r.commands_checked, r.law_versions_checked
-                ),
+                &text,
                 json!({ "intact": true, "events": r.count, "root": root, "checkpoints_checked": r.checkpoints_checked,
                         "nodes_checked": r.nodes_checked, "commands_checked": r.commands_checked,
-                        "law_versions_checked": r.law_versions_checked, "extends_checkpoint": witnessed }),
+                        "law_versions_checked": r.law_versions_checked, "cosignatures_checked": r.cosignatures_checked,
+                        "extends_checkpoint": extends, "witnessed": witnessed }),
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -75,6 +75,10 @@ enum Command {
         /// holding it: the log must be signed by this key (`--key log.vkey`).
         #[arg(long)]
         key: Option<String>,
+        /// A witness whose cosignature of --checkpoint to check, by its verifier key; repeat for
+        /// more (`--witness oversight.example/w1+…`).
+        #[arg(long = "witness", requires = "checkpoint")]
+        witnesses: Vec<String>,
     },
     /// Rebuild current state from the log and compare it with the stored projection.
     Rebuild {
@@ -212,6 +216,26 @@ enum Command {
         #[arg(long)]
         signing_key: Option<PathBuf>,
     },
+    /// Run a witness (C2SP tlog-witness): cosign each new checkpoint of the logs you watch
+    /// once a consistency proof shows it extends the last one you cosigned; refuse forks.
+    Witness {
+        /// The witness's name, a schema-less URL (`--name oversight.example/w1`).
+        #[arg(long)]
+        name: String,
+        /// The witness's signing key, created (mode 0600) if missing (`--key witness.key`).
+        #[arg(long)]
+        key: PathBuf,
+        /// A log to watch, by its verifier key as `liaison init` and `checkpoint` print it;
+        /// repeat for more (`--log liaison/3f1c…+1a2b3c4d+AQ…`).
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+        /// Where the witness keeps the latest checkpoint it cosigned per log (`--state witness.json`).
+        #[arg(long)]
+        state: PathBuf,
+        /// HOST:PORT to listen on (`--addr 127.0.0.1:9090`).
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        addr: String,
+    },
     /// The Cedar policies and jurisdiction rules: validate them; explain a recorded decision.
     Policy {
         #[command(subcommand)]
@@ -279,8 +303,8 @@ fn main() -> ExitCode {
             (None, Some(url), Some(key)) => commands::init_pg(&p, &url, &key, empty),
             _ => unreachable!("clap requires --db, or --pg with --signing-key"),
         },
-        Command::Verify { db, export, checkpoint, key } => {
-            commands::verify(&p, db.as_deref(), export.as_deref(), checkpoint.as_deref(), key.as_deref())
+        Command::Verify { db, export, checkpoint, key, witnesses } => {
+            commands::verify(&p, db.as_deref(), export.as_deref(), checkpoint.as_deref(), key.as_deref(), &witnesses)
         }
         Command::Rebuild { db, repair } => commands::rebuild(&p, &db, repair),
         Command::Log { db, subject, as_of, valid_at, from, limit } => {
@@ -304,6 +328,7 @@ fn main() -> ExitCode {
             serve::token(&p, &store, &tokens, id, agency, officer, roles)
         }
         Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
+        Command::Witness { name, key, logs, state, addr } => serve::witness(&p, &name, &key, &logs, &state, &addr),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),

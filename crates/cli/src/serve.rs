@@ -229,3 +229,18 @@ fn examples(base: &str, shown: &[(Principal, String)], tokens_path: &Path) -> St
     t.push_str(&get("OVERSIGHT", "/v1/ledger/proofs/consistency?old=10&new=20"));
     t
 }
+
+/// `liaison witness`: serves a witness until Ctrl-C.
+pub fn witness(p: &Printer, name: &str, key: &Path, logs: &[String], state: &Path, addr: &str) -> Result<ExitCode> {
+    let w = std::sync::Arc::new(api::witness::Witness::open(name, key, logs, state)?);
+    p.emit(
+        &format!(
+            "witness {name} on {addr}\nverifier key: {}\n(give it to the log: LIAISON_WITNESSES=\"http://{addr} {}\")",
+            w.verifier_key(),
+            w.verifier_key()
+        ),
+        serde_json::json!({ "name": name, "addr": addr, "verifier_key": w.verifier_key() }),
+    );
+    api::witness::serve(w, addr)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 pub mod verify;
+pub mod witness;
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];

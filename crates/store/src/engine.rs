@@ -1297,6 +1297,63 @@ impl<B: Backend> Store for Ledger<B> {
             .collect()
     }
 
+    fn checkpoint_at(&mut self, size: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+        self.db.read_tx(|tx| {
+            let Some(mut row) = one(tx, "SELECT note FROM checkpoint WHERE size = $1", &[n(size)])? else {
+                return Ok(None);
+            };
+            SignedCheckpoint::parse(&row.swap_remove(0).t()?)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("checkpoint {size}: {e}")))
+        })
+    }
+
+    fn put_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        self.db.write_tx(true, |tx| {
+            tx.exec(
+                "INSERT INTO cosignature (size, witness, line) VALUES ($1, $2, $3) ON CONFLICT (size, witness) DO NOTHING",
+                &[n(size), V::T(witness.into()), V::T(line.into())],
+            )
+        })
+    }
+
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.db.read_tx(|tx| {
+            tx.query("SELECT witness, line FROM cosignature WHERE size = $1 ORDER BY witness", &[n(size)])
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let [w, l]: [V; 2] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a cosignature row has the wrong shape".into()))?;
+                Ok((w.t()?, l.t()?))
+            })
+            .collect()
+    }
+
+    fn latest_cosigned(&mut self) -> Result<Option<u64>, StoreError> {
+        self.db.read_tx(|tx| match one(tx, "SELECT MAX(size) FROM cosignature", &[])? {
+            Some(r) if r[0] != V::Null => Ok(Some(r[0].u()?)),
+            _ => Ok(None),
+        })
+    }
+
+    fn cosignature_rows(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = self
+            .db
+            .read_tx(|tx| tx.query("SELECT size, witness, line FROM cosignature ORDER BY size, witness", &[]))?;
+        rows.into_iter()
+            .map(|r| {
+                let [s, w, l]: [V; 3] =
+                    r.try_into().map_err(|_| StoreError::Corrupt("a cosignature row has the wrong shape".into()))?;
+                Ok((
+                    s.i()?,
+                    String::from_utf8_lossy(&w.raw()).into_owned(),
+                    String::from_utf8_lossy(&l.raw()).into_owned(),
+                ))
+            })
+            .collect()
+    }
+
     fn law_version_hashes(&mut self) -> Result<Vec<String>, StoreError> {
         let rows = self.db.read_tx(|tx| tx.query("SELECT rules_hash FROM law_version ORDER BY rules_hash", &[]))?;
         rows.into_iter().map(|mut r| r.swap_remove(0).t()).collect()

@@ -398,6 +398,7 @@ pub fn verify_export(
         commands_checked: 0,
         nodes_checked: 0,
         law_versions_checked: laws.len(),
+        cosignatures_checked: 0,
     })
 }
 

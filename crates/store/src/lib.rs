@@ -278,4 +278,20 @@ pub trait Store {
 
     /// The rules hashes under which law versions are kept.
     fn law_version_hashes(&mut self) -> Result<Vec<String>, StoreError>;
+
+    /// The signed checkpoint of `size`, if there is one.
+    fn checkpoint_at(&mut self, size: u64) -> Result<Option<SignedCheckpoint>, StoreError>;
+
+    /// Keeps a witness's cosignature line of the checkpoint of `size` (`witness`: its verifier
+    /// key); a second one for the same size and witness is ignored.
+    fn put_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<(), StoreError>;
+
+    /// The cosignatures kept for the checkpoint of `size`: `(witness verifier key, line)`.
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// The largest checkpoint size any witness cosigned.
+    fn latest_cosigned(&mut self) -> Result<Option<u64>, StoreError>;
+
+    /// Every cosignature row as stored: `(size, witness, line)`.
+    fn cosignature_rows(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
 }

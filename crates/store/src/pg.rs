@@ -30,7 +30,10 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The migrations, in order.
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_cosignature.sql")),
+];
 
 /// The advisory lock every writer takes (any fixed number; "LIAISON" in ASCII).
 const WRITER_LOCK: i64 = 0x004c_4941_4953_4f4e;

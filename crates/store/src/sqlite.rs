@@ -42,6 +42,9 @@ CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint BEGIN SELECT RAI
 CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON checkpoint BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 "#;
 
+/// Witnesses' cosignatures of checkpoints, by size and witness verifier key.
+const COSIGNATURE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cosignature (size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, witness)) WITHOUT ROWID;";
+
 /// The SQLite store.
 pub type SqliteStore = Ledger<SqliteDb>;
 
@@ -87,6 +90,7 @@ fn build(path: &Path, meta: &[(&'static str, String)]) -> Result<(), StoreError>
         let mut conn = connect(&tmp)?;
         let tx = conn.transaction()?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(COSIGNATURE_TABLE)?;
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
@@ -130,6 +134,13 @@ impl Ledger<SqliteDb> {
             return Err(StoreError::NotInitialized);
         }
         let conn = connect(path)?;
+        // Stores made before witnessing existed get its table (a no-op once it exists).
+        let has = |name: &str| {
+            conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+        };
+        if has("event")? == 1 && has("cosignature")? == 0 {
+            conn.execute_batch(COSIGNATURE_TABLE)?;
+        }
         let origin: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| r.get(0))
             .optional()

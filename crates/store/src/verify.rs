@@ -25,6 +25,7 @@ use crate::{EventRow, Store, StoreError};
 use domain::{Event, SubjectRef};
 use ledger::checkpoint::{VerifyingKey, parse_verifier_key, verifier_key};
 use ledger::merkle::StoredNode;
+use ledger::witness::WitnessKey;
 use ledger::{Entry, Hash, SignedCheckpoint, Tamper, Verifier, leaf_hash};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -98,6 +99,7 @@ pub struct VerifyReport {
     pub commands_checked: u64,
     pub nodes_checked: u64,
     pub law_versions_checked: usize,
+    pub cosignatures_checked: usize,
 }
 
 /// Checks the whole store (see the module documentation).
@@ -133,6 +135,7 @@ pub fn verify(
         return Err(worst);
     }
     let law_versions_checked = walk.check_law_versions(store, opts)?;
+    let cosignatures_checked = check_cosignatures(store, &origin, &checkpoints)?;
     Ok(VerifyReport {
         count: walk.v.count(),
         root: walk.v.root(),
@@ -140,7 +143,32 @@ pub fn verify(
         commands_checked: walk.commands,
         nodes_checked: walk.nodes_checked,
         law_versions_checked,
+        cosignatures_checked,
     })
+}
+
+/// Each stored cosignature verifies under the witness key stored with it, over a checkpoint
+/// the log signed.
+fn check_cosignatures(
+    store: &mut dyn Store,
+    origin: &str,
+    checkpoints: &BTreeMap<u64, Hash>,
+) -> Result<usize, VerifyError> {
+    let rows = store.cosignature_rows()?;
+    for (size, witness, line) in &rows {
+        let size = u64::try_from(*size).unwrap_or(u64::MAX);
+        let first_seq = checkpoints.range(..size).next_back().map_or(0, |(s, _)| *s);
+        let bad = |reason: String| VerifyError::Checkpoint { size, first_seq, reason };
+        let Some(root) = checkpoints.get(&size) else {
+            return Err(bad("a witness's cosignature is kept for a checkpoint the log never signed".into()));
+        };
+        let key = WitnessKey::parse(witness).map_err(|e| bad(format!("a cosignature's witness key: {e}")))?;
+        let c = ledger::Checkpoint { origin: origin.to_string(), size, root: *root };
+        if key.cosigned(&c, &[line.as_str()]).is_none() {
+            return Err(bad(format!("the cosignature of witness {} does not verify", key.name)));
+        }
+    }
+    Ok(rows.len())
 }
 
 /// The finding with the smallest first bad sequence number (a store error wins: the check
@@ -246,21 +274,49 @@ fn read_checkpoints(
     good
 }
 
+/// What verification reads from an entry besides its prefix: the fields the store copies
+/// into columns, the key, and the rules hash its decision quotes (the rest of the decision
+/// is skipped).
+#[derive(serde::Deserialize)]
+struct Checked {
+    recorded_at: jiff::Timestamp,
+    valid_at: jiff::Timestamp,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+    #[serde(default)]
+    request_hash: Option<String>,
+    #[serde(default)]
+    corrects: Option<u64>,
+    event: Event,
+    #[serde(default)]
+    decision: Option<Quoted>,
+}
+
+#[derive(serde::Deserialize)]
+struct Quoted {
+    #[serde(default)]
+    rules_hash: Option<String>,
+}
+
+impl Checked {
+    fn request_hash(&self) -> Option<Hash> {
+        let mut h = [0u8; 32];
+        hex::decode_to_slice(self.request_hash.as_deref()?, &mut h).ok()?;
+        Some(h)
+    }
+}
+
 /// One entry decoded and hashed (the parallel part).
 struct Decoded {
     leaf: Hash,
-    entry: Option<Entry<Event>>,
+    entry: Option<Checked>,
 }
 
-/// Hashes each row's bytes and decodes them; an entry that does not decode, or is not in
-/// canonical form, is `None`.
+/// Hashes each row's bytes and decodes what verification needs; `None` when it does not
+/// decode. (The bytes are what is hashed and signed: their form is the writer's, and `import`
+/// checks it is canonical.)
 fn decode(rows: &[EventRow]) -> Vec<Decoded> {
-    rows.iter()
-        .map(|r| {
-            let entry = serde_json::from_slice::<Entry<Event>>(&r.bytes).ok().filter(|e| e.to_bytes() == r.bytes);
-            Decoded { leaf: leaf_hash(&r.bytes), entry }
-        })
-        .collect()
+    rows.iter().map(|r| Decoded { leaf: leaf_hash(&r.bytes), entry: serde_json::from_slice(&r.bytes).ok() }).collect()
 }
 
 /// Decodes and hashes a chunk on two threads.
@@ -367,8 +423,10 @@ impl<'c> Walk<'c> {
         self.commit_boundary(seq, recorded)?;
         self.columns(row, &entry)?;
         self.command(store, seq, &entry)?;
-        if let Some(h) = entry.decision.as_ref().and_then(|d| d.get("rules_hash")).and_then(|h| h.as_str()) {
-            self.quoted.entry(h.to_string()).or_insert(seq);
+        if let Some(h) = entry.decision.as_ref().and_then(|d| d.rules_hash.as_ref()) {
+            if !self.quoted.contains_key(h) {
+                self.quoted.insert(h.clone(), seq);
+            }
         }
         for node in nodes {
             self.node(store, node)?;
@@ -421,7 +479,7 @@ impl<'c> Walk<'c> {
     }
 
     /// The columns beside the bytes against what the entry says.
-    fn columns(&mut self, row: &EventRow, entry: &Entry<Event>) -> Result<(), VerifyError> {
+    fn columns(&mut self, row: &EventRow, entry: &Checked) -> Result<(), VerifyError> {
         let seq = row.seq;
         let check = |column: &'static str, stored: &V, expected: V| {
             if *stored == expected {
@@ -477,17 +535,17 @@ impl<'c> Walk<'c> {
 
     /// Tracks runs of entries under one idempotency key; a finished run is checked against
     /// its row.
-    fn command(&mut self, store: &mut dyn Store, seq: u64, entry: &Entry<Event>) -> Result<(), VerifyError> {
+    fn command(&mut self, store: &mut dyn Store, seq: u64, entry: &Checked) -> Result<(), VerifyError> {
         if let (Some(run), Some(k)) = (&mut self.run, &entry.idempotency_key)
             && run.key == *k
-            && run.request_hash == entry.request_hash
+            && run.request_hash == entry.request_hash()
         {
             run.last = seq;
             return Ok(());
         }
         self.end_run(store)?;
         if let Some(k) = &entry.idempotency_key {
-            self.run = Some(Run { key: k.clone(), request_hash: entry.request_hash, first: seq, last: seq });
+            self.run = Some(Run { key: k.clone(), request_hash: entry.request_hash(), first: seq, last: seq });
         }
         Ok(())
     }

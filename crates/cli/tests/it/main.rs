@@ -8,6 +8,7 @@ mod readme;
 mod serve_crash;
 mod tamper;
 mod tamper_both;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
