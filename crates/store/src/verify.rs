@@ -423,10 +423,10 @@ impl<'c> Walk<'c> {
         self.commit_boundary(seq, recorded)?;
         self.columns(row, &entry)?;
         self.command(store, seq, &entry)?;
-        if let Some(h) = entry.decision.as_ref().and_then(|d| d.rules_hash.as_ref()) {
-            if !self.quoted.contains_key(h) {
-                self.quoted.insert(h.clone(), seq);
-            }
+        if let Some(h) = entry.decision.as_ref().and_then(|d| d.rules_hash.as_ref())
+            && !self.quoted.contains_key(h)
+        {
+            self.quoted.insert(h.clone(), seq);
         }
         for node in nodes {
             self.node(store, node)?;
