@@ -283,3 +283,161 @@ pub enum SubjectRef<'a> {
     Handoff(&'a HandoffId),
     Detainer(&'a DetainerId),
 }
+
+/// An event's type and the fields that name its subject, read from its JSON without decoding
+/// the whole event (what `verify` needs of each of millions of entries). [`Peek::subject_ref`]
+/// must agree with [`Event::subject_ref`]: tested here over the demo's and the workload's
+/// events, and against the subject index the store derives by applying each event, by the
+/// `verify` that ends every API workflow test (which covers the other kinds).
+#[derive(Debug, serde::Deserialize)]
+pub struct Peek<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    subject: Option<IdOrRecord<'a>>,
+    #[serde(default, borrow)]
+    handoff: Option<IdOrRecord<'a>>,
+    #[serde(default, borrow)]
+    detainer: Option<IdOrRecord<'a>>,
+    #[serde(default, borrow)]
+    encounter: Option<Named<'a>>,
+}
+
+/// A field that is either a record's id or the record itself.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum IdOrRecord<'a> {
+    #[serde(borrow)]
+    Id(std::borrow::Cow<'a, str>),
+    #[serde(borrow)]
+    Record(Named<'a>),
+}
+
+/// The id and subject of an embedded record (other fields skipped).
+#[derive(Debug, serde::Deserialize)]
+struct Named<'a> {
+    #[serde(default, borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    subject: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// [`SubjectRef`] with borrowed strings, from a [`Peek`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeekedRef<'p> {
+    None,
+    Subject(&'p str),
+    Handoff(&'p str),
+    Detainer(&'p str),
+}
+
+impl<'a> Peek<'a> {
+    /// How the event names its subject (see [`Event::subject_ref`]); `None` when a field the
+    /// kind needs is missing.
+    pub fn subject_ref(&self) -> Option<PeekedRef<'_>> {
+        fn id<'f>(f: &'f Option<IdOrRecord<'_>>) -> Option<&'f str> {
+            match f {
+                Some(IdOrRecord::Id(s)) => Some(s.as_ref()),
+                _ => None,
+            }
+        }
+        fn embedded<'f>(f: &'f Option<IdOrRecord<'_>>) -> Option<&'f str> {
+            match f {
+                Some(IdOrRecord::Record(n)) => n.subject.as_deref(),
+                _ => None,
+            }
+        }
+        Some(match self.kind.as_ref() {
+            "agency_registered"
+            | "facility_registered"
+            | "officer_registered"
+            | "designation_granted"
+            | "training_recorded"
+            | "agreement_recorded"
+            | "agreement_status_changed"
+            | "operation_planned"
+            | "operation_status_changed"
+            | "valid_time_corrected" => PeekedRef::None,
+            "subject_registered" => match &self.subject {
+                Some(IdOrRecord::Record(n)) => PeekedRef::Subject(n.id.as_deref()?),
+                _ => return None,
+            },
+            "encounter_recorded" => PeekedRef::Subject(self.encounter.as_ref()?.subject.as_deref()?),
+            "handoff_offered" => PeekedRef::Subject(embedded(&self.handoff)?),
+            "detainer_issued" => PeekedRef::Subject(embedded(&self.detainer)?),
+            "subject_details_corrected"
+            | "citizenship_claimed"
+            | "identity_checked"
+            | "identity_verified"
+            | "citizenship_determined"
+            | "jail_booked"
+            | "custody_conflict_resolved"
+            | "custody_released"
+            | "subject_record_read" => PeekedRef::Subject(id(&self.subject)?),
+            "handoff_accepted" | "handoff_rejected" | "handoff_expired" | "handoff_superseded" => {
+                PeekedRef::Handoff(id(&self.handoff)?)
+            }
+            "detainer_served"
+            | "detainer_answered"
+            | "subject_release_eligible"
+            | "detainer_custody_assumed"
+            | "detainer_lifted"
+            | "detainer_expired" => PeekedRef::Detainer(id(&self.detainer)?),
+            _ => return None,
+        })
+    }
+
+    /// The id of the handoff or detainer this event creates, with its subject.
+    pub fn created(&self) -> Option<(&str, &str)> {
+        let rec = match self.kind.as_ref() {
+            "handoff_offered" => &self.handoff,
+            "detainer_issued" => &self.detainer,
+            _ => return None,
+        };
+        match rec {
+            Some(IdOrRecord::Record(n)) => Some((n.id.as_deref()?, n.subject.as_deref()?)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod peek_tests {
+    use super::*;
+
+    fn resolve<'a>(r: SubjectRef<'a>) -> PeekedRef<'a> {
+        match r {
+            SubjectRef::None => PeekedRef::None,
+            SubjectRef::Subject(s) => PeekedRef::Subject(s.as_str()),
+            SubjectRef::Handoff(h) => PeekedRef::Handoff(h.as_str()),
+            SubjectRef::Detainer(d) => PeekedRef::Detainer(d.as_str()),
+        }
+    }
+
+    #[test]
+    fn a_peek_names_the_subject_as_the_decoded_event_does() {
+        let t0: jiff::Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+        let mut events: Vec<Event> =
+            crate::demo::scenario(t0).into_iter().flat_map(|c| c.events).map(|e| e.1).collect();
+        events.extend(crate::workload::setup());
+        events.extend((0..50).flat_map(|i| crate::workload::subject_events(i, t0)).map(|e| e.1));
+        let mut kinds = std::collections::BTreeSet::new();
+        for e in &events {
+            let json = serde_json::to_string(e).unwrap();
+            let peek: Peek = serde_json::from_str(&json).unwrap();
+            assert_eq!(peek.kind, e.type_name());
+            assert_eq!(peek.subject_ref(), Some(resolve(e.subject_ref())), "{json}");
+            match e {
+                Event::HandoffOffered { handoff } => {
+                    assert_eq!(peek.created(), Some((handoff.id.as_str(), handoff.subject.as_str())))
+                }
+                Event::DetainerIssued { detainer } => {
+                    assert_eq!(peek.created(), Some((detainer.id.as_str(), detainer.subject.as_str())))
+                }
+                _ => assert_eq!(peek.created(), None),
+            }
+            kinds.insert(e.type_name());
+        }
+        eprintln!("kinds covered: {kinds:?}");
+    }
+}

@@ -22,7 +22,7 @@
 
 use crate::engine::V;
 use crate::{EventRow, Store, StoreError};
-use domain::{Event, SubjectRef};
+use domain::event::{Peek, PeekedRef};
 use ledger::checkpoint::{VerifyingKey, parse_verifier_key, verifier_key};
 use ledger::merkle::StoredNode;
 use ledger::witness::WitnessKey;
@@ -278,7 +278,7 @@ fn read_checkpoints(
 /// into columns, the key, and the rules hash its decision quotes (the rest of the decision
 /// is skipped).
 #[derive(serde::Deserialize)]
-struct Checked {
+struct Checked<'a> {
     recorded_at: jiff::Timestamp,
     valid_at: jiff::Timestamp,
     #[serde(default)]
@@ -287,7 +287,8 @@ struct Checked {
     request_hash: Option<String>,
     #[serde(default)]
     corrects: Option<u64>,
-    event: Event,
+    #[serde(borrow)]
+    event: Peek<'a>,
     #[serde(default)]
     decision: Option<Quoted>,
 }
@@ -298,7 +299,7 @@ struct Quoted {
     rules_hash: Option<String>,
 }
 
-impl Checked {
+impl Checked<'_> {
     fn request_hash(&self) -> Option<Hash> {
         let mut h = [0u8; 32];
         hex::decode_to_slice(self.request_hash.as_deref()?, &mut h).ok()?;
@@ -306,31 +307,92 @@ impl Checked {
     }
 }
 
-/// One entry decoded and hashed (the parallel part).
-struct Decoded {
+/// How an entry names its subject, when the parallel phase cannot check it alone.
+enum Via {
+    /// Checked already (named directly, or none).
+    Checked,
+    /// Through the handoff or detainer it names: resolved in order.
+    Handoff(String),
+    Detainer(String),
+    /// No subject of its own: a correction's is the corrected event's.
+    Corrected(u64),
+}
+
+/// What the parallel phase learns of one row: its leaf hash, and, if its bytes decode, what
+/// the in-order checks need and the first of its columns that disagrees with it.
+struct Facts {
     leaf: Hash,
-    entry: Option<Checked>,
+    entry: Option<EntryFacts>,
 }
 
-/// Hashes each row's bytes and decodes what verification needs; `None` when it does not
-/// decode. (The bytes are what is hashed and signed: their form is the writer's, and `import`
-/// checks it is canonical.)
-fn decode(rows: &[EventRow]) -> Vec<Decoded> {
-    rows.iter().map(|r| Decoded { leaf: leaf_hash(&r.bytes), entry: serde_json::from_slice(&r.bytes).ok() }).collect()
+struct EntryFacts {
+    recorded: i64,
+    /// The first stored column that disagrees with the entry: (column, why).
+    column: Option<(&'static str, String)>,
+    via: Via,
+    /// A handoff (true) or detainer this event creates: its id and subject.
+    created: Option<(bool, String, String)>,
+    key: Option<String>,
+    request_hash: Option<Hash>,
+    rules_hash: Option<String>,
 }
 
-/// Decodes and hashes a chunk on two threads.
-fn decode_parallel(rows: &[EventRow]) -> Vec<Decoded> {
-    if rows.len() < 256 {
-        return decode(rows);
+fn mismatch(stored: &V, expected: &V) -> String {
+    format!("{} but the entry says {}", show(stored), show(expected))
+}
+
+/// The parallel part: hashes a row's bytes, decodes what verification needs, and checks the
+/// columns that need nothing from earlier entries.
+fn facts(r: &EventRow) -> Facts {
+    let leaf = leaf_hash(&r.bytes);
+    let Ok(e) = serde_json::from_slice::<Checked>(&r.bytes) else { return Facts { leaf, entry: None } };
+    let expected = [
+        ("recorded_us", &r.recorded_us, V::I(e.recorded_at.as_microsecond())),
+        ("valid_us", &r.valid_us, V::I(e.valid_at.as_microsecond())),
+        ("type", &r.kind, V::T(e.event.kind.to_string())),
+        ("corrects", &r.corrects, e.corrects.map_or(V::Null, |c| V::I(c as i64))),
+    ];
+    let mut column = expected.iter().find(|(_, s, x)| *s != x).map(|(c, s, x)| (*c, mismatch(s, x)));
+    let via = match (e.event.subject_ref(), e.corrects) {
+        (None, _) => {
+            column = column.or(Some(("entry", "does not name what its kind needs".into())));
+            Via::Checked
+        }
+        (Some(PeekedRef::Subject(s)), _) => {
+            let x = V::T(s.to_string());
+            if r.subject != x {
+                column = column.or(Some(("subject", mismatch(&r.subject, &x))));
+            }
+            Via::Checked
+        }
+        (Some(PeekedRef::Handoff(h)), _) => Via::Handoff(h.to_string()),
+        (Some(PeekedRef::Detainer(d)), _) => Via::Detainer(d.to_string()),
+        (Some(PeekedRef::None), Some(c)) => Via::Corrected(c),
+        (Some(PeekedRef::None), None) => {
+            if r.subject != V::Null {
+                column = column.or(Some(("subject", mismatch(&r.subject, &V::Null))));
+            }
+            Via::Checked
+        }
+    };
+    let created = e.event.created().map(|(id, s)| (e.event.kind == "handoff_offered", id.to_string(), s.to_string()));
+    let request_hash = e.request_hash();
+    Facts {
+        leaf,
+        entry: Some(EntryFacts {
+            recorded: e.recorded_at.as_microsecond(),
+            column,
+            via,
+            created,
+            key: e.idempotency_key,
+            request_hash,
+            rules_hash: e.decision.and_then(|d| d.rules_hash),
+        }),
     }
-    let (a, b) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| decode(b));
-        let mut out = decode(a);
-        out.extend(other.join().expect("decoding does not panic"));
-        out
-    })
+}
+
+fn decode(rows: &[EventRow]) -> Vec<Facts> {
+    rows.iter().map(facts).collect()
 }
 
 /// The stored nodes of one level, read ahead in order.
@@ -391,21 +453,30 @@ impl<'c> Walk<'c> {
         }
     }
 
+    /// Streams the rows in chunks on two threads: while this thread checks chunk i in order
+    /// and reads chunk i+2, a helper hashes and decodes chunk i+1.
     fn run(&mut self, store: &mut dyn Store, progress: &mut dyn FnMut(u64)) -> Result<(), VerifyError> {
-        let mut next = 0u64;
-        loop {
-            let rows = store.event_rows(next, CHUNK)?;
-            let Some(last) = rows.last() else { return Ok(()) };
-            next = last.seq.saturating_add(1);
-            let decoded = decode_parallel(&rows);
-            for (row, d) in rows.iter().zip(decoded) {
-                self.entry(store, row, d)?;
-            }
-            progress(next);
+        let after = |rows: &[EventRow]| rows.last().map_or(0, |r| r.seq.saturating_add(1));
+        let mut cur = store.event_rows(0, CHUNK)?;
+        let mut cur_facts = decode(&cur);
+        let mut next = if cur.len() == CHUNK { store.event_rows(after(&cur), CHUNK)? } else { Vec::new() };
+        while !cur.is_empty() {
+            let (from, more) = (after(&next), next.len() == CHUNK);
+            let (next_facts, ahead, checked) = std::thread::scope(|s| {
+                let helper = s.spawn(|| decode(&next));
+                let checked = cur.iter().zip(cur_facts.drain(..)).try_for_each(|(row, f)| self.entry(store, row, f));
+                let ahead = if checked.is_ok() && more { store.event_rows(from, CHUNK) } else { Ok(Vec::new()) };
+                (helper.join().expect("decoding does not panic"), ahead, checked)
+            });
+            checked?;
+            progress(after(&cur));
+            cur = std::mem::replace(&mut next, ahead?);
+            cur_facts = next_facts;
         }
+        Ok(())
     }
 
-    fn entry(&mut self, store: &mut dyn Store, row: &EventRow, d: Decoded) -> Result<(), VerifyError> {
+    fn entry(&mut self, store: &mut dyn Store, row: &EventRow, d: Facts) -> Result<(), VerifyError> {
         let seq = self.v.count();
         let nodes = match self.v.push_hashed(row.seq, &row.bytes, d.leaf, &row.leaf) {
             // A matching checkpoint vouches for every earlier entry: the link itself changed.
@@ -419,11 +490,10 @@ impl<'c> Walk<'c> {
             return Err(t.into());
         }
         let entry = d.entry.ok_or(Tamper::Unreadable { seq })?;
-        let recorded = entry.recorded_at.as_microsecond();
-        self.commit_boundary(seq, recorded)?;
+        self.commit_boundary(seq, entry.recorded)?;
         self.columns(row, &entry)?;
         self.command(store, seq, &entry)?;
-        if let Some(h) = entry.decision.as_ref().and_then(|d| d.rules_hash.as_ref())
+        if let Some(h) = &entry.rules_hash
             && !self.quoted.contains_key(h)
         {
             self.quoted.insert(h.clone(), seq);
@@ -478,74 +548,57 @@ impl<'c> Walk<'c> {
         })
     }
 
-    /// The columns beside the bytes against what the entry says.
-    fn columns(&mut self, row: &EventRow, entry: &Checked) -> Result<(), VerifyError> {
+    /// The columns beside the bytes against what the entry says: what the parallel phase
+    /// found, then a subject named through a handoff or detainer (resolved in order).
+    fn columns(&mut self, row: &EventRow, entry: &EntryFacts) -> Result<(), VerifyError> {
         let seq = row.seq;
-        let check = |column: &'static str, stored: &V, expected: V| {
-            if *stored == expected {
-                Ok(())
-            } else {
-                Err(VerifyError::Column {
-                    seq,
-                    column,
-                    reason: format!("{} but the entry says {}", show(stored), show(&expected)),
-                })
-            }
-        };
-        check("recorded_us", &row.recorded_us, V::I(entry.recorded_at.as_microsecond()))?;
-        check("valid_us", &row.valid_us, V::I(entry.valid_at.as_microsecond()))?;
-        check("type", &row.kind, V::T(entry.event.type_name().into()))?;
-        check("corrects", &row.corrects, entry.corrects.map_or(V::Null, |c| V::I(c as i64)))?;
-        let named = match entry.event.subject_ref() {
-            SubjectRef::None => None,
-            SubjectRef::Subject(s) => Some(s.to_string()),
-            SubjectRef::Handoff(h) => {
-                Some(self.handoffs.get(h.as_str()).cloned().ok_or_else(|| VerifyError::Column {
-                    seq,
-                    column: "entry",
-                    reason: format!("names handoff {h}, which no earlier event offered"),
-                })?)
-            }
-            SubjectRef::Detainer(d) => {
-                Some(self.detainers.get(d.as_str()).cloned().ok_or_else(|| VerifyError::Column {
-                    seq,
-                    column: "entry",
-                    reason: format!("names detainer {d}, which no earlier event issued"),
-                })?)
-            }
-        };
-        match &entry.event {
-            Event::HandoffOffered { handoff } => {
-                self.handoffs.insert(handoff.id.to_string(), handoff.subject.to_string());
-            }
-            Event::DetainerIssued { detainer } => {
-                self.detainers.insert(detainer.id.to_string(), detainer.subject.to_string());
-            }
-            _ => {}
+        if let Some((column, reason)) = &entry.column {
+            return Err(VerifyError::Column { seq, column, reason: reason.clone() });
         }
-        match (named, entry.corrects) {
-            (Some(s), _) => check("subject", &row.subject, V::T(s)),
-            (None, Some(c)) => {
-                self.corrections.push((seq, c, row.subject.clone()));
-                Ok(())
+        let through = |map: &HashMap<String, String>, id: &str, what: &str| {
+            map.get(id).cloned().ok_or_else(|| VerifyError::Column {
+                seq,
+                column: "entry",
+                reason: format!(
+                    "names {what} {id}, which no earlier event {}",
+                    if what == "handoff" { "offered" } else { "issued" }
+                ),
+            })
+        };
+        let named = match &entry.via {
+            Via::Checked => None,
+            Via::Handoff(h) => Some(through(&self.handoffs, h, "handoff")?),
+            Via::Detainer(d) => Some(through(&self.detainers, d, "detainer")?),
+            Via::Corrected(c) => {
+                self.corrections.push((seq, *c, row.subject.clone()));
+                None
             }
-            (None, None) => check("subject", &row.subject, V::Null),
+        };
+        if let Some((handoff, id, subject)) = &entry.created {
+            let map = if *handoff { &mut self.handoffs } else { &mut self.detainers };
+            map.insert(id.clone(), subject.clone());
+        }
+        match named {
+            Some(s) if row.subject != V::T(s.clone()) => {
+                Err(VerifyError::Column { seq, column: "subject", reason: mismatch(&row.subject, &V::T(s)) })
+            }
+            _ => Ok(()),
         }
     }
 
     /// Tracks runs of entries under one idempotency key; a finished run is checked against
     /// its row.
-    fn command(&mut self, store: &mut dyn Store, seq: u64, entry: &Checked) -> Result<(), VerifyError> {
-        if let (Some(run), Some(k)) = (&mut self.run, &entry.idempotency_key)
+    fn command(&mut self, store: &mut dyn Store, seq: u64, entry: &EntryFacts) -> Result<(), VerifyError> {
+        if let (Some(run), Some(k)) = (&mut self.run, &entry.key)
             && run.key == *k
-            && run.request_hash == entry.request_hash()
+            && run.request_hash == entry.request_hash
         {
             run.last = seq;
             return Ok(());
         }
         self.end_run(store)?;
-        if let Some(k) = &entry.idempotency_key {
-            self.run = Some(Run { key: k.clone(), request_hash: entry.request_hash(), first: seq, last: seq });
+        if let Some(k) = &entry.key {
+            self.run = Some(Run { key: k.clone(), request_hash: entry.request_hash, first: seq, last: seq });
         }
         Ok(())
     }
