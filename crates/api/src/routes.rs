@@ -37,7 +37,7 @@ type ApiResult<T> = Result<T, ApiError>;
         verify_identity, release, resolve_custody_conflict, custody_conflicts, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
         update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
-        record_training, audit_events, latest_checkpoint, inclusion_proof, consistency_proof
+        record_training, audit_events, latest_checkpoint, export_log, inclusion_proof, consistency_proof
     ),
     components(schemas(Problem, Written)),
     modifiers(&Bearer, &Contract)
@@ -179,6 +179,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/officers/{id}/training", post(record_training))
         .route("/audit/events", get(audit_events))
         .route("/ledger/checkpoint", get(latest_checkpoint))
+        .route("/ledger/export", get(export_log))
         .route("/ledger/proofs/inclusion", get(inclusion_proof))
         .route("/ledger/proofs/consistency", get(consistency_proof))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
@@ -1200,6 +1201,53 @@ async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
     })
     .await?;
     Ok(axum::Json(v))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    /// The first event to send: the size of the mirror asking (default 0).
+    from: Option<u64>,
+    /// About how many events to send, 1–100,000 (default 10,000); the slice ends at a signed
+    /// checkpoint.
+    limit: Option<u64>,
+}
+
+/// A slice of the log in the export format (NDJSON: header, law versions, entries with their
+/// signed checkpoints, end line), for `liaison mirror`: the whole log, every person in it, so
+/// oversight and administrators only.
+#[utoipa::path(get, path = "/v1/ledger/export", params(ExportQuery), responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = Problem, description = "Only oversight and administrators copy the log"), (status = "4XX", body = Problem)))]
+async fn export_log(
+    State(st): St,
+    ext: axum::http::Extensions,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    if !p.has_any(&[service::ApiRole::Oversight, service::ApiRole::Administrator]) {
+        return Err(ApiError::new(403, "forbidden", "copying the log is for oversight and administrators"));
+    }
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) {
+        return Err(ApiError::new(422, "invalid_query", "limit must be from 1 to 100000"));
+    }
+    let from = q.from.unwrap_or(0);
+    let body = blocking(&st, move |s| {
+        let size = s.size()?;
+        if from > size {
+            return Err(service::ServiceError::new(
+                422,
+                "invalid_query",
+                format!("from {from} is beyond the log ({size} events)"),
+            ));
+        }
+        let mut out = Vec::new();
+        store::export::export_range(s, &mut out, from, limit, &mut |_| {})?;
+        Ok(out)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

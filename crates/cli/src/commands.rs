@@ -496,6 +496,64 @@ pub fn import(p: &Printer, db: &Path, file: &Path) -> Result<ExitCode> {
     }
 }
 
+/// `liaison mirror`: pulls slices of a server's log until it has nothing new.
+pub fn mirror(p: &Printer, from: &str, token_file: &Path, db: &Path, limit: u64) -> Result<ExitCode> {
+    let token = std::fs::read_to_string(token_file).with_context(|| format!("reading {}", token_file.display()))?;
+    let token = token.trim();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
+        .build()
+        .into();
+    let base = from.trim_end_matches('/');
+    let mut store = if db.exists() { Some(open(db)?) } else { None };
+    let (mut imported, mut checkpoints) = (0u64, 0u64);
+    loop {
+        let have = match store.as_mut() {
+            Some(s) => s.size()?,
+            None => 0,
+        };
+        let mut resp = agent
+            .get(format!("{base}/v1/ledger/export?from={have}&limit={limit}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .with_context(|| format!("reaching {base}"))?;
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().with_config().limit(1 << 34).read_to_vec().context("reading the slice")?;
+        if status != 200 {
+            bail!("{base} answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+        let s = match store.as_mut() {
+            Some(s) => s,
+            None => {
+                let head = store::export::Reader::new(&body[..]).map_err(|e| anyhow!("{e}"))?;
+                store.insert(
+                    SqliteStore::create_mirror(db, &head.origin, &head.key)
+                        .with_context(|| format!("creating mirror {}", db.display()))?,
+                )
+            }
+        };
+        let r = store::export::import(s, &mut &body[..], &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
+        imported += r.imported;
+        checkpoints += r.checkpoints;
+        if r.imported == 0 {
+            break;
+        }
+        p.line(&format!("mirrored through event {}", s.size()? - 1), json!({ "mirrored_through": s.size()? - 1 }));
+    }
+    let s = store.as_mut().expect("created on the first slice");
+    let size = s.size()?;
+    p.emit(
+        &format!(
+            "mirror {}: {size} events of log {} ({imported} new, {checkpoints} signed checkpoints)",
+            db.display(),
+            s.origin()
+        ),
+        json!({ "events": size, "imported": imported, "origin": s.origin() }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
     let created = !db.exists();

@@ -216,6 +216,24 @@ enum Command {
         #[arg(long)]
         signing_key: Option<PathBuf>,
     },
+    /// Keep a verified copy of a running server's log: fetch what is new through its API (as
+    /// oversight or an administrator) and append it to a mirror, checking every entry and
+    /// signed checkpoint against what the mirror already holds.
+    Mirror {
+        /// The server (`--from http://127.0.0.1:8080`).
+        #[arg(long)]
+        from: String,
+        /// A file holding the bearer token of an oversight or administrator principal
+        /// (`--token-file oversight.token`).
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The mirror, created on the first run (`--db mirror.db`).
+        #[arg(long)]
+        db: PathBuf,
+        /// Events per request, 1–100,000 (`--limit 10000`).
+        #[arg(long, default_value_t = 10_000)]
+        limit: u64,
+    },
     /// Run a witness (C2SP tlog-witness): cosign each new checkpoint of the logs you watch
     /// once a consistency proof shows it extends the last one you cosigned; refuse forks.
     Witness {
@@ -328,6 +346,7 @@ fn main() -> ExitCode {
             serve::token(&p, &store, &tokens, id, agency, officer, roles)
         }
         Command::Serve { db, addr, tokens, config, signing_key } => serve::serve(db, addr, tokens, config, signing_key),
+        Command::Mirror { from, token_file, db, limit } => commands::mirror(&p, &from, &token_file, &db, limit),
         Command::Witness { name, key, logs, state, addr } => serve::witness(&p, &name, &key, &logs, &state, &addr),
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),

@@ -54,9 +54,17 @@ struct LawVersion {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 struct End {
+    /// The first event of a slice (0, and left out, for a whole export).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    from: u64,
+    /// The log's size at the end of the export.
     events: u64,
     checkpoints: u64,
     law_versions: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One line that is not an entry.
@@ -100,6 +108,20 @@ pub fn export(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportSummary, StoreError> {
+    export_range(store, out, 0, u64::MAX, progress)
+}
+
+/// An export of the entries from `from` on, about `max_events` of them: it ends at the last
+/// signed checkpoint within that many (or at the first after `from`, for a larger commit), and
+/// carries the checkpoints after `from`. A slice from 0 is a whole export as of that
+/// checkpoint; a later slice continues a mirror that holds the entries before `from`.
+pub fn export_range(
+    store: &mut dyn Store,
+    out: &mut dyn Write,
+    from: u64,
+    max_events: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ExportSummary, StoreError> {
     let io = |source| StoreError::Io { context: "writing export".into(), source };
     let line = |out: &mut dyn Write, bytes: &[u8]| out.write_all(bytes).and_then(|()| out.write_all(b"\n")).map_err(io);
     let key = store.verifying_key()?;
@@ -114,12 +136,21 @@ pub fn export(
         let t = Tagged::LawVersion(LawVersion { rules_hash: rules_hash.clone(), sources });
         line(out, &serde_json::to_vec(&t).expect("json"))?;
     }
-    let checkpoints = store.checkpoints()?;
-    let size = checkpoints.last().map_or(0, |c| c.checkpoint.size);
-    let mut notes = checkpoints.iter().map(|c| (c.checkpoint.size, c.to_note())).peekable();
-    let mut next = 0u64;
-    while next < size {
-        let chunk = store.entries(next, CHUNK.min((size - next) as usize))?;
+    let checkpoints: Vec<SignedCheckpoint> =
+        store.checkpoints()?.into_iter().filter(|c| c.checkpoint.size > from).collect();
+    let limit = from.saturating_add(max_events);
+    let end = checkpoints
+        .iter()
+        .map(|c| c.checkpoint.size)
+        .filter(|s| *s <= limit)
+        .max()
+        .or_else(|| checkpoints.first().map(|c| c.checkpoint.size))
+        .unwrap_or(from);
+    let mut notes =
+        checkpoints.iter().filter(|c| c.checkpoint.size <= end).map(|c| (c.checkpoint.size, c.to_note())).peekable();
+    let mut next = from;
+    while next < end {
+        let chunk = store.entries(next, CHUNK.min((end - next) as usize))?;
         let Some(last) = chunk.last() else { break };
         next = last.seq + 1;
         for e in &chunk {
@@ -130,9 +161,9 @@ pub fn export(
         }
         progress(next);
     }
-    let summary =
-        ExportSummary { events: next, checkpoints: checkpoints.len() as u64, law_versions: hashes.len() as u64 };
-    let end = End { events: summary.events, checkpoints: summary.checkpoints, law_versions: summary.law_versions };
+    let written = checkpoints.iter().filter(|c| c.checkpoint.size <= end).count() as u64;
+    let summary = ExportSummary { events: next - from, checkpoints: written, law_versions: hashes.len() as u64 };
+    let end = End { from, events: next, checkpoints: summary.checkpoints, law_versions: summary.law_versions };
     line(out, &serde_json::to_vec(&Tagged::End(end)).expect("json"))?;
     out.flush().map_err(io)?;
     Ok(summary)
@@ -365,8 +396,8 @@ pub fn verify_export(
                 if let Some(t) = pending.take() {
                     return Err(t.into());
                 }
-                let want = End { events: v.count(), checkpoints, law_versions: laws.len() as u64 };
-                let got = End { events, checkpoints: cps, law_versions };
+                let want = End { from: 0, events: v.count(), checkpoints, law_versions: laws.len() as u64 };
+                let got = End { from: 0, events, checkpoints: cps, law_versions };
                 if got != want {
                     return Err(export_at(
                         line,

@@ -68,6 +68,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("POST", "/v1/officers/O-FL-COL-0001/training", r#"{"course":"coverage","completed_at":"2026-01-01T00:00:00Z"}"#),
     ("GET", "/v1/audit/events?limit=1", ""),
     ("GET", "/v1/ledger/checkpoint", ""),
+    ("GET", "/v1/ledger/export?from=3400&limit=10", ""),
     ("GET", "/v1/ledger/proofs/inclusion?seq=0&size=10", ""),
     ("GET", "/v1/ledger/proofs/consistency?old=5&new=10", ""),
     ("GET", "/healthz", ""),

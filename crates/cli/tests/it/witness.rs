@@ -172,3 +172,79 @@ fn a_witness_cosigns_a_servers_checkpoints_refuses_a_fork_and_catches_a_truncati
     assert_eq!((o.status.code(), v["first_bad_seq"].as_u64()), (Some(3), Some(3477)), "{v}");
     assert!(v["error"].as_str().unwrap().contains("truncated"), "{v}");
 }
+
+#[test]
+fn a_mirror_follows_a_running_server_through_its_api_and_keeps_its_signatures() {
+    let (dir, db) = demo_store();
+    let d = dir.path();
+    let tokens = d.join("tokens.json");
+    let (mut field, mut oversight, mut entries) = (String::new(), String::new(), Vec::new());
+    for p in api::auth::demo_principals() {
+        let role = p.roles[0].as_str().to_string();
+        let (t, e) = api::auth::issue(p);
+        match role.as_str() {
+            "field_officer" if field.is_empty() => field = t,
+            "oversight" if oversight.is_empty() => oversight = t,
+            _ => {}
+        }
+        entries.push(e);
+    }
+    std::fs::write(&tokens, serde_json::to_string(&entries).unwrap()).unwrap();
+    let (oversight_file, field_file) = (d.join("oversight.token"), d.join("field.token"));
+    std::fs::write(&oversight_file, &oversight).unwrap();
+    std::fs::write(&field_file, &field).unwrap();
+    let port = free_port();
+    let _server = Killed(
+        super::server_command()
+            .args(["serve", "--db", &format!("sqlite://{}", s(&db)), "--tokens", s(&tokens)])
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let a = agent();
+    let start = Instant::now();
+    while a.get(format!("{base}/readyz")).call().map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(start.elapsed() < Duration::from_secs(30), "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mirror = d.join("mirror.db");
+    let pull = || {
+        liaison(&[
+            "--json",
+            "mirror",
+            "--from",
+            &base,
+            "--token-file",
+            s(&oversight_file),
+            "--db",
+            s(&mirror),
+            "--limit",
+            "500",
+        ])
+    };
+    let o = pull();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let verify = |db: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&liaison(&["--json", "verify", "--db", s(db)]).stdout).unwrap()
+    };
+    let m = verify(&mirror);
+    assert_eq!((m["intact"].clone(), m["events"].as_u64()), (serde_json::json!(true), Some(3477)), "{m}");
+    // New writes on the server; the next pull catches up, and the copy is the same log.
+    let r = a
+        .post(format!("{base}/v1/subjects"))
+        .header("Authorization", &format!("Bearer {field}"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"id":"S-MIRROR-1","names":["Mirrored Person"]}"#.as_bytes())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(pull().status.success());
+    let (m, o) = (verify(&mirror), verify(&db));
+    assert_eq!((m["events"].clone(), m["root"].clone()), (o["events"].clone(), o["root"].clone()), "{m} {o}");
+    // Only oversight and administrators may copy the whole log.
+    let o = liaison(&["mirror", "--from", &base, "--token-file", s(&field_file), "--db", s(&d.join("other.db"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("403"), "{}", stderr(&o));
+}
