@@ -47,6 +47,10 @@ pub enum Which {
         /// Events to verify (`--events 200000`).
         #[arg(long, default_value_t = 200_000)]
         events: u64,
+        /// Build and verify the log in this empty PostgreSQL database instead of SQLite
+        /// (`--pg postgres://u:p@host/db`).
+        #[arg(long)]
+        pg: Option<String>,
     },
     /// Law decision latency with every real 287(g) agreement and all jurisdictions loaded.
     Law {
@@ -66,7 +70,7 @@ pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
     match which {
         Which::Append { events, batches, reps } => append(p, events, &parse_list(&batches)?, reps.max(1)),
         Which::Growth { sizes, dir } => growth(p, &parse_list(&sizes)?, dir),
-        Which::Verify { events } => verify(p, events),
+        Which::Verify { events, pg } => verify(p, events, pg.as_deref()),
         Which::Law { requests } => crate::lawbench::decisions(p, requests),
         Which::Zone { points } => crate::lawbench::zone(p, points),
     }
@@ -124,7 +128,7 @@ fn new_store(dir: &Path, name: &str) -> Result<SqliteStore> {
     Ok(s)
 }
 
-fn append_all(store: &mut SqliteStore, events: &[NewEvent], batch: usize) -> Result<Duration> {
+fn append_all(store: &mut dyn Store, events: &[NewEvent], batch: usize) -> Result<Duration> {
     let start = Instant::now();
     for chunk in events.chunks(batch) {
         store.append(chunk, None, Timestamp::now())?;
@@ -303,10 +307,19 @@ fn growth(p: &Printer, sizes: &[u64], dir: Option<PathBuf>) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(p: &Printer, events: u64) -> Result<ExitCode> {
+fn verify(p: &Printer, events: u64, pg: Option<&str>) -> Result<ExitCode> {
     let scratch = Scratch::new(None)?;
-    let mut store = new_store(&scratch.0, "verify.db")?;
-    append_all(&mut store, &workload(0, events, t0()), 1_000)?;
+    let mut store: Box<dyn Store> = match pg {
+        Some(url) => {
+            let mut s = store::PgStore::create(url, &scratch.0.join("pg.key"))?;
+            let setup: Vec<NewEvent> = setup().into_iter().map(|event| NewEvent::new(t0(), "bench", event)).collect();
+            s.append(&setup, None, Timestamp::now())?;
+            Box::new(s)
+        }
+        None => Box::new(new_store(&scratch.0, "verify.db")?),
+    };
+    let store = store.as_mut();
+    append_all(store, &workload(0, events, t0()), 1_000)?;
     let all = store.entries(0, usize::MAX)?;
     let bytes: u64 = all.iter().map(|e| e.bytes.len() as u64).sum();
     let file = scratch.0.join("entries.bin");
@@ -320,13 +333,13 @@ fn verify(p: &Printer, events: u64) -> Result<ExitCode> {
     }
     drop(all);
     // Warm both caches once, then time the best of three runs of each.
-    store::ops::verify(&mut store, &Default::default(), &mut |_| {})?;
+    store::ops::verify(store, &Default::default(), &mut |_| {})?;
     sha256sum(&file)?;
     let mut ours = Duration::MAX;
     let mut theirs = Duration::MAX;
     for _ in 0..3 {
         let start = Instant::now();
-        store::ops::verify(&mut store, &Default::default(), &mut |_| {})?;
+        store::ops::verify(store, &Default::default(), &mut |_| {})?;
         ours = ours.min(start.elapsed());
         theirs = theirs.min(sha256sum(&file)?);
     }
