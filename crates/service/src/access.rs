@@ -17,7 +17,7 @@
 //! - The registry (agencies, facilities, officers, agreements) is public to every principal.
 
 use crate::{Principal, ServiceError};
-use domain::{AgencyId, Event, Record, RecordKey, RecordKind, SubjectId};
+use domain::{AgencyId, Event, Record, RecordKey, RecordKind, SubjectId, SubjectRef};
 use store::{Batch, Store, StoreError};
 
 /// Reads records of current state: a store handle, or a write transaction's batch.
@@ -179,32 +179,12 @@ pub fn event_subject(l: &mut (impl Lookup + ?Sized), event: &Event) -> Result<Op
             _ => None,
         })
     }
-    Ok(Some(match event {
-        Event::SubjectRegistered { subject } => subject.id.clone(),
-        Event::SubjectDetailsCorrected { subject, .. }
-        | Event::CitizenshipClaimed { subject, .. }
-        | Event::IdentityChecked { subject, .. }
-        | Event::IdentityVerified { subject, .. }
-        | Event::CitizenshipDetermined { subject, .. }
-        | Event::JailBooked { subject, .. }
-        | Event::CustodyReleased { subject, .. }
-        | Event::CustodyConflictResolved { subject, .. }
-        | Event::SubjectRecordRead { subject, .. } => subject.clone(),
-        Event::EncounterRecorded { encounter } => encounter.subject.clone(),
-        Event::HandoffOffered { handoff } => handoff.subject.clone(),
-        Event::DetainerIssued { detainer } => detainer.subject.clone(),
-        Event::HandoffAccepted { handoff, .. }
-        | Event::HandoffRejected { handoff, .. }
-        | Event::HandoffExpired { handoff }
-        | Event::HandoffSuperseded { handoff, .. } => return via(l, RecordKind::Handoff, handoff.as_str()),
-        Event::DetainerServed { detainer }
-        | Event::DetainerAnswered { detainer, .. }
-        | Event::SubjectReleaseEligible { detainer }
-        | Event::DetainerCustodyAssumed { detainer, .. }
-        | Event::DetainerLifted { detainer, .. }
-        | Event::DetainerExpired { detainer } => return via(l, RecordKind::Detainer, detainer.as_str()),
-        _ => return Ok(None),
-    }))
+    match event.subject_ref() {
+        SubjectRef::None => Ok(None),
+        SubjectRef::Subject(s) => Ok(Some(s.clone())),
+        SubjectRef::Handoff(h) => via(l, RecordKind::Handoff, h.as_str()),
+        SubjectRef::Detainer(d) => via(l, RecordKind::Detainer, d.as_str()),
+    }
 }
 
 /// The name of a kind of record in a "not found" answer.

@@ -18,8 +18,6 @@ use super::{demo_store, liaison, s};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -27,34 +25,9 @@ fn env(name: &str, default: usize) -> usize {
 
 /// Adds `cases` cases through the API of a server on `db`, then stops it.
 fn populate(dir: &Path, db: &Path, cases: usize) {
-    let tokens_path = dir.join("tokens.json");
-    let (mut tokens, mut entries) = (std::collections::HashMap::new(), Vec::new());
-    for p in api::auth::demo_principals() {
-        let role = p.roles[0].as_str().to_string();
-        let (t, e) = api::auth::issue(p);
-        tokens.entry(role).or_insert(t);
-        entries.push(e);
-    }
-    std::fs::write(&tokens_path, serde_json::to_string(&entries).unwrap()).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = super::server_command()
-        .args(["serve", "--db", &format!("sqlite://{}", s(db)), "--tokens", s(&tokens_path)])
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while agent.get(format!("{base}/readyz")).call().map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(start.elapsed() < Duration::from_secs(30), "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (tokens_path, tokens) = super::demo_tokens(dir);
+    let server = super::Served::start(db, &tokens_path, &[]);
+    let (agent, base) = (super::http(), server.base.clone());
     let post = |role: &str, path: &str, key: Option<&str>, body: serde_json::Value| {
         let mut req = agent
             .post(format!("{base}{path}"))
@@ -91,8 +64,7 @@ fn populate(dir: &Path, db: &Path, cases: usize) {
         );
         post("supervisor", &format!("/v1/handoffs/{handoff}/answer"), None, serde_json::json!({"answer": "accept"}));
     }
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    server.wait().unwrap();
+    server.stop();
 }
 
 /// The tables and columns an edit may touch, each with how often it is picked.

@@ -30,6 +30,72 @@ pub fn server_command() -> Command {
     c
 }
 
+/// A token for the first demo principal of each role, by role, with every principal's
+/// hashed entry written to `dir/tokens.json` (returned).
+pub fn demo_tokens(dir: &Path) -> (PathBuf, std::collections::HashMap<String, String>) {
+    let path = dir.join("tokens.json");
+    let (mut tokens, mut entries) = (std::collections::HashMap::new(), Vec::new());
+    for p in api::auth::demo_principals() {
+        let role = p.roles[0].as_str().to_string();
+        let (t, e) = api::auth::issue(p);
+        tokens.entry(role).or_insert(t);
+        entries.push(e);
+    }
+    std::fs::write(&path, serde_json::to_string(&entries).unwrap()).unwrap();
+    (path, tokens)
+}
+
+/// `liaison serve` on a SQLite store, ready to answer; killed when dropped.
+pub struct Served {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl Served {
+    pub fn start(db: &Path, tokens: &Path, env: &[(&str, String)]) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut c = server_command();
+        c.args(["serve", "--db", &format!("sqlite://{}", s(db)), "--tokens", s(tokens)])
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let child = c.spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let agent = http();
+        let start = std::time::Instant::now();
+        while agent.get(format!("{base}/readyz")).call().map(|r| r.status().as_u16()).ok() != Some(200) {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "the server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Served { base, child }
+    }
+
+    /// Stops the server gracefully (SIGTERM), so its last commits are checkpointed.
+    pub fn stop(mut self) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that returns every status as a response.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -65,35 +65,15 @@ fn a_witness_cosigns_a_servers_checkpoints_refuses_a_fork_and_catches_a_truncati
     let wkey = first["verifier_key"].as_str().unwrap().to_string();
 
     // The log's server, asking the witness every second.
-    let tokens = d.join("tokens.json");
-    let (mut token, mut entries) = (String::new(), Vec::new());
-    for p in api::auth::demo_principals() {
-        let field = p.id == "O-USBP-0001";
-        let (t, e) = api::auth::issue(p);
-        if field {
-            token = t;
-        }
-        entries.push(e);
-    }
-    std::fs::write(&tokens, serde_json::to_string(&entries).unwrap()).unwrap();
-    let port = free_port();
-    let server = super::server_command()
-        .args(["serve", "--db", &format!("sqlite://{}", s(&db)), "--tokens", s(&tokens)])
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .env("LIAISON_WITNESSES", format!("http://127.0.0.1:{wport} {wkey}"))
-        .env("LIAISON_WITNESS_SECONDS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Killed(server);
-    let base = format!("http://127.0.0.1:{port}");
+    let (tokens, by_role) = super::demo_tokens(d);
+    let token = by_role["field_officer"].clone();
+    let server = super::Served::start(
+        &db,
+        &tokens,
+        &[("LIAISON_WITNESSES", format!("http://127.0.0.1:{wport} {wkey}")), ("LIAISON_WITNESS_SECONDS", "1".into())],
+    );
+    let base = server.base.clone();
     let a = agent();
-    let start = Instant::now();
-    while a.get(format!("{base}/readyz")).call().map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(start.elapsed() < Duration::from_secs(30), "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     for i in 0..3 {
         let r = a
             .post(format!("{base}/v1/subjects"))
@@ -177,39 +157,14 @@ fn a_witness_cosigns_a_servers_checkpoints_refuses_a_fork_and_catches_a_truncati
 fn a_mirror_follows_a_running_server_through_its_api_and_keeps_its_signatures() {
     let (dir, db) = demo_store();
     let d = dir.path();
-    let tokens = d.join("tokens.json");
-    let (mut field, mut oversight, mut entries) = (String::new(), String::new(), Vec::new());
-    for p in api::auth::demo_principals() {
-        let role = p.roles[0].as_str().to_string();
-        let (t, e) = api::auth::issue(p);
-        match role.as_str() {
-            "field_officer" if field.is_empty() => field = t,
-            "oversight" if oversight.is_empty() => oversight = t,
-            _ => {}
-        }
-        entries.push(e);
-    }
-    std::fs::write(&tokens, serde_json::to_string(&entries).unwrap()).unwrap();
+    let (tokens, by_role) = super::demo_tokens(d);
+    let (field, oversight) = (by_role["field_officer"].clone(), by_role["oversight"].clone());
     let (oversight_file, field_file) = (d.join("oversight.token"), d.join("field.token"));
     std::fs::write(&oversight_file, &oversight).unwrap();
     std::fs::write(&field_file, &field).unwrap();
-    let port = free_port();
-    let _server = Killed(
-        super::server_command()
-            .args(["serve", "--db", &format!("sqlite://{}", s(&db)), "--tokens", s(&tokens)])
-            .args(["--addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let server = super::Served::start(&db, &tokens, &[]);
+    let base = server.base.clone();
     let a = agent();
-    let start = Instant::now();
-    while a.get(format!("{base}/readyz")).call().map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(start.elapsed() < Duration::from_secs(30), "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let mirror = d.join("mirror.db");
     let pull = || {
         liaison(&[
