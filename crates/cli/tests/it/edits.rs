@@ -129,8 +129,12 @@ fn edit_value(v: Value, rng: &mut Rng) -> Value {
         Value::Text(t) => {
             let mut b = t.into_bytes();
             let i = rng.below(b.len() as u64) as usize;
-            // Printable ASCII for ASCII, so the text stays text.
-            b[i] = if b[i].is_ascii() { b' ' + ((b[i] - b' ' + 1 + rng.below(90) as u8) % 95) } else { b'?' };
+            // Another printable character for a printable one, so the text stays text.
+            b[i] = match b[i] {
+                c @ b' '..=b'~' => b' ' + ((c - b' ' + 1 + rng.below(90) as u8) % 95),
+                c if c.is_ascii() => b'X',
+                _ => b'?',
+            };
             Value::Text(String::from_utf8_lossy(&b).into_owned())
         }
         Value::Null => Value::Text("X".into()),
