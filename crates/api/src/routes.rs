@@ -1207,17 +1207,18 @@ async fn latest_checkpoint(State(st): St) -> ApiResult<impl IntoResponse> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
-    /// The first event to send: the size of the mirror asking (default 0).
+    /// The first event to send: the size of the mirror asking (default 0), at most the log's size.
     from: Option<u64>,
     /// About how many events to send, 1–100,000 (default 10,000); the slice ends at a signed
     /// checkpoint.
+    #[param(minimum = 1, maximum = 100000)]
     limit: Option<u64>,
 }
 
 /// A slice of the log in the export format (NDJSON: header, law versions, entries with their
 /// signed checkpoints, end line), for `liaison mirror`: the whole log, every person in it, so
 /// oversight and administrators only.
-#[utoipa::path(get, path = "/v1/ledger/export", params(ExportQuery), responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = Problem, description = "Only oversight and administrators copy the log"), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/ledger/export", params(ExportQuery), responses((status = 200, content_type = "application/x-ndjson", body = String), (status = 403, body = Problem, description = "Only oversight and administrators copy the log"), (status = 422, body = Problem, description = "`limit` is not from 1 to 100,000, or `from` is beyond the log"), (status = "4XX", body = Problem)))]
 async fn export_log(
     State(st): St,
     ext: axum::http::Extensions,
