@@ -1075,7 +1075,7 @@ impl<B: Backend> Store for Ledger<B> {
         self.db.read_tx(|tx| {
             entry_rows(tx.query(
                 "SELECT seq, bytes, leaf FROM event WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                &[n(from), n(limit as u64)],
+                &[n(from), n(limit.min(i64::MAX as usize) as u64)],
             )?)
         })
     }
@@ -1125,7 +1125,7 @@ impl<B: Backend> Store for Ledger<B> {
         let rows = self.db.read_tx(|tx| {
             tx.query(
                 "SELECT id, body FROM projection WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
-                &[V::T(kind.as_str().into()), V::T(after.unwrap_or("").into()), n(limit as u64)],
+                &[V::T(kind.as_str().into()), V::T(after.unwrap_or("").into()), n(limit.min(i64::MAX as usize) as u64)],
             )
         })?;
         rows.into_iter()
@@ -1205,7 +1205,7 @@ impl<B: Backend> Store for Ledger<B> {
             tx.query(
                 "SELECT seq, bytes, leaf, recorded_us, valid_us, type, subject, corrects FROM event
                  WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                &[n(from), n(limit as u64)],
+                &[n(from), n(limit.min(i64::MAX as usize) as u64)],
             )
         })?;
         rows.into_iter()
@@ -1230,7 +1230,7 @@ impl<B: Backend> Store for Ledger<B> {
         let rows = self.db.read_tx(|tx| {
             tx.query(
                 "SELECT idx, hash FROM merkle_node WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
-                &[V::I(i64::from(level)), n(from), n(limit as u64)],
+                &[V::I(i64::from(level)), n(from), n(limit.min(i64::MAX as usize) as u64)],
             )
         })?;
         rows.into_iter()
@@ -1276,7 +1276,7 @@ impl<B: Backend> Store for Ledger<B> {
             tx.query(
                 "SELECT idempotency_key, request_hash, first_seq, last_seq, checkpoint_size FROM command
                  WHERE idempotency_key > $1 ORDER BY idempotency_key LIMIT $2",
-                &[V::T(after.into()), n(limit as u64)],
+                &[V::T(after.into()), n(limit.min(i64::MAX as usize) as u64)],
             )
         })?;
         rows.into_iter().map(command_row).collect()
