@@ -139,6 +139,7 @@ fn check(p: &Printer, files: &[PathBuf]) -> Result<ExitCode> {
     let mut effects = std::collections::BTreeMap::<String, usize>::new();
     for f in files {
         let s = Scenario::parse(&read(f)?).with_context(|| format!("{}", f.display()))?;
+        s.check_facts(&law).with_context(|| format!("{}", f.display()))?;
         for o in s.run(&law) {
             failed += usize::from(o.passed == Some(false));
             passed += usize::from(o.passed == Some(true));

@@ -161,3 +161,23 @@ fn allow_with_flags_always_has_a_flag_and_deny_a_deny_reason() {
         }
     }
 }
+
+/// Issue 11's review: "Tx" was decided under the federal baseline and a misspelt time zone
+/// became UTC, silently. Facts the law cannot read are refused, naming the case and field.
+#[test]
+fn a_jurisdiction_or_time_zone_the_law_cannot_read_is_refused() {
+    let text = std::fs::read_to_string(repo("scenarios/texas-jail.toml")).unwrap();
+    for (file, s) in scenarios() {
+        s.check_facts(law()).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    let bad = Scenario::parse(&text.replacen(r#"jurisdictions = ["TX"]"#, r#"jurisdictions = ["Tx"]"#, 1)).unwrap();
+    let err = bad.check_facts(law()).unwrap_err().to_string();
+    assert!(err.contains(r#"jurisdiction "Tx" is not a US state"#), "{err}");
+    // A state the table does not encode is still a state: it falls back to the baseline, saying so.
+    let nevada = Scenario::parse(&text.replacen(r#"jurisdictions = ["TX"]"#, r#"jurisdictions = ["NV"]"#, 1)).unwrap();
+    nevada.check_facts(law()).unwrap();
+    let mut s = Scenario::parse(&text).unwrap();
+    s.cases[0].context.time_zone = Some("America/Chicgo".into());
+    let err = s.check_facts(law()).unwrap_err().to_string();
+    assert!(err.contains(r#"time_zone "America/Chicgo" is not an IANA time zone name"#), "{err}");
+}
