@@ -1018,6 +1018,16 @@ struct AuditQuery {
     limit: Option<usize>,
 }
 
+/// What reads across every subject at once (event search, the whole log) is for oversight
+/// and administrators: anyone else gets 403, before anything is read.
+fn oversight_only(p: &Principal, what: &str) -> ApiResult<()> {
+    if p.has_any(&[service::ApiRole::Oversight, service::ApiRole::Administrator]) {
+        Ok(())
+    } else {
+        Err(ApiError::new(403, "forbidden", format!("{what} is for oversight and administrators")))
+    }
+}
+
 /// Search the ledger's events (oversight and administrators).
 #[utoipa::path(get, path = "/v1/audit/events", params(AuditQuery), responses((status = 200, body = Page<LoggedEvent>), (status = 403, body = Problem, description = "Only oversight and administrators search events"), (status = "4XX", body = Problem)))]
 async fn audit_events(
@@ -1026,9 +1036,7 @@ async fn audit_events(
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let p = principal(&ext);
-    if !p.has_any(&[service::ApiRole::Oversight, service::ApiRole::Administrator]) {
-        return Err(ApiError::new(403, "forbidden", "event search is for oversight and administrators"));
-    }
+    oversight_only(&p, "event search")?;
     let q = query(q)?;
     let limit = PageQuery { after: None, limit: q.limit }.limit()?;
     let subject: Option<domain::SubjectId> = q.subject.clone().map(id).transpose()?;
@@ -1225,9 +1233,7 @@ async fn export_log(
     q: Result<Query<ExportQuery>, QueryRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let p = principal(&ext);
-    if !p.has_any(&[service::ApiRole::Oversight, service::ApiRole::Administrator]) {
-        return Err(ApiError::new(403, "forbidden", "copying the log is for oversight and administrators"));
-    }
+    oversight_only(&p, "copying the log")?;
     let q = query(q)?;
     let limit = q.limit.unwrap_or(10_000);
     if !(1..=100_000).contains(&limit) {

@@ -83,7 +83,7 @@ impl Witness {
         let c = add_checkpoint(&req, |o| self.logs.get(o).copied(), last)?;
         seen.logs.insert(c.origin.clone(), (c.size, hex::encode(c.root)));
         persist(&self.state_path, &serde_json::to_vec_pretty(&*seen).expect("json"))
-            .map_err(|e| Refusal::BadRequest(format!("the witness cannot save its state: {e}")))?;
+            .map_err(|e| Refusal::Failed(format!("cannot save its state: {e}")))?;
         Ok(self.cosigner.cosign(&c, now_secs))
     }
 }

@@ -192,6 +192,9 @@ pub enum Refusal {
     Conflict(u64),
     #[error("the consistency proof does not verify: the log does not extend what this witness saw")]
     Unprocessable,
+    /// The witness could not do its part (e.g. save its state): nothing was cosigned.
+    #[error("the witness failed: {0}")]
+    Failed(String),
 }
 
 impl Refusal {
@@ -202,6 +205,7 @@ impl Refusal {
             Refusal::Forbidden => 403,
             Refusal::Conflict(_) => 409,
             Refusal::Unprocessable => 422,
+            Refusal::Failed(_) => 500,
         }
     }
 }

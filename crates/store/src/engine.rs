@@ -442,10 +442,10 @@ fn recorded_time(c: &mut Ctx, now: Timestamp) -> Result<i64, StoreError> {
     let limit = us(now).saturating_add(CLOCK_AHEAD_MAX.as_micros() as i64);
     if last >= limit {
         return Err(StoreError::Corrupt(format!(
-            "the log's last event was recorded at {}, more than {} ahead of this server's clock ({now}); \
+            "the log's last event was recorded at {}, more than {} s ahead of this server's clock ({now}); \
              refusing to record events in the future: check the clock",
             Timestamp::from_microsecond(last).map_or_else(|_| last.to_string(), |t| t.to_string()),
-            "5 minutes",
+            CLOCK_AHEAD_MAX.as_secs(),
         )));
     }
     let t = us(now).max(last.saturating_add(1));

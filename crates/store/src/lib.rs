@@ -6,8 +6,8 @@
 //! one. SQLite ([`SqliteStore`]) is the embedded default and PostgreSQL ([`PgStore`]) the
 //! scale-out store; the trait is synchronous and backend-neutral, and both share `engine.rs`.
 //!
-//! Whole-log operations that work the same on every backend (verify, rebuild, export,
-//! import) live in [`ops`]. This crate does not decide legality: the law engine does that
+//! Whole-log operations that work the same on every backend live in [`verify`] (every stored
+//! byte checked), [`export`] (exports, imports and mirrors) and [`ops`] (rebuild). This crate does not decide legality: the law engine does that
 //! before a command reaches the store.
 
 pub mod engine;

@@ -1,5 +1,6 @@
-//! Whole-log operations that work the same on every [`Store`]: verify, rebuild, export and
-//! import. Each takes a progress callback so the CLI can draw a bar; none prints.
+//! Whole-log operations that work the same on every [`Store`]: rebuild and custody chains
+//! (`verify` is re-exported from [`crate::verify`]; exports and imports are in
+//! [`crate::export`]). Each takes a progress callback so the CLI can draw a bar; none prints.
 
 pub use crate::verify::{VerifyError, VerifyOptions, VerifyReport, verify};
 use crate::{ProjectionRow, Store, StoreError, StoredEntry};

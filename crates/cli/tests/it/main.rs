@@ -112,6 +112,17 @@ pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A fresh, empty PostgreSQL database named after `tag` on the server of
+/// `LIAISON_TEST_PG_URL`, as a URL; `None` when that is not set.
+pub fn fresh_pg_database(tag: &str) -> Option<String> {
+    let admin = std::env::var("LIAISON_TEST_PG_URL").ok()?;
+    let name = format!("liaison_{tag}_{}", std::process::id());
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    Some(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
+}
+
 /// A fresh demo store in a temp dir.
 pub fn demo_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

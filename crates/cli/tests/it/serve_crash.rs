@@ -17,12 +17,7 @@ fn free_port() -> u16 {
 #[test]
 fn sigkill_under_write_load_loses_no_acknowledged_write() {
     let (dir, sqlite_db) = demo_store();
-    let pg = std::env::var("LIAISON_TEST_PG_URL").ok().map(|admin| {
-        let name = format!("liaison_crash_{}", std::process::id());
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let pg = super::fresh_pg_database("crash").map(|url| {
         let key = dir.path().join("pg.key");
         let o = liaison(&["init", "--pg", &url, "--signing-key", s(&key)]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

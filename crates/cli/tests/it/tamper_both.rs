@@ -15,13 +15,8 @@ struct Target {
 
 fn target(tag: &str) -> Target {
     let dir = tempfile::tempdir().unwrap();
-    match std::env::var("LIAISON_TEST_PG_URL").ok() {
-        Some(admin) => {
-            let name = format!("liaison_tamper_{tag}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    match super::fresh_pg_database(&format!("tamper_{tag}")) {
+        Some(url) => {
             let key = dir.path().join("pg.key");
             let o = liaison(&["demo", "--pg", &url, "--signing-key", s(&key), "--no-serve"]);
             assert!(o.status.success(), "{}", stderr(&o));
