@@ -181,19 +181,26 @@ fn zone(p: &Printer, lat: f64, lon: f64, air: AirMileArg, coast: CoastArg, secto
             CoastArg::Coastline => CoastalMeasure::Coastline,
         },
     };
-    let z = law.boundary.report(lat, lon, settings, sector);
+    let place = law::place::Places::bundled().locate(lat, lon)?;
+    let z = law.zone_with(lat, lon, settings, sector)?;
     let yes = |b: bool| if b { "yes" } else { "no" };
     p.emit(
         &format!(
-            "distance to the nearest boundary line ({}): {:.1} statute miles\ndistance to the external boundary as read: {:.1} miles (reasonable distance {:.1})\nwarrantless vehicle boarding zone (8 U.S.C. 1357(a)(3); 8 CFR 287.1): {}\nprivate-land access zone, 25 miles (8 U.S.C. 1357(a)(3)): {}",
+            "place: {} County, {} ({}), {}{}\ndistance to the land border: {:.1} statute miles; to the coastline: {:.1}\ndistance to the external boundary as read ({}): {:.1} miles (reasonable distance {:.1})\nwarrantless vehicle boarding zone (8 U.S.C. 1357(a)(3); 8 CFR 287.1): {}\nprivate-land access zone, 25 miles (8 U.S.C. 1357(a)(3)): {}",
+            place.county,
+            place.state,
+            place.county_fips,
+            place.time_zone,
+            if z.at_sea { ", at sea" } else { "" },
+            z.distance_to_land_border_miles,
+            z.distance_to_coastline_miles,
             Printer::name(&z.nearest),
-            z.distance_to_line_miles,
             z.distance_to_boundary_miles,
             z.reasonable_distance_miles,
             yes(z.within_reasonable_distance),
             yes(z.within_private_land_distance)
         ),
-        json!(z),
+        json!({ "place": place, "zone": z }),
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -103,5 +103,9 @@ pub struct Facility {
     pub kind: FacilityKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateCode>,
+    /// Where the facility is: the law establishes the county, state, city and time zone of
+    /// what happens there from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<crate::ids::LatLon>,
     pub beds: u32,
 }

@@ -65,9 +65,21 @@ fn officer(id: &str, agency: &str, name: &str, role: Role) -> Event {
     }
 }
 
+/// A demo facility: a synthetic name at a real city's coordinates (the law reads its county,
+/// state and time zone from them).
 fn facility(id: &str, agency: &str, name: &str, kind: FacilityKind, state: &str, beds: u32) -> Event {
+    let (lat, lon) = match id {
+        "F-USBP-CHULA-VISTA" => (32.6401, -117.0842),
+        "F-ERO-OTAY-MESA" => (32.5790, -116.9690),
+        "F-ERO-HOU-HOLD" => (29.7604, -95.3698),
+        "F-ERO-MIA-HOLD" => (25.9860, -80.3036),
+        "F-TX-ANG-JAIL" => (31.3382, -94.7291),
+        "F-FL-COL-JAIL" => (26.1420, -81.7948),
+        _ => unreachable!("every demo facility has a place"),
+    };
+    let location = Some(LatLon::new(lat, lon).expect("valid"));
     Event::FacilityRegistered {
-        facility: Facility { id: p(id), agency: p(agency), name: name.into(), kind, state: Some(p(state)), beds },
+        facility: Facility { id: p(id), agency: p(agency), name: name.into(), kind, state: Some(p(state)), location, beds },
     }
 }
 

@@ -45,7 +45,8 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
     let s: SubjectId = p(format!("WL-S-{i:010}"));
     let h: HandoffId = p(format!("WL-H-{i:010}"));
     let t = |m: i64| t0 + SignedDuration::from_mins(m);
-    let lat = 32.5 + (i % 1000) as f64 * 0.0001;
+    // North of the Mexican border at San Ysidro (32.54 N at this longitude).
+    let lat = 32.56 + (i % 1000) as f64 * 0.0001;
     vec![
         (t(0), Event::SubjectRegistered { subject: Subject::new(s.clone(), vec![format!("Synthetic Person {i}")]) }),
         (

@@ -26,6 +26,10 @@ pub struct Jurisdiction {
     pub name: String,
     #[serde(default)]
     pub parent: Option<String>,
+    /// For a city or county made of whole counties: their 5-digit FIPS codes, so that the
+    /// place of a location finds it.
+    #[serde(default)]
+    pub counties: Vec<String>,
     pub forbids_287g: bool,
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
@@ -104,6 +108,12 @@ impl Jurisdictions {
         let t: Jurisdictions = toml::from_str(text)?;
         let mut ids = BTreeSet::new();
         for j in &t.jurisdictions {
+            for c in &j.counties {
+                let state = c.get(..2).and_then(crate::place::state_postal);
+                if c.len() != 5 || !c.bytes().all(|b| b.is_ascii_digit()) || state.is_none() {
+                    return Err(TableError::Invalid { rule: j.id.clone(), reason: format!("county {c:?} is not a FIPS code") });
+                }
+            }
             for r in &j.rules {
                 let bad = |reason: String| TableError::Invalid { rule: r.id.clone(), reason };
                 if !ids.insert(r.id.clone()) {

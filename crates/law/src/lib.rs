@@ -17,6 +17,7 @@ pub mod authority;
 pub mod hold;
 pub mod holidays;
 pub mod jurisdiction;
+pub mod place;
 pub mod rules;
 pub mod scenario;
 pub mod zone;
@@ -277,6 +278,9 @@ pub struct Decision {
     pub hold: Option<hold::HoldClock>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone: Option<zone::ZoneReport>,
+    /// Where the action happens, established from its location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<place::Place>,
     pub rules_hash: String,
 }
 
@@ -334,6 +338,23 @@ impl Law {
 
     pub fn bundled() -> Law {
         Law::load(&Sources::bundled()).expect("the bundled law sources are valid (checked by tests)")
+    }
+
+    /// The border zone at a point in the United States; a point outside is an error.
+    pub fn zone(&self, lat: f64, lon: f64, sector_distance_miles: Option<f64>) -> Result<zone::ZoneReport, place::PlaceError> {
+        self.zone_with(lat, lon, self.zone_settings, sector_distance_miles)
+    }
+
+    /// [`Law::zone`] under other readings of 8 CFR 287.1.
+    pub fn zone_with(
+        &self,
+        lat: f64,
+        lon: f64,
+        settings: zone::ZoneSettings,
+        sector_distance_miles: Option<f64>,
+    ) -> Result<zone::ZoneReport, place::PlaceError> {
+        let p = place::Places::bundled().locate(lat, lon)?;
+        Ok(self.boundary.report(lat, lon, p.off_outline, settings, sector_distance_miles))
     }
 
     /// Decides one request.

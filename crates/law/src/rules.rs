@@ -3,6 +3,7 @@
 //! its source; reference.md's closing list (R1-R14) names the rules.
 
 use crate::hold::hold_clock;
+use crate::place::Where;
 use crate::jurisdiction::{RuleEffect, holds};
 use crate::{Action, Decision, Effect, Law, Reason, ReasonKind, Request};
 use domain::custody::CustodyBasis;
@@ -24,7 +25,11 @@ fn note(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
 
 /// Decides a request: authority first, then the rules of the action.
 pub fn decide(law: &Law, req: &Request) -> Decision {
-    let juris = jurisdiction_chain(law, &req.context.jurisdictions);
+    let at = match crate::place::establish(&law.jurisdictions, req.context) {
+        Ok(at) => at,
+        Err(e) => return unreadable_facts(law, e),
+    };
+    let juris = &at.jurisdictions;
     let forbids = law.jurisdictions.forbids_287g(&juris.iter().map(String::as_str).collect::<Vec<_>>());
     let (allowed, mut reasons) = law.policies.authorize(req, forbids);
     let mut hold = None;
@@ -33,22 +38,22 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
         Action::IssueDetainer => detainer_issuance(req, &mut reasons),
         Action::HoldOnDetainer => {
             citizenship_safeguard(req, &mut reasons);
-            hold = hold_rules(req, &juris, &mut reasons);
-            state_gate(law, req, &juris, &mut reasons);
+            hold = hold_rules(req, &at, &mut reasons);
+            state_gate(law, req, juris, &mut reasons);
         }
         Action::NotifyRelease | Action::TransferToIce => {
             citizenship_safeguard(req, &mut reasons);
-            state_gate(law, req, &juris, &mut reasons);
+            state_gate(law, req, juris, &mut reasons);
         }
-        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, &juris, &mut reasons),
+        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, juris, &mut reasons),
         Action::FieldArrest => {
             reasonable_suspicion(req, &mut reasons);
-            state_gate(law, req, &juris, &mut reasons);
+            state_gate(law, req, juris, &mut reasons);
         }
         Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut reasons),
-        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &mut reasons),
+        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut reasons),
         Action::TakeCustody => one_custodian(req, &mut reasons),
-        Action::ReleaseFromCustody => release_rules(law, req, &juris, &mut reasons),
+        Action::ReleaseFromCustody => release_rules(law, req, &at, &mut reasons),
         _ => {}
     }
     custody_duration(req, &mut reasons);
@@ -59,22 +64,24 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
     } else {
         Effect::Allow
     };
-    Decision { effect, reasons, hold, zone, rules_hash: law.rules_hash.clone() }
+    Decision { effect, reasons, hold, zone, place: at.place, rules_hash: law.rules_hash.clone() }
 }
 
-/// The given jurisdictions and their parents (a city brings its state).
-fn jurisdiction_chain(law: &Law, given: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for id in given {
-        let mut cur = Some(id.clone());
-        while let Some(c) = cur {
-            if !out.contains(&c) {
-                out.push(c.clone());
-            }
-            cur = law.jurisdictions.get(&c).and_then(|j| j.parent.clone());
-        }
+/// Facts the law cannot read as given are refused, never guessed at.
+fn unreadable_facts(law: &Law, e: crate::place::FactError) -> Decision {
+    Decision {
+        effect: Effect::Deny,
+        reasons: vec![Reason::new(
+            ReasonKind::Deny,
+            "R0-facts-from-the-place",
+            "Liaison: where an action happens is established from its location (reference/geo; issue 11)",
+            &e.to_string(),
+        )],
+        hold: None,
+        zone: None,
+        place: None,
+        rules_hash: law.rules_hash.clone(),
     }
-    out
 }
 
 /// R3: a detainer needs a signed I-200 or I-205, probable cause of removability on I-247A's
@@ -176,7 +183,7 @@ fn citizenship_safeguard(req: &Request, r: &mut Vec<Reason>) {
 
 /// R4: the hold clock. Denied before release eligibility (nothing to hold past) and after the
 /// applied limit (a new seizure).
-fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<crate::hold::HoldClock> {
+fn hold_rules(req: &Request, at: &Where, r: &mut Vec<Reason>) -> Option<crate::hold::HoldClock> {
     let Some(d) = &req.context.detainer else {
         deny(r, "R4-no-detainer", "8 CFR 287.7(d)", "A hold needs a detainer.");
         return None;
@@ -193,7 +200,7 @@ fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<cr
         );
         return None;
     };
-    let clock = hold_clock(t0, &custody_time_zone(req, juris));
+    let clock = hold_clock(t0, &at.time_zone);
     if req.now > clock.deadline {
         deny(
             r,
@@ -231,23 +238,13 @@ fn hold_rules(req: &Request, juris: &[String], r: &mut Vec<Reason>) -> Option<cr
     Some(clock)
 }
 
-/// The custodial facility's time zone: given, or the state's.
-fn custody_time_zone(req: &Request, juris: &[String]) -> TimeZone {
-    let tz_name = req
-        .context
-        .time_zone
-        .clone()
-        .or_else(|| juris.first().and_then(|s| state_time_zone(&s[..2.min(s.len())]).map(str::to_string)));
-    tz_name.as_deref().and_then(|n| TimeZone::get(n).ok()).unwrap_or(TimeZone::UTC)
-}
-
 /// R9 (custody continuity: "no gaps without a recorded release") with R4 and R5 for a release
 /// from custody (NIEM book-out). A release is a fact the custodian records
 /// whatever the decision says, so that custody is never lost track of; no rule here denies
 /// it. The decision says what the release owes an open detainer (reference.md §3: a detainer
 /// asks notice before release and a hold of at most 48 hours; §7: state law may require
 /// both, or forbid them) and, for ICE and CBP, what authority the release code rests on.
-fn release_rules(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+fn release_rules(law: &Law, req: &Request, at: &Where, r: &mut Vec<Reason>) {
     if req.context.us_citizen_determined {
         note(
             r,
@@ -257,7 +254,7 @@ fn release_rules(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>
         );
     }
     if let Some(d) = &req.context.detainer {
-        release_with_detainer(law, req, juris, d, r);
+        release_with_detainer(law, req, at, d, r);
     }
     if req.agency.kind.is_federal_immigration()
         && let Some(code) = req.context.release_code
@@ -305,12 +302,13 @@ fn unverified(rule: &crate::jurisdiction::Rule) -> &'static str {
 
 /// What releasing a subject owes an open detainer: the hold (unless its window has passed)
 /// and the notice before release, each as the custodian's state requires, allows or forbids.
-fn release_with_detainer(law: &Law, req: &Request, juris: &[String], d: &crate::DetainerFacts, r: &mut Vec<Reason>) {
+fn release_with_detainer(law: &Law, req: &Request, at: &Where, d: &crate::DetainerFacts, r: &mut Vec<Reason>) {
+    let juris = &at.jurisdictions;
     let notice_given = d.release_eligible_at.is_some();
     if !d.notification_only {
         let window_ended = d
             .release_eligible_at
-            .map(|t0| hold_clock(t0, &custody_time_zone(req, juris)))
+            .map(|t0| hold_clock(t0, &at.time_zone))
             .filter(|clock| req.now > clock.deadline);
         match (window_ended, local_rule(law, req, juris, Action::HoldOnDetainer)) {
             (Some(clock), _) => note(
@@ -562,7 +560,7 @@ fn reasonable_suspicion(req: &Request, r: &mut Vec<Reason>) {
 }
 
 /// R7: 8 U.S.C. 1357(a)(3) within a reasonable distance / 25 miles of the external boundary.
-fn border_zone(law: &Law, req: &Request, r: &mut Vec<Reason>) -> Option<crate::zone::ZoneReport> {
+fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Vec<Reason>) -> Option<crate::zone::ZoneReport> {
     let Some(p) = req.context.location else {
         deny(
             r,
@@ -572,7 +570,8 @@ fn border_zone(law: &Law, req: &Request, r: &mut Vec<Reason>) -> Option<crate::z
         );
         return None;
     };
-    let z = law.boundary.report(p.lat(), p.lon(), law.zone_settings, req.context.sector_distance_miles);
+    let off_outline = at.place.as_ref().is_some_and(|p| p.off_outline);
+    let z = law.boundary.report(p.lat(), p.lon(), off_outline, law.zone_settings, req.context.sector_distance_miles);
     let d = format!(
         "{:.1} miles from the external boundary (reasonable distance {:.1})",
         z.distance_to_boundary_miles, z.reasonable_distance_miles
@@ -638,22 +637,4 @@ fn custody_duration(req: &Request, r: &mut Vec<Reason>) {
             "The subject has been in Border Patrol short-term custody for more than 72 hours.",
         );
     }
-}
-
-/// The time zone of most of a state (for facilities with no zone recorded).
-pub fn state_time_zone(state: &str) -> Option<&'static str> {
-    Some(match state {
-        "CT" | "DE" | "DC" | "FL" | "GA" | "IN" | "ME" | "MD" | "MA" | "MI" | "NH" | "NJ" | "NY" | "NC" | "OH"
-        | "PA" | "RI" | "SC" | "VT" | "VA" | "WV" | "KY" => "America/New_York",
-        "AL" | "AR" | "IL" | "IA" | "KS" | "LA" | "MN" | "MS" | "MO" | "NE" | "ND" | "OK" | "SD" | "TN" | "TX"
-        | "WI" => "America/Chicago",
-        "CO" | "ID" | "MT" | "NM" | "UT" | "WY" => "America/Denver",
-        "AZ" => "America/Phoenix",
-        "CA" | "NV" | "OR" | "WA" => "America/Los_Angeles",
-        "AK" => "America/Anchorage",
-        "HI" => "Pacific/Honolulu",
-        "PR" | "VI" => "America/Puerto_Rico",
-        "GU" | "MP" => "Pacific/Guam",
-        _ => return None,
-    })
 }

@@ -82,26 +82,12 @@ impl Scenario {
 
     /// Refuses facts the law would otherwise read wrongly without a word: a jurisdiction that
     /// is neither in the table nor a US state or territory code (`"Tx"`, `"ZZ"` would fall back
-    /// to the federal baseline), and a time zone that is not an IANA name (it would become UTC).
+    /// to the federal baseline), a time zone that is not an IANA name (it would become UTC),
+    /// and jurisdictions or a zone that contradict the case's location.
     pub fn check_facts(&self, law: &Law) -> Result<(), ScenarioError> {
         for c in &self.cases {
-            for j in &c.context.jurisdictions {
-                if law.jurisdictions.get(j).is_none() && crate::rules::state_time_zone(j).is_none() {
-                    return Err(ScenarioError(format!(
-                        "case {:?}: jurisdiction {j:?} is not a US state or territory code (two capitals, e.g. \"TX\") \
-                         nor a jurisdiction in reference/jurisdictions.toml",
-                        c.name
-                    )));
-                }
-            }
-            if let Some(tz) = &c.context.time_zone
-                && jiff::tz::TimeZone::get(tz).is_err()
-            {
-                return Err(ScenarioError(format!(
-                    "case {:?}: time_zone {tz:?} is not an IANA time zone name (e.g. \"America/Chicago\")",
-                    c.name
-                )));
-            }
+            crate::place::establish(&law.jurisdictions, &c.context)
+                .map_err(|e| ScenarioError(format!("case {:?}: {e}", c.name)))?;
         }
         Ok(())
     }

@@ -78,19 +78,38 @@ pub enum BoundaryKind {
     Coastline,
 }
 
+/// Which part of the external boundary is nearest, as the settings read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NearestBoundary {
+    LandBorderCanada,
+    LandBorderMexico,
+    /// The outer limit of the territorial sea.
+    TerritorialSea,
+    /// The coastline itself (the `coastline` measure).
+    Coastline,
+}
+
 /// What applies at a point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneReport {
-    /// Great-circle distance to the nearest boundary line, statute miles.
-    pub distance_to_line_miles: f64,
-    pub nearest: BoundaryKind,
-    /// Distance to the external boundary as the settings read it, statute miles.
+    /// Great-circle distance to the nearest land border (Canada or Mexico), statute miles.
+    pub distance_to_land_border_miles: f64,
+    /// Great-circle distance to the nearest coastline, statute miles.
+    pub distance_to_coastline_miles: f64,
+    /// The point is at sea (within the territorial sea).
+    pub at_sea: bool,
+    /// The nearest part of the external boundary.
+    pub nearest: NearestBoundary,
+    /// Distance to the external boundary as the settings read it, statute miles: the nearest
+    /// of the land border and the coastal boundary, each measured on its own.
     pub distance_to_boundary_miles: f64,
     /// The reasonable distance in force, statute miles.
     pub reasonable_distance_miles: f64,
-    /// Within the reasonable distance: warrantless boarding and search of vehicles
-    /// (8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)).
+    /// Within the reasonable distance: warrantless boarding of vehicles (8 U.S.C.
+    /// 1357(a)(3); 8 CFR 287.1(a)(2)).
     pub within_reasonable_distance: bool,
     /// Within 25 miles: access to private lands, not dwellings (8 U.S.C. 1357(a)(3)).
     pub within_private_land_distance: bool,
@@ -125,14 +144,27 @@ struct Geometry {
 
 type Segment = rstar::primitives::GeomWithData<Line<[f64; 3]>, BoundaryKind>;
 
-/// The boundary lines, indexed for nearest-segment queries.
+/// The boundary lines, indexed for nearest-segment queries: the land borders and the
+/// coastline apart, because the territorial sea is added to one and not the other before
+/// the nearer is taken.
 pub struct Boundary {
-    tree: RTree<Segment>,
+    land: RTree<Segment>,
+    coast: RTree<Segment>,
 }
 
 fn unit(lat: f64, lon: f64) -> [f64; 3] {
     let (la, lo) = (lat.to_radians(), lon.to_radians());
     [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+}
+
+/// Great-circle metres from a squared chord between unit vectors.
+fn arc_metres(chord_2: f64) -> f64 {
+    2.0 * EARTH_RADIUS_M * (chord_2.sqrt() / 2.0).min(1.0).asin()
+}
+
+fn nearest_in(tree: &RTree<Segment>, p: [f64; 3]) -> (f64, BoundaryKind) {
+    let seg = tree.nearest_neighbor(p).expect("trees are not empty (checked at load)");
+    (arc_metres(seg.geom().distance_2(&p)), seg.data)
 }
 
 impl Boundary {
@@ -141,7 +173,7 @@ impl Boundary {
     /// `coastline_pr`).
     pub fn from_geojson(text: &str) -> Result<Self, GeometryError> {
         let c: Collection = serde_json::from_str(text).map_err(|e| GeometryError(e.to_string()))?;
-        let mut segments = Vec::new();
+        let (mut land, mut coast) = (Vec::new(), Vec::new());
         for f in c.features {
             let kind = match f.properties.kind.as_str() {
                 "land_border_canada" => BoundaryKind::LandBorderCanada,
@@ -149,32 +181,32 @@ impl Boundary {
                 "coastline" | "coastline_pr" => BoundaryKind::Coastline,
                 other => return Err(GeometryError(format!("unknown boundary kind {other:?}"))),
             };
+            let into = if kind == BoundaryKind::Coastline { &mut coast } else { &mut land };
             for line in f.geometry.coordinates {
                 for w in line.windows(2) {
                     let (a, b) = (unit(w[0][1], w[0][0]), unit(w[1][1], w[1][0]));
-                    segments.push(Segment::new(Line::new(a, b), kind));
+                    into.push(Segment::new(Line::new(a, b), kind));
                 }
             }
         }
-        if segments.is_empty() {
-            return Err(GeometryError("no boundary segments".into()));
+        if land.is_empty() || coast.is_empty() {
+            return Err(GeometryError("the land border and the coastline both need segments".into()));
         }
-        Ok(Boundary { tree: RTree::bulk_load(segments) })
+        Ok(Boundary { land: RTree::bulk_load(land), coast: RTree::bulk_load(coast) })
     }
 
-    /// Nearest boundary line and the great-circle distance to it, in metres. Segments are
-    /// chords between unit vectors; for segments of a few kilometres the chord lies within
-    /// millimetres of the arc, so the nearest chord is the nearest arc.
+    /// Nearest boundary line of any kind and the great-circle distance to it, in metres.
+    /// Segments are chords between unit vectors; for segments of a few kilometres the chord
+    /// lies within millimetres of the arc, so the nearest chord is the nearest arc.
     pub fn nearest(&self, lat: f64, lon: f64) -> (f64, BoundaryKind) {
         let p = unit(lat, lon);
-        let seg = self.tree.nearest_neighbor(p).expect("tree is not empty");
-        let chord = seg.geom().distance_2(&p).sqrt();
-        (2.0 * EARTH_RADIUS_M * (chord / 2.0).min(1.0).asin(), seg.data)
+        let (l, c) = (nearest_in(&self.land, p), nearest_in(&self.coast, p));
+        if l.0 <= c.0 { l } else { c }
     }
 
     /// Number of boundary segments.
     pub fn segments(&self) -> usize {
-        self.tree.size()
+        self.land.size() + self.coast.size()
     }
 
     /// The same answer as [`Boundary::nearest`] by scanning every segment (a benchmark and
@@ -182,32 +214,65 @@ impl Boundary {
     pub fn nearest_by_scan(&self, lat: f64, lon: f64) -> (f64, BoundaryKind) {
         let p = unit(lat, lon);
         let best = self
-            .tree
+            .land
             .iter()
+            .chain(self.coast.iter())
             .map(|s| (s.geom().distance_2(&p), s.data))
             .min_by(|a, b| a.0.total_cmp(&b.0))
-            .expect("tree is not empty");
-        (2.0 * EARTH_RADIUS_M * (best.0.sqrt() / 2.0).min(1.0).asin(), best.1)
+            .expect("trees are not empty");
+        (arc_metres(best.0), best.1)
     }
 
-    /// What the border-zone rules say at a point.
-    pub fn report(&self, lat: f64, lon: f64, settings: ZoneSettings, sector_distance_miles: Option<f64>) -> ZoneReport {
-        let (m, nearest) = self.nearest(lat, lon);
-        let line_miles = m / STATUTE_MILE_M;
-        let sea = match (nearest, settings.coastal_measure) {
-            (BoundaryKind::Coastline, CoastalMeasure::TerritorialSeaLimit) => {
-                TERRITORIAL_SEA_NM * NAUTICAL_MILE_M / STATUTE_MILE_M
-            }
-            _ => 0.0,
+    /// What the border-zone rules say at a point. `off_outline`: the point lies off the
+    /// county outlines ([`crate::place::Place::off_outline`]); within the territorial sea's
+    /// breadth of the coast it is taken to be at sea, farther out on inland water (the Great
+    /// Lakes) it is measured as land.
+    ///
+    /// 8 CFR 287.1(a)(1) makes the boundary "the land boundaries and the territorial sea ...
+    /// extending 12 nautical miles from the baselines". With the territorial-sea reading, the
+    /// coastal part of the boundary is the sea's outer limit: an inland point is the distance
+    /// to the coast plus 12 nautical miles from it (any path to the sea's limit crosses the
+    /// coast), a point at sea 12 nautical miles less its distance from the coast. The land
+    /// border has no such offset. The boundary's distance is the nearer of the two, taken
+    /// after the offset: taking the nearest line first and adding the sea afterwards put El
+    /// Cajon, CA (coast 13 miles, Mexico 17.6) at 26.9 miles.
+    pub fn report(
+        &self,
+        lat: f64,
+        lon: f64,
+        off_outline: bool,
+        settings: ZoneSettings,
+        sector_distance_miles: Option<f64>,
+    ) -> ZoneReport {
+        let p = unit(lat, lon);
+        let (land_m, land_kind) = nearest_in(&self.land, p);
+        let (coast_m, _) = nearest_in(&self.coast, p);
+        let (land, coast) = (land_m / STATUTE_MILE_M, coast_m / STATUTE_MILE_M);
+        let sea = TERRITORIAL_SEA_NM * NAUTICAL_MILE_M / STATUTE_MILE_M;
+        let at_sea = off_outline && coast < sea;
+        let (coastal, coastal_kind) = match (settings.coastal_measure, at_sea) {
+            (CoastalMeasure::TerritorialSeaLimit, false) => (coast + sea, NearestBoundary::TerritorialSea),
+            (CoastalMeasure::TerritorialSeaLimit, true) => ((sea - coast).max(0.0), NearestBoundary::TerritorialSea),
+            (CoastalMeasure::Coastline, _) => (coast, NearestBoundary::Coastline),
+        };
+        let (to_boundary, nearest) = if land <= coastal {
+            let k = match land_kind {
+                BoundaryKind::LandBorderCanada => NearestBoundary::LandBorderCanada,
+                _ => NearestBoundary::LandBorderMexico,
+            };
+            (land, k)
+        } else {
+            (coastal, coastal_kind)
         };
         let air_mile = match settings.air_mile {
             AirMile::Statute => 1.0,
             AirMile::Nautical => NAUTICAL_MILE_M / STATUTE_MILE_M,
         };
         let reasonable = (REASONABLE_DISTANCE_AIR_MILES * air_mile).min(sector_distance_miles.unwrap_or(f64::INFINITY));
-        let to_boundary = line_miles + sea;
         ZoneReport {
-            distance_to_line_miles: line_miles,
+            distance_to_land_border_miles: land,
+            distance_to_coastline_miles: coast,
+            at_sea,
             nearest,
             distance_to_boundary_miles: to_boundary,
             reasonable_distance_miles: reasonable,

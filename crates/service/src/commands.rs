@@ -78,7 +78,10 @@ pub struct NewEncounter {
     /// The operation the encounter belongs to, if any.
     #[serde(default)]
     pub operation: Option<OperationId>,
-    /// Where it happens, for the state-law gate: a state (`CA`), optionally also a city id.
+    /// Optional: the law establishes the state, county, city and time zone from `location`.
+    /// When given, each must agree with the location (a city id such as `NY-NYC`, or the state
+    /// code); a contradiction is refused (422).
+    #[serde(default)]
     pub jurisdictions: Vec<String>,
     /// In a jail: processing under a 287(g) jail model (the law asks `process_for_removal`),
     /// or, with `authority: administrative_warrant`, a warrant-service arrest of a person the
@@ -557,6 +560,25 @@ fn state_of(a: &Agency) -> Vec<String> {
     a.state.iter().map(|s| s.to_string()).collect()
 }
 
+/// Where a custodial act on `subject` by `agency` happens, for the law: the location of the
+/// facility where `agency` holds the subject, when it has one (the law then establishes the
+/// county, state, city and time zone from it), else the agency's state.
+fn custodial_where(
+    b: &mut dyn Batch,
+    agency: &Agency,
+    subject: &SubjectId,
+) -> Result<(Vec<String>, Option<LatLon>), ServiceError> {
+    if let Some(Record::Custody(c)) = get(b, RecordKind::Custody, subject.as_str())?
+        && let Some(held) = c.custodian.filter(|h| h.agency == agency.id)
+        && let Some(f) = held.facility
+        && let Some(Record::Facility(f)) = get(b, RecordKind::Facility, f.as_str())?
+        && let Some(at) = f.location
+    {
+        return Ok((vec![], Some(at)));
+    }
+    Ok((state_of(agency), None))
+}
+
 /// The most recent detainer on `subject` addressed to `recipient` that is still open (issued,
 /// accepted or holding): what a release by that agency must answer to.
 fn open_detainer(
@@ -584,8 +606,10 @@ fn hold_context(b: &mut dyn Batch, d: &Detainer, recipient: &Agency, now: Timest
     let mut facts: law::DetainerFacts = d.into();
     facts.release_eligible_at = Some(now);
     let s = subject(b, &d.subject)?;
+    let (jurisdictions, location) = custodial_where(b, recipient, &d.subject)?;
     Ok(Context {
-        jurisdictions: state_of(recipient),
+        jurisdictions,
+        location,
         in_jail: true,
         actor_has_custody: Some(true),
         custody: custody_facts(b, d.subject.as_str())?,
@@ -809,8 +833,10 @@ fn plan(
             // A state or local custodian handing a person to ICE or CBP is the act state law
             // gates (transfer); a federal-to-federal transfer is not gated by the law engine.
             let decision = if !releasing.kind.is_federal_immigration() && receiving.kind.is_federal_immigration() {
+                let (jurisdictions, location) = custodial_where(b, &releasing, &n.subject)?;
                 let ctx = Context {
-                    jurisdictions: state_of(&releasing),
+                    jurisdictions,
+                    location,
                     in_jail: true,
                     actor_has_custody: Some(true),
                     custody: custody_facts(b, n.subject.as_str())?,
@@ -901,8 +927,10 @@ fn plan(
             }
             let releasing = agency(b, &p.agency)?;
             let s = subject(b, id)?;
+            let (jurisdictions, location) = custodial_where(b, &releasing, id)?;
             let ctx = Context {
-                jurisdictions: state_of(&releasing),
+                jurisdictions,
+                location,
                 in_jail: !releasing.kind.is_federal_immigration(),
                 actor_has_custody: Some(true),
                 custody: custody_facts(b, id.as_str())?,
@@ -989,8 +1017,10 @@ fn plan(
                 status: DetainerStatus::Issued,
                 lift_code: None,
             };
+            let (jurisdictions, location) = custodial_where(b, &recipient, &n.subject)?;
             let ctx = Context {
-                jurisdictions: state_of(&recipient),
+                jurisdictions,
+                location,
                 custody: custody_facts(b, n.subject.as_str())?,
                 citizenship_claim_pending: s.citizenship_claim_pending(),
                 us_citizen_determined: s.determined_us_citizen(),

@@ -63,9 +63,17 @@ pub fn custody_facts(b: &mut dyn Batch, subject: &str) -> Result<Option<CustodyF
 pub fn decide_and_keep(
     b: &mut dyn Batch,
     law: &Law,
-    inputs: Inputs,
+    mut inputs: Inputs,
 ) -> Result<(Decision, serde_json::Value), ServiceError> {
     let action = inputs.action.as_str();
+    // Where the act happens is established from its place; stated facts that contradict it
+    // are refused, and the established ones are what the ledger keeps.
+    let at = law::place::establish(&law.jurisdictions, &inputs.context)
+        .map_err(|e| ServiceError::invalid(format!("where the {action} happens: {e}")))?;
+    inputs.context.jurisdictions = at.jurisdictions;
+    if at.place.is_some() {
+        inputs.context.time_zone = Some(at.time_zone_name);
+    }
     let (d, rec) = law.record(inputs);
     if d.effect == Effect::Deny {
         return Err(ServiceError::denied_by_law(action, d));

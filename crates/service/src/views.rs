@@ -18,7 +18,7 @@ impl DetainerView {
     /// `state` is the recipient agency's state, whose time zone the clock counts days in.
     pub fn new(detainer: Detainer, state: Option<&str>) -> Self {
         let tz = state
-            .and_then(law::rules::state_time_zone)
+            .and_then(law::place::state_time_zone)
             .and_then(|z| jiff::tz::TimeZone::get(z).ok())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let hold = detainer.release_eligible_at.map(|t0| hold_clock(t0, &tz));

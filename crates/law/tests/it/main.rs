@@ -3,6 +3,7 @@
 //! the border zone on the real geometry.
 
 mod matrix;
+mod place;
 
 use law::scenario::Scenario;
 use law::{Action, Context, Effect, Law, Request};
@@ -97,21 +98,52 @@ fn a_malformed_policy_or_table_is_refused_with_a_reason() {
 }
 
 #[test]
-fn border_zone_distances_on_the_real_geometry() {
-    let b = &law().boundary;
+fn border_zone_readings_on_the_real_geometry() {
     let s = law::zone::ZoneSettings::default();
-    let miles = |lat, lon| b.report(lat, lon, s, None).distance_to_line_miles;
+    let zone = |lat, lon, s| law().zone_with(lat, lon, s, None).unwrap();
     // Chicago is far from any external boundary: Lake Michigan's shore is not one.
-    assert!(miles(41.8781, -87.6298) > 150.0);
-    // El Paso sits on the Mexico border.
-    assert!(miles(31.7619, -106.4850) < 5.0);
+    assert!(zone(41.8781, -87.6298, s).distance_to_boundary_miles > 150.0);
     // The nautical reading widens the zone by 15%.
     let nautical = law::zone::ZoneSettings { air_mile: law::zone::AirMile::Nautical, ..s };
-    assert!(b.report(31.0, -100.0, nautical, None).reasonable_distance_miles > 115.0);
-    // Measuring from the coastline instead of the territorial sea's limit adds ~13.8 miles inland.
+    assert!(zone(31.0, -100.0, nautical).reasonable_distance_miles > 115.0);
+    // Measuring from the coastline instead of the territorial sea's limit: ~13.8 miles less
+    // where the coast is the nearer boundary.
     let coast = law::zone::ZoneSettings { coastal_measure: law::zone::CoastalMeasure::Coastline, ..s };
-    let (a, c) = (b.report(33.749, -84.388, s, None), b.report(33.749, -84.388, coast, None));
+    let (a, c) = (zone(33.749, -84.388, s), zone(33.749, -84.388, coast));
     assert!((a.distance_to_boundary_miles - c.distance_to_boundary_miles - 13.8).abs() < 0.1);
+}
+
+/// Issue 11: El Cajon, CA was put 26.9 miles from the boundary (its nearest line, the coast,
+/// plus the territorial sea) where the Mexican border is 17.3 miles away. Every point of
+/// `zone_points.csv` (distances computed independently by `scripts/zone_distances.py`) must
+/// agree within 1 mile, with the point at sea or not as the outlines say.
+#[test]
+fn border_distances_agree_with_independently_computed_ones() {
+    let text = std::fs::read_to_string(repo("crates/law/tests/it/zone_points.csv")).unwrap();
+    let mut n = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        let (name, lat, lon, at_sea) = (f[0], num(1), num(2), f[3] == "true");
+        let z = law().zone(lat, lon, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(z.at_sea, at_sea, "{name}: {z:?}");
+        for (got, want, what) in [
+            (z.distance_to_land_border_miles, num(4), "land border"),
+            (z.distance_to_coastline_miles, num(5), "coastline"),
+            (z.distance_to_boundary_miles, num(6), "boundary"),
+        ] {
+            assert!((got - want).abs() < 1.0, "{name}: {what} {got:.2} miles, independently {want:.2}");
+        }
+        n += 1;
+    }
+    assert!(n >= 30, "{n} points");
+}
+
+#[test]
+fn the_zone_refuses_points_outside_the_united_states() {
+    for (lat, lon) in [(32.5149, -117.0382), (45.5017, -73.5673), (31.5, -119.0)] {
+        assert!(law().zone(lat, lon, None).is_err(), "({lat}, {lon})");
+    }
 }
 
 fn any_officer_case() -> impl Strategy<Value = (usize, usize, Action)> {
@@ -141,7 +173,7 @@ proptest! {
             ctx.sector_distance_miles = Some(1.0);
             prop_assert_eq!(&decide(&s.officer, &ctx), &base);
         }
-        if !matches!(action, Action::TakeCustody | Action::IssueDetainer | Action::HoldOnDetainer) && c.context.custody.is_none() {
+        if !matches!(action, Action::TakeCustody | Action::IssueDetainer | Action::HoldOnDetainer) && c.context.custody.is_none() && c.context.location.is_none() {
             ctx.time_zone = Some("Pacific/Guam".into());
             prop_assert_eq!(decide(&s.officer, &ctx).effect, base.effect);
         }

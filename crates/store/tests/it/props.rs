@@ -397,6 +397,7 @@ fn extra_setup() -> Vec<Event> {
                 name: "Jail".into(),
                 kind: FacilityKind::Jail,
                 state: None,
+                location: None,
                 beds: 10,
             },
         },
