@@ -811,11 +811,8 @@ async fn get_detainer(
         let Record::Detainer(d) = visible(s, &pp, RecordKind::Detainer, did.as_str())? else {
             unreachable!("a detainer key holds a detainer")
         };
-        let state = match record(s, RecordKind::Agency, d.recipient_agency.as_str())? {
-            Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
-            _ => None,
-        };
-        Ok(DetainerView::new(d, state.as_deref()))
+        let tz = service::views::hold_time_zone(&d, &mut |k| record(s, k.kind, &k.id))?;
+        Ok(DetainerView::new(d, &tz))
     })
     .await?;
     log_read(&st, &p, &view.detainer.subject, format!("detainer {}", view.detainer.id)).await?;

@@ -210,12 +210,9 @@ fn deadlines(store: &mut dyn Store) -> Result<Deadlines, StoreError> {
         }
     })?;
     for d in holding {
-        let state = match store.record(&domain::RecordKey::new(RecordKind::Agency, &d.recipient_agency))? {
-            Some(Record::Agency(a)) => a.state.map(|s| s.to_string()),
-            _ => None,
-        };
+        let tz = service::views::hold_time_zone(&d, &mut |k| store.record(k))?;
         let id = d.id.clone();
-        if let Some(h) = service::views::DetainerView::new(d, state.as_deref()).hold {
+        if let Some(h) = service::views::DetainerView::new(d, &tz).hold {
             out.insert((h.deadline, Due::Hold(id)));
         }
     }

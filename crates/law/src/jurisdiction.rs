@@ -83,6 +83,32 @@ pub const CONDITIONS: [&str; 11] = [
     "at_courthouse",
 ];
 
+/// The duties a rule may carry (`flags`), and what each asks of the actor.
+pub const DUTIES: [(&str, &str); 5] = [
+    (
+        "truth_act_copy_of_request_to_person",
+        "Give the person a copy of the hold, notification or transfer request, and say in writing whether the agency will comply.",
+    ),
+    (
+        "truth_act_notify_person_and_attorney",
+        "Tell the person, and their attorney or a designee, in writing when the agency tells immigration authorities of a release date.",
+    ),
+    (
+        "truth_act_consent_form",
+        "Before the interview, give the person the written consent form: the interview is voluntary, they may decline it or have an attorney present (in the languages the law lists).",
+    ),
+    (
+        "decline_document_report_to_cjc",
+        "Decline the request, document it, and report it to the Oregon Criminal Justice Commission.",
+    ),
+    ("inform_person_of_detainer", "Inform the person that they are held on an immigration detainer."),
+];
+
+/// The sentence of a duty (checked at load: every flag is one of [`DUTIES`]).
+pub fn duty_text(id: &str) -> &'static str {
+    DUTIES.iter().find(|(d, _)| *d == id).map(|(_, t)| *t).unwrap_or("A duty the table names.")
+}
+
 /// Actions the table may gate.
 pub const GATED_ACTIONS: [&str; 6] = [
     "hold_on_detainer",
@@ -127,6 +153,9 @@ impl Jurisdictions {
                     if !CONDITIONS.contains(&c) {
                         return Err(bad(format!("unknown condition {c:?}")));
                     }
+                }
+                if let Some(f) = r.flags.iter().find(|f| !DUTIES.iter().any(|(d, _)| d == f)) {
+                    return Err(bad(format!("unknown duty {f:?}")));
                 }
                 if r.effective_to.is_some_and(|to| to <= r.effective_from) {
                     return Err(bad("effective_to is not after effective_from".into()));

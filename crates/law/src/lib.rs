@@ -267,13 +267,30 @@ impl Reason {
     }
 }
 
+/// A duty the action carries: what the actor must do, under which rule, and by when where
+/// the law sets a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Obligation {
+    pub rule_id: String,
+    pub citation: String,
+    pub duty: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+}
+
 /// The decision, with its reasons, the hold clock and border zone where they apply, and the
 /// hash of the rules that made it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
+    /// Whether the action is lawful: `allow_with_flags` when it is, with warnings a person
+    /// must look at (legal risk, an unverified rule that decided the case, a hold past its
+    /// limit). Duties do not flag a decision: they are `obligations`.
     pub effect: Effect,
     pub reasons: Vec<Reason>,
+    /// What the actor must do: notices, copies, reports, a release by a deadline.
+    pub obligations: Vec<Obligation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<hold::HoldClock>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -384,6 +401,10 @@ pub struct RecordedDecision {
     pub effect: Effect,
     pub rule_ids: Vec<String>,
     pub citations: Vec<String>,
+    /// The rule ids of the duties the action carried (absent in decisions recorded before
+    /// duties were kept apart from warnings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obligations: Vec<String>,
     pub inputs: Inputs,
 }
 
@@ -454,6 +475,7 @@ impl Law {
             effect: d.effect,
             rule_ids: d.reasons.iter().map(|r| r.rule_id.clone()).collect(),
             citations: d.reasons.iter().map(|r| r.citation.clone()).collect(),
+            obligations: d.obligations.iter().map(|o| o.rule_id.clone()).collect(),
             inputs,
         };
         (d, rec)

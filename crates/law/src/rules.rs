@@ -5,7 +5,7 @@
 use crate::hold::hold_clock;
 use crate::place::Where;
 use crate::jurisdiction::{RuleEffect, holds};
-use crate::{Action, Decision, Effect, Law, Reason, ReasonKind, Request};
+use crate::{Action, Decision, Effect, Law, Obligation, Reason, ReasonKind, Request};
 use domain::custody::CustodyBasis;
 use domain::detainer::{DetainerForm, ProbableCauseBasis};
 use domain::encounter::SuspicionFactor;
@@ -13,14 +13,26 @@ use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use std::collections::BTreeSet;
 
-fn deny(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
-    r.push(Reason::new(ReasonKind::Deny, id, cite, why));
+/// What the rules found: reasons that decide or warn, and duties the actor must discharge.
+pub(crate) struct Findings {
+    reasons: Vec<Reason>,
+    obligations: Vec<Obligation>,
 }
-fn flag(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
-    r.push(Reason::new(ReasonKind::Flag, id, cite, why));
+
+/// A duty: something the actor must do for the action to be lawful (a notice, a copy, a
+/// report, a release by a deadline). Duties are not warnings and do not flag a decision.
+fn duty(r: &mut Findings, id: &str, cite: &str, what: &str, due: Option<jiff::Timestamp>) {
+    r.obligations.push(Obligation { rule_id: id.into(), citation: cite.into(), duty: what.into(), due });
 }
-fn note(r: &mut Vec<Reason>, id: &str, cite: &str, why: &str) {
-    r.push(Reason::new(ReasonKind::Note, id, cite, why));
+
+fn deny(r: &mut Findings, id: &str, cite: &str, why: &str) {
+    r.reasons.push(Reason::new(ReasonKind::Deny, id, cite, why));
+}
+fn flag(r: &mut Findings, id: &str, cite: &str, why: &str) {
+    r.reasons.push(Reason::new(ReasonKind::Flag, id, cite, why));
+}
+fn note(r: &mut Findings, id: &str, cite: &str, why: &str) {
+    r.reasons.push(Reason::new(ReasonKind::Note, id, cite, why));
 }
 
 /// Decides a request: authority first, then the rules of the action.
@@ -31,32 +43,35 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
     };
     let juris = &at.jurisdictions;
     let forbids = law.jurisdictions.forbids_287g(&juris.iter().map(String::as_str).collect::<Vec<_>>());
-    let (allowed, mut reasons) = law.policies.authorize(req, forbids);
+    let (allowed, reasons) = law.policies.authorize(req, forbids);
+    let mut f = Findings { reasons, obligations: Vec::new() };
     let mut hold = None;
     let mut zone = None;
     match req.action {
-        Action::IssueDetainer => detainer_issuance(req, &mut reasons),
+        Action::IssueDetainer => detainer_issuance(req, &mut f),
         Action::HoldOnDetainer => {
-            citizenship_safeguard(req, &mut reasons);
-            hold = hold_rules(req, &at, &mut reasons);
-            state_gate(law, req, juris, &mut reasons);
+            citizenship_safeguard(req, &mut f);
+            hold = hold_rules(req, &at, &mut f);
+            let limit_passed = hold.as_ref().is_some_and(|c| req.now > c.deadline);
+            state_gate(law, req, juris, limit_passed, &mut f);
         }
         Action::NotifyRelease | Action::TransferToIce => {
-            citizenship_safeguard(req, &mut reasons);
-            state_gate(law, req, juris, &mut reasons);
+            citizenship_safeguard(req, &mut f);
+            state_gate(law, req, juris, false, &mut f);
         }
-        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, juris, &mut reasons),
+        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, juris, false, &mut f),
         Action::FieldArrest => {
-            reasonable_suspicion(req, &mut reasons);
-            state_gate(law, req, juris, &mut reasons);
+            reasonable_suspicion(req, &mut f);
+            state_gate(law, req, juris, false, &mut f);
         }
-        Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut reasons),
-        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut reasons),
-        Action::TakeCustody => one_custodian(req, &mut reasons),
-        Action::ReleaseFromCustody => release_rules(law, req, &at, &mut reasons),
+        Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut f),
+        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut f),
+        Action::TakeCustody => one_custodian(req, &mut f),
+        Action::ReleaseFromCustody => release_rules(law, req, &at, &mut f),
         _ => {}
     }
-    custody_duration(req, &mut reasons);
+    custody_duration(req, &mut f);
+    let Findings { reasons, obligations } = f;
     let effect = if !allowed || reasons.iter().any(|r| r.kind == ReasonKind::Deny) {
         Effect::Deny
     } else if reasons.iter().any(|r| r.kind == ReasonKind::Flag) {
@@ -64,7 +79,7 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
     } else {
         Effect::Allow
     };
-    Decision { effect, reasons, hold, zone, place: at.place, rules_hash: law.rules_hash.clone() }
+    Decision { effect, reasons, obligations, hold, zone, place: at.place, rules_hash: law.rules_hash.clone() }
 }
 
 /// Facts the law cannot read as given are refused, never guessed at.
@@ -77,6 +92,7 @@ fn unreadable_facts(law: &Law, e: crate::place::FactError) -> Decision {
             "Liaison: where an action happens is established from its location (reference/geo; issue 11)",
             &e.to_string(),
         )],
+        obligations: Vec::new(),
         hold: None,
         zone: None,
         place: None,
@@ -87,7 +103,7 @@ fn unreadable_facts(law: &Law, e: crate::place::FactError) -> Decision {
 /// R3: a detainer needs a signed I-200 or I-205, probable cause of removability on I-247A's
 /// bases, and a subject in the recipient's custody on a criminal arrest (ICE Policy 10074.2;
 /// 8 CFR 287.7; Gonzalez v. ICE, 416 F. Supp. 3d 995 (C.D. Cal. 2019)).
-fn detainer_issuance(req: &Request, r: &mut Vec<Reason>) {
+fn detainer_issuance(req: &Request, r: &mut Findings) {
     citizenship_safeguard(req, r);
     if req.context.identity_unverified {
         deny(
@@ -162,7 +178,7 @@ fn detainer_issuance(req: &Request, r: &mut Vec<Reason>) {
 
 /// R6: a claim or evidence of US citizenship suspends detainer and hold actions until a
 /// supervisor records a determination.
-fn citizenship_safeguard(req: &Request, r: &mut Vec<Reason>) {
+fn citizenship_safeguard(req: &Request, r: &mut Findings) {
     if req.context.us_citizen_determined {
         deny(
             r,
@@ -181,58 +197,112 @@ fn citizenship_safeguard(req: &Request, r: &mut Vec<Reason>) {
     }
 }
 
-/// R4: the hold clock. Denied before release eligibility (nothing to hold past) and after the
-/// applied limit (a new seizure).
-fn hold_rules(req: &Request, at: &Where, r: &mut Vec<Reason>) -> Option<crate::hold::HoldClock> {
+/// The citation of a form's hold request.
+fn form_cite(form: DetainerForm) -> &'static str {
+    match form {
+        DetainerForm::I247a => "Form I-247A (02/17), request 2; 8 CFR 287.7(d)",
+        DetainerForm::I247 => "Form I-247 (12/12); 8 CFR 287.7(d)",
+        DetainerForm::I247d => "Form I-247D (2015); 8 CFR 287.7(d)",
+        DetainerForm::I247n => "Form I-247N (2015); 8 CFR 287.7(a)",
+        DetainerForm::I247x => "Form I-247X (2015); 8 CFR 287.7(a)",
+    }
+}
+
+/// R4: the hold clock of a detainer, from the form that asked: `None` when there is no clock
+/// (no detainer, no release-eligible time, a form that asks no hold). With `deny_outside`,
+/// a hold before release eligibility or past the applied limit is denied (the hold action);
+/// otherwise they are warnings (custody taken or a warrant served at release).
+fn hold_rules(req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold::HoldClock> {
     let Some(d) = &req.context.detainer else {
         deny(r, "R4-no-detainer", "8 CFR 287.7(d)", "A hold needs a detainer.");
         return None;
     };
-    if d.notification_only {
-        deny(r, "R4-notification-only", "Form I-247A; 8 CFR 287.7(a)", "A notification-only request asks for no hold.");
+    if d.notification_only || !crate::hold::form_asks_hold(d.form) {
+        deny(
+            r,
+            "R4-notification-only",
+            form_cite(d.form),
+            "This request asks for no hold (notification only, or a legacy I-247N or I-247X): nothing permits keeping the person past release.",
+        );
+        return None;
     }
-    let Some(t0) = d.release_eligible_at else {
+    if d.release_eligible_at.is_none() {
         deny(
             r,
             "R4-not-release-eligible",
-            "8 CFR 287.7(d); Form I-247A",
+            "8 CFR 287.7(d)",
             "The hold clock starts when the subject would otherwise be released; no release-eligible time is recorded.",
         );
         return None;
+    }
+    hold_window(req, at, d, true, r)
+}
+
+/// The hold window's clock and what it says at `req.now`.
+fn hold_window(
+    req: &Request,
+    at: &Where,
+    d: &crate::DetainerFacts,
+    deny_outside: bool,
+    r: &mut Findings,
+) -> Option<crate::hold::HoldClock> {
+    let t0 = d.release_eligible_at?;
+    let Some(clock) = hold_clock(t0, &at.time_zone, d.form) else {
+        deny(r, "R4-time-out-of-range", "8 CFR 287.7(d)", "The release-eligible time is beyond the calendar the hold clock can count.");
+        return None;
     };
-    let clock = hold_clock(t0, &at.time_zone);
-    if req.now > clock.deadline {
-        deny(
+    if at.time_zone_assumed {
+        flag(
             r,
-            "R4-hold-limit-passed",
-            "Form I-247A; 8 CFR 287.7(d); Miranda-Olivares v. Clackamas County (D. Or. 2014); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            "R4-time-zone-assumed",
+            "8 CFR 287.7(d) (Saturdays, Sundays and holidays are local days)",
             &format!(
-                "The applied limit (I-247A: 48 hours from {t0}) ended at {}; holding longer is a new seizure without probable cause.",
-                clock.deadline
+                "No location or time zone was given; the clock counts days in {}, the state's main zone, which may not be the facility's. Give the facility's location.",
+                at.time_zone_name
             ),
         );
+    }
+    let cite = form_cite(d.form);
+    let limits = format!(
+        "{}. Form I-247A's 48 clock hours end {}; 8 CFR 287.7(d)'s 48 hours excluding weekends and holidays end {}.",
+        clock.why, clock.i247a_deadline, clock.cfr_287_7d_deadline
+    );
+    if req.now > clock.deadline {
+        let seizure = "Miranda-Olivares v. Clackamas County, No. 3:12-cv-02317-ST (D. Or. Apr. 11, 2014); Morales v. Chadbourne, 793 F.3d 208, 217 (1st Cir. 2015)";
+        let why = format!("The hold's limit ended at {}: keeping the person longer is a new seizure without probable cause. {limits}", clock.deadline);
+        if deny_outside {
+            deny(r, "R4-hold-limit-passed", &format!("{cite}; {seizure}"), &why);
+        }
         flag(
             r,
             "R4-new-seizure",
-            "Miranda-Olivares v. Clackamas County (D. Or. 2014); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015); Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)",
+            &format!("{seizure}; Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)"),
             "A hold past the limit is a new warrantless seizure for which the holding agency is liable: release now and report.",
         );
     } else if req.now < t0 {
-        deny(
-            r,
-            "R4-not-yet-release-eligible",
-            "8 CFR 287.7(d)",
-            "The subject is not yet release-eligible: there is no hold yet.",
-        );
+        if deny_outside {
+            deny(
+                r,
+                "R4-not-yet-release-eligible",
+                "8 CFR 287.7(d)",
+                "The subject is not yet release-eligible: there is no hold yet.",
+            );
+        }
     } else {
-        flag(
+        if req.now > clock.i247a_deadline {
+            flag(
+                r,
+                "R4-clock-hours-passed",
+                cite,
+                &format!("More than 48 clock hours have passed since release eligibility; only the regulation's limit, {}, still permits the hold.", clock.deadline),
+            );
+        }
+        duty(
             r,
             "R4-hold-clock",
-            "Form I-247A; 8 CFR 287.7(d)",
-            &format!(
-                "Duty: release by {} unless DHS assumes custody (I-247A, 48 clock hours, applied); the regulation's 48 hours excluding weekends and holidays would end {}.",
-                clock.deadline, clock.cfr_287_7d_deadline
-            ),
+            cite,
+            &format!("Release the person by {} unless DHS assumes custody. {limits}", clock.deadline),
+            Some(clock.deadline),
         );
     }
     Some(clock)
@@ -244,7 +314,7 @@ fn hold_rules(req: &Request, at: &Where, r: &mut Vec<Reason>) -> Option<crate::h
 /// it. The decision says what the release owes an open detainer (reference.md §3: a detainer
 /// asks notice before release and a hold of at most 48 hours; §7: state law may require
 /// both, or forbid them) and, for ICE and CBP, what authority the release code rests on.
-fn release_rules(law: &Law, req: &Request, at: &Where, r: &mut Vec<Reason>) {
+fn release_rules(law: &Law, req: &Request, at: &Where, r: &mut Findings) {
     if req.context.us_citizen_determined {
         note(
             r,
@@ -302,13 +372,13 @@ fn unverified(rule: &crate::jurisdiction::Rule) -> &'static str {
 
 /// What releasing a subject owes an open detainer: the hold (unless its window has passed)
 /// and the notice before release, each as the custodian's state requires, allows or forbids.
-fn release_with_detainer(law: &Law, req: &Request, at: &Where, d: &crate::DetainerFacts, r: &mut Vec<Reason>) {
+fn release_with_detainer(law: &Law, req: &Request, at: &Where, d: &crate::DetainerFacts, r: &mut Findings) {
     let juris = &at.jurisdictions;
     let notice_given = d.release_eligible_at.is_some();
     if !d.notification_only {
         let window_ended = d
             .release_eligible_at
-            .map(|t0| hold_clock(t0, &at.time_zone))
+            .and_then(|t0| hold_clock(t0, &at.time_zone, d.form))
             .filter(|clock| req.now > clock.deadline);
         match (window_ended, local_rule(law, req, juris, Action::HoldOnDetainer)) {
             (Some(clock), _) => note(
@@ -378,9 +448,9 @@ fn release_with_detainer(law: &Law, req: &Request, at: &Where, d: &crate::Detain
 /// statutes are the INA's; whether a person is one 8 U.S.C. 1226(c) requires be detained
 /// (who may not be released on bond or recognizance) is not recorded in Liaison, so such a
 /// release is flagged for that check rather than decided.
-fn release_authority(code: domain::custody::ReleaseReasonCode, r: &mut Vec<Reason>) {
+fn release_authority(code: domain::custody::ReleaseReasonCode, r: &mut Findings) {
     use domain::custody::ReleaseReasonCode as C;
-    let mandatory = |r: &mut Vec<Reason>| {
+    let mandatory = |r: &mut Findings| {
         flag(
             r,
             "R9-release-mandatory-detention",
@@ -456,7 +526,8 @@ fn release_authority(code: domain::custody::ReleaseReasonCode, r: &mut Vec<Reaso
 }
 
 /// R5: the custodial jurisdiction's rules in force on the day, or the federal baseline.
-fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
+/// `limit_passed`: the hold's limit has passed, so no mandate to honor reaches it.
+fn state_gate(law: &Law, req: &Request, juris: &[String], limit_passed: bool, r: &mut Findings) {
     let on = req.now.to_zoned(TimeZone::UTC).date();
     let asserted = asserted_conditions(req);
     let action = req.action.as_str();
@@ -473,7 +544,7 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
         };
         for rule in j.rules.iter().filter(|x| applies(x, action, on, &asserted)) {
             applied = true;
-            apply_rule(rule, &asserted, r);
+            apply_rule(rule, &asserted, limit_passed, r);
         }
     }
     if applied {
@@ -494,7 +565,7 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
             "reference/jurisdictions.toml",
             &format!("{who}; the federal baseline applies."),
         );
-        apply_rule(rule, &asserted, r);
+        apply_rule(rule, &asserted, limit_passed, r);
     }
     if !any && !juris.is_empty() {
         note(
@@ -506,7 +577,7 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], r: &mut Vec<Reason>) {
     }
 }
 
-fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, r: &mut Vec<Reason>) {
+fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, limit_passed: bool, r: &mut Findings) {
     let why = format!("{}{}", rule.explanation, unverified(rule));
     let missing: Vec<&String> = rule.requires_all.iter().filter(|c| !holds(c, asserted)).collect();
     if !missing.is_empty() {
@@ -515,21 +586,49 @@ fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, r: 
         return;
     }
     let exception = rule.unless_any.iter().find(|c| holds(c, asserted));
-    match (rule.effect, exception) {
-        (RuleEffect::Deny, None) => deny(r, &rule.id, &rule.citation, &why),
-        (RuleEffect::Deny, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} Exception applies: {e}.")),
-        (RuleEffect::Require, None) => flag(r, &rule.id, &rule.citation, &format!("Mandatory: {why}")),
-        (RuleEffect::Require, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} Not required here: {e}.")),
-        (RuleEffect::Allow, _) => r.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why)),
+    let decided = match (rule.effect, exception) {
+        (RuleEffect::Deny, None) => {
+            deny(r, &rule.id, &rule.citation, &why);
+            true
+        }
+        (RuleEffect::Deny, Some(e)) => {
+            note(r, &rule.id, &rule.citation, &format!("{why} Exception applies: {e}."));
+            false
+        }
+        (RuleEffect::Require, None) if limit_passed => {
+            note(r, &rule.id, &rule.citation, &format!("{why} The mandate does not reach past the hold's limit."));
+            false
+        }
+        (RuleEffect::Require, None) => {
+            r.reasons.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why));
+            duty(r, &rule.id, &rule.citation, &format!("Mandatory: {why}"), None);
+            true
+        }
+        (RuleEffect::Require, Some(e)) => {
+            note(r, &rule.id, &rule.citation, &format!("{why} Not required here: {e}."));
+            false
+        }
+        (RuleEffect::Allow, _) => {
+            r.reasons.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why));
+            false
+        }
+    };
+    if decided && rule.unverified {
+        flag(
+            r,
+            &format!("{}:unverified", rule.id),
+            &rule.citation,
+            "An UNVERIFIED rule decided this case (reference.md marks its text or date not verified): have it checked before relying on it.",
+        );
     }
     for f in &rule.flags {
-        flag(r, &format!("{}:{f}", rule.id), &rule.citation, &format!("Duty: {}.", f.replace('_', " ")));
+        duty(r, &format!("{}:{f}", rule.id), &rule.citation, crate::jurisdiction::duty_text(f), None);
     }
 }
 
 /// R7: reasonable suspicion for stops (Brignoni-Ponce; the Vasquez Perdomo factors), or a
 /// fixed checkpoint (Martinez-Fuerte).
-fn reasonable_suspicion(req: &Request, r: &mut Vec<Reason>) {
+fn reasonable_suspicion(req: &Request, r: &mut Findings) {
     if req.context.at_fixed_checkpoint && req.action == Action::FieldStop {
         note(
             r,
@@ -560,7 +659,7 @@ fn reasonable_suspicion(req: &Request, r: &mut Vec<Reason>) {
 }
 
 /// R7: 8 U.S.C. 1357(a)(3) within a reasonable distance / 25 miles of the external boundary.
-fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Vec<Reason>) -> Option<crate::zone::ZoneReport> {
+fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option<crate::zone::ZoneReport> {
     let Some(p) = req.context.location else {
         deny(
             r,
@@ -613,7 +712,7 @@ fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Vec<Reason>) -> Opt
 }
 
 /// R9: one custodian at a time.
-fn one_custodian(req: &Request, r: &mut Vec<Reason>) {
+fn one_custodian(req: &Request, r: &mut Findings) {
     if let Some(c) = req.context.custody.as_ref().filter(|c| c.agency != req.agency.id && !req.context.custody_offered)
     {
         deny(
@@ -626,7 +725,7 @@ fn one_custodian(req: &Request, r: &mut Vec<Reason>) {
 }
 
 /// Border Patrol short-term custody beyond the 72-hour standard is flagged.
-fn custody_duration(req: &Request, r: &mut Vec<Reason>) {
+fn custody_duration(req: &Request, r: &mut Findings) {
     if let Some(c) = req.context.custody.as_ref().filter(|c| c.agency_is_border_patrol)
         && req.now.duration_since(c.since) > SignedDuration::from_hours(72)
     {

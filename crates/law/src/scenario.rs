@@ -36,14 +36,17 @@ pub struct Case {
     pub expect: Option<Expect>,
 }
 
-/// The expected effect, rule ids that must appear among the reasons, and text that must
-/// appear in some reason's citation.
+/// The expected effect, rule ids that must appear among the reasons, rule ids that must
+/// appear among the obligations, and text that must appear in some reason's or obligation's
+/// citation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     pub effect: Effect,
     #[serde(default)]
     pub rules: Vec<String>,
+    #[serde(default)]
+    pub obligations: Vec<String>,
     #[serde(default)]
     pub citations: Vec<String>,
 }
@@ -129,8 +132,14 @@ fn check(e: &Expect, d: &Decision) -> Vec<String> {
             f.push(format!("no reason with rule {r}"));
         }
     }
+    for o in &e.obligations {
+        if !d.obligations.iter().any(|x| &x.rule_id == o) {
+            f.push(format!("no obligation with rule {o}"));
+        }
+    }
     for c in &e.citations {
-        if !d.reasons.iter().any(|x| x.citation.contains(c.as_str())) {
+        let cites = d.reasons.iter().map(|x| &x.citation).chain(d.obligations.iter().map(|x| &x.citation));
+        if !cites.into_iter().any(|x| x.contains(c.as_str())) {
             f.push(format!("no citation containing {c:?}"));
         }
     }

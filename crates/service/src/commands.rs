@@ -1124,8 +1124,8 @@ fn plan(
         }
         Command::ExpireDetainer { detainer: id } => {
             let d = detainer(b, id)?;
-            let recipient = agency(b, &d.recipient_agency)?;
-            let deadline = crate::views::DetainerView::new(d.clone(), recipient.state.as_ref().map(|s| s.as_str()))
+            let tz = crate::views::hold_time_zone(&d, &mut |k| b.record(k))?;
+            let deadline = crate::views::DetainerView::new(d.clone(), &tz)
                 .hold
                 .map(|h| h.deadline);
             match deadline {
