@@ -29,6 +29,19 @@ pub enum DetainerForm {
     I247x,
 }
 
+/// How the recipient jail answers a detainer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DetainerAnswer {
+    /// Do what the detainer asks: notify before release and hold up to its limit.
+    Honor,
+    /// Refuse the request.
+    Decline,
+    /// Tell DHS of the release, but hold no one past it.
+    NotifyOnly,
+}
+
 /// The administrative warrant that must accompany a detainer (ICE Policy 10074.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

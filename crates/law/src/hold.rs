@@ -35,8 +35,9 @@ pub enum HoldRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldClock {
-    /// The form that asked for the hold.
-    pub form: DetainerForm,
+    /// The form that asked for the hold; none for a warrant served at release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<DetainerForm>,
     pub release_eligible_at: Timestamp,
     pub i247a_deadline: Timestamp,
     pub cfr_287_7d_deadline: Timestamp,
@@ -90,13 +91,30 @@ pub fn hold_clock(t0: Timestamp, tz: &TimeZone, form: DetainerForm) -> Option<Ho
         ),
     };
     Some(HoldClock {
-        form,
+        form: Some(form),
         release_eligible_at: t0,
         i247a_deadline: i247a,
         cfr_287_7d_deadline: cfr,
         applied,
         deadline,
         why: why.to_string(),
+    })
+}
+
+/// The clock of an administrative warrant served at release under the 287(g) warrant
+/// service model: 48 clock hours from `t0` for DHS to take custody (reference.md §2.2); the
+/// regulation's deadline is shown beside it.
+pub fn warrant_clock(t0: Timestamp, tz: &TimeZone) -> Option<HoldClock> {
+    let limit = SignedDuration::from_hours(HOLD_HOURS_MAX);
+    let i247a = t0.checked_add(limit).ok()?;
+    Some(HoldClock {
+        form: None,
+        release_eligible_at: t0,
+        i247a_deadline: i247a,
+        cfr_287_7d_deadline: business_deadline(t0, tz, limit)?,
+        applied: HoldRule::I247aClockHours,
+        deadline: i247a,
+        why: "An administrative warrant served at release under the warrant service model: DHS has 48 hours to take custody".into(),
     })
 }
 

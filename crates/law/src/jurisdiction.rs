@@ -42,6 +42,8 @@ pub enum RuleEffect {
     Allow,
     Deny,
     Require,
+    /// Lawful, with a warning a person must look at.
+    Warn,
 }
 
 /// One rule, with its citation and the dates it is in force.
@@ -65,11 +67,14 @@ pub struct Rule {
     pub effective_to: Option<Date>,
     #[serde(default)]
     pub unverified: bool,
+    /// For a `require` rule with a statutory deadline: the day by which the duty must be met.
+    #[serde(default)]
+    pub due_by: Option<Date>,
     pub explanation: String,
 }
 
 /// The conditions a request may assert (see the table's header).
-pub const CONDITIONS: [&str; 11] = [
+pub const CONDITIONS: [&str; 13] = [
     "judicial_warrant",
     "federal_criminal_warrant",
     "judicial_subpoena",
@@ -81,42 +86,61 @@ pub const CONDITIONS: [&str; 11] = [
     "written_consent",
     "information_public",
     "at_courthouse",
+    "operates_county_jail",
+    "state_board_approval",
 ];
 
-/// The duties a rule may carry (`flags`), and what each asks of the actor.
-pub const DUTIES: [(&str, &str); 5] = [
+/// When a duty falls on the actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DutyWhen {
+    /// When the act is done (a notice that goes with a notification).
+    Acting,
+    /// When the request is declined or the act refused.
+    Declining,
+    /// Whenever the request is answered, either way.
+    Answering,
+}
+
+/// The duties a rule may carry (`flags`), when each falls, and what each asks of the actor.
+pub const DUTIES: [(&str, DutyWhen, &str); 5] = [
     (
         "truth_act_copy_of_request_to_person",
+        DutyWhen::Answering,
         "Give the person a copy of the hold, notification or transfer request, and say in writing whether the agency will comply.",
     ),
     (
         "truth_act_notify_person_and_attorney",
+        DutyWhen::Acting,
         "Tell the person, and their attorney or a designee, in writing when the agency tells immigration authorities of a release date.",
     ),
     (
         "truth_act_consent_form",
+        DutyWhen::Acting,
         "Before the interview, give the person the written consent form: the interview is voluntary, they may decline it or have an attorney present (in the languages the law lists).",
     ),
     (
         "decline_document_report_to_cjc",
+        DutyWhen::Declining,
         "Decline the request, document it, and report it to the Oregon Criminal Justice Commission.",
     ),
-    ("inform_person_of_detainer", "Inform the person that they are held on an immigration detainer."),
+    ("inform_person_of_detainer", DutyWhen::Acting, "Inform the person that they are held on an immigration detainer."),
 ];
 
-/// The sentence of a duty (checked at load: every flag is one of [`DUTIES`]).
-pub fn duty_text(id: &str) -> &'static str {
-    DUTIES.iter().find(|(d, _)| *d == id).map(|(_, t)| *t).unwrap_or("A duty the table names.")
+/// When a duty falls and its sentence (checked at load: every flag is one of [`DUTIES`]).
+pub fn duty(id: &str) -> (DutyWhen, &'static str) {
+    DUTIES.iter().find(|(d, _, _)| *d == id).map(|(_, w, t)| (*w, *t)).unwrap_or((DutyWhen::Answering, "A duty the table names."))
 }
 
 /// Actions the table may gate.
-pub const GATED_ACTIONS: [&str; 6] = [
+pub const GATED_ACTIONS: [&str; 8] = [
     "hold_on_detainer",
     "notify_release",
     "transfer_to_ice",
     "grant_interview_access",
     "disclose_personal_info",
     "field_arrest",
+    "enter_287g_agreement",
+    "terminate_287g_agreement",
 ];
 
 /// Why the table could not be loaded.
@@ -154,7 +178,7 @@ impl Jurisdictions {
                         return Err(bad(format!("unknown condition {c:?}")));
                     }
                 }
-                if let Some(f) = r.flags.iter().find(|f| !DUTIES.iter().any(|(d, _)| d == f)) {
+                if let Some(f) = r.flags.iter().find(|f| !DUTIES.iter().any(|(d, _, _)| d == f)) {
                     return Err(bad(format!("unknown duty {f:?}")));
                 }
                 if r.effective_to.is_some_and(|to| to <= r.effective_from) {

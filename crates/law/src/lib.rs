@@ -62,10 +62,19 @@ pub enum Action {
     /// The custodian releases the subject (NIEM book-out): what the release owes an open
     /// detainer, and the authority a federal release code rests on.
     ReleaseFromCustody,
+    /// The custodial jail answers a detainer: honor, decline or notify only
+    /// (`detainer_answer`).
+    AnswerDetainer,
+    /// The officer's agency enters into a 287(g) agreement (8 U.S.C. 1357(g)).
+    #[serde(rename = "enter_287g_agreement")]
+    Enter287gAgreement,
+    /// The officer's agency terminates its 287(g) agreement.
+    #[serde(rename = "terminate_287g_agreement")]
+    Terminate287gAgreement,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 21] = [
         Action::Interrogate,
         Action::FieldStop,
         Action::FieldArrest,
@@ -84,8 +93,12 @@ impl Action {
         Action::DisclosePersonalInfo,
         Action::GrantInterviewAccess,
         Action::ReleaseFromCustody,
+        Action::AnswerDetainer,
+        Action::Enter287gAgreement,
+        Action::Terminate287gAgreement,
     ];
 
+    /// The action's id: its JSON name and its Cedar action id (a test checks they agree).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Interrogate => "interrogate",
@@ -106,6 +119,9 @@ impl Action {
             Action::DisclosePersonalInfo => "disclose_personal_info",
             Action::GrantInterviewAccess => "grant_interview_access",
             Action::ReleaseFromCustody => "release_from_custody",
+            Action::AnswerDetainer => "answer_detainer",
+            Action::Enter287gAgreement => "enter_287g_agreement",
+            Action::Terminate287gAgreement => "terminate_287g_agreement",
         }
     }
 }
@@ -210,6 +226,9 @@ pub struct Context {
     /// For a release: its NIEM `im:ReleaseReasonCode`, when given.
     #[serde(default)]
     pub release_code: Option<domain::custody::ReleaseReasonCode>,
+    /// For `answer_detainer`: the jail's answer.
+    #[serde(default)]
+    pub detainer_answer: Option<domain::detainer::DetainerAnswer>,
 }
 
 impl Context {

@@ -53,20 +53,30 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
             citizenship_safeguard(req, &mut f);
             hold = hold_rules(req, &at, &mut f);
             let limit_passed = hold.as_ref().is_some_and(|c| req.now > c.deadline);
-            state_gate(law, req, juris, limit_passed, &mut f);
+            state_gate(law, req, &at, "hold_on_detainer", limit_passed, &mut f);
         }
         Action::NotifyRelease | Action::TransferToIce => {
             citizenship_safeguard(req, &mut f);
-            state_gate(law, req, juris, false, &mut f);
+            state_gate(law, req, &at, req.action.as_str(), false, &mut f);
         }
-        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => state_gate(law, req, juris, false, &mut f),
+        Action::DisclosePersonalInfo | Action::GrantInterviewAccess => {
+            state_gate(law, req, &at, req.action.as_str(), false, &mut f)
+        }
         Action::FieldArrest => {
             reasonable_suspicion(req, &mut f);
-            state_gate(law, req, juris, false, &mut f);
+            state_gate(law, req, &at, "field_arrest", false, &mut f);
+        }
+        Action::AnswerDetainer => hold = answer_detainer(law, req, &at, &mut f),
+        Action::Enter287gAgreement | Action::Terminate287gAgreement => {
+            state_gate(law, req, &at, req.action.as_str(), false, &mut f)
         }
         Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut f),
         Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut f),
-        Action::TakeCustody => one_custodian(req, &mut f),
+        Action::TakeCustody => {
+            one_custodian(req, &mut f);
+            hold = custody_at_release(req, &at, &mut f);
+        }
+        Action::ServeWarrantInJail => hold = warrant_at_release(req, &at, &mut f),
         Action::ReleaseFromCustody => release_rules(law, req, &at, &mut f),
         _ => {}
     }
@@ -525,13 +535,19 @@ fn release_authority(code: domain::custody::ReleaseReasonCode, r: &mut Findings)
     }
 }
 
-/// R5: the custodial jurisdiction's rules in force on the day, or the federal baseline.
-/// `limit_passed`: the hold's limit has passed, so no mandate to honor reaches it.
-fn state_gate(law: &Law, req: &Request, juris: &[String], limit_passed: bool, r: &mut Findings) {
-    let on = req.now.to_zoned(TimeZone::UTC).date();
+/// The rules in force for `action` on the day: the first jurisdictions along the chain that
+/// have any (most local first), or the federal baseline. Notes say which applied and why.
+fn rules_in_force<'l>(
+    law: &'l Law,
+    req: &Request,
+    at: &Where,
+    action: &str,
+    r: &mut Findings,
+) -> Vec<&'l crate::jurisdiction::Rule> {
+    let on = req.now.to_zoned(at.time_zone.clone()).date();
     let asserted = asserted_conditions(req);
-    let action = req.action.as_str();
-    let mut applied = false;
+    let juris = &at.jurisdictions;
+    let mut found = Vec::new();
     for id in juris {
         let Some(j) = law.jurisdictions.get(id) else {
             note(
@@ -542,13 +558,10 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], limit_passed: bool, r:
             );
             continue;
         };
-        for rule in j.rules.iter().filter(|x| applies(x, action, on, &asserted)) {
-            applied = true;
-            apply_rule(rule, &asserted, limit_passed, r);
-        }
+        found.extend(j.rules.iter().filter(|x| applies(x, action, on, &asserted)));
     }
-    if applied {
-        return;
+    if !found.is_empty() {
+        return found;
     }
     let who = if juris.is_empty() {
         "no jurisdiction was given".to_string()
@@ -556,33 +569,65 @@ fn state_gate(law: &Law, req: &Request, juris: &[String], limit_passed: bool, r:
         format!("{} has no rule in force for {action}", juris.join("/"))
     };
     let baseline = law.jurisdictions.get("US").expect("checked at load");
-    let mut any = false;
-    for rule in baseline.rules.iter().filter(|x| x.action == action && x.in_force(on)) {
-        any = true;
-        note(
-            r,
-            "R5-federal-baseline",
-            "reference/jurisdictions.toml",
-            &format!("{who}; the federal baseline applies."),
-        );
-        apply_rule(rule, &asserted, limit_passed, r);
+    found.extend(baseline.rules.iter().filter(|x| x.action == action && x.in_force(on)));
+    let tail = if found.is_empty() { "no state or federal rule limits it" } else { "the federal baseline applies" };
+    if !found.is_empty() || !juris.is_empty() {
+        note(r, "R5-federal-baseline", "reference/jurisdictions.toml", &format!("{who}; {tail}."));
     }
-    if !any && !juris.is_empty() {
-        note(
+    found
+}
+
+/// R5: the jurisdiction's rules in force on the day for `action`, or the federal baseline.
+/// `limit_passed`: the hold's limit has passed, so no mandate to honor reaches it.
+fn state_gate(law: &Law, req: &Request, at: &Where, action: &str, limit_passed: bool, r: &mut Findings) {
+    let asserted = asserted_conditions(req);
+    for rule in rules_in_force(law, req, at, action, r) {
+        apply_rule(rule, &asserted, limit_passed, at, r);
+    }
+}
+
+/// The day a rule's duty falls due, as the start of that day where the act happens.
+fn due(rule: &crate::jurisdiction::Rule, at: &Where) -> Option<jiff::Timestamp> {
+    rule.due_by.and_then(|d| d.to_zoned(at.time_zone.clone()).ok()).map(|z| z.timestamp())
+}
+
+fn unverified_decided(rule: &crate::jurisdiction::Rule, r: &mut Findings) {
+    if rule.unverified {
+        flag(
             r,
-            "R5-federal-baseline",
-            "reference/jurisdictions.toml",
-            &format!("{who}; no state or federal rule limits it."),
+            &format!("{}:unverified", rule.id),
+            &rule.citation,
+            "An UNVERIFIED rule decided this case (reference.md marks its text or date not verified): have it checked before relying on it.",
         );
     }
 }
 
-fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, limit_passed: bool, r: &mut Findings) {
+/// The duties of `rule` that fall on the actor: `acted` when the act is done, otherwise the
+/// request is declined or the act refused.
+fn rule_duties(rule: &crate::jurisdiction::Rule, acted: bool, r: &mut Findings) {
+    use crate::jurisdiction::DutyWhen as W;
+    for f in &rule.flags {
+        let (when, text) = crate::jurisdiction::duty(f);
+        if matches!((when, acted), (W::Answering, _) | (W::Acting, true) | (W::Declining, false)) {
+            duty(r, &format!("{}:{f}", rule.id), &rule.citation, text, None);
+        }
+    }
+}
+
+fn apply_rule(
+    rule: &crate::jurisdiction::Rule,
+    asserted: &BTreeSet<String>,
+    limit_passed: bool,
+    at: &Where,
+    r: &mut Findings,
+) {
     let why = format!("{}{}", rule.explanation, unverified(rule));
     let missing: Vec<&String> = rule.requires_all.iter().filter(|c| !holds(c, asserted)).collect();
     if !missing.is_empty() {
         let m: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         deny(r, &rule.id, &rule.citation, &format!("{why} Missing: {}.", m.join(", ")));
+        unverified_decided(rule, r);
+        rule_duties(rule, false, r);
         return;
     }
     let exception = rule.unless_any.iter().find(|c| holds(c, asserted));
@@ -601,7 +646,7 @@ fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, lim
         }
         (RuleEffect::Require, None) => {
             r.reasons.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why));
-            duty(r, &rule.id, &rule.citation, &format!("Mandatory: {why}"), None);
+            duty(r, &rule.id, &rule.citation, &format!("Mandatory: {why}"), due(rule, at));
             true
         }
         (RuleEffect::Require, Some(e)) => {
@@ -612,18 +657,95 @@ fn apply_rule(rule: &crate::jurisdiction::Rule, asserted: &BTreeSet<String>, lim
             r.reasons.push(Reason::new(ReasonKind::Permit, &rule.id, &rule.citation, &why));
             false
         }
+        (RuleEffect::Warn, _) => {
+            flag(r, &rule.id, &rule.citation, &why);
+            true
+        }
     };
-    if decided && rule.unverified {
-        flag(
-            r,
-            &format!("{}:unverified", rule.id),
-            &rule.citation,
-            "An UNVERIFIED rule decided this case (reference.md marks its text or date not verified): have it checked before relying on it.",
-        );
+    if decided {
+        unverified_decided(rule, r);
     }
-    for f in &rule.flags {
-        duty(r, &format!("{}:{f}", rule.id), &rule.citation, crate::jurisdiction::duty_text(f), None);
+    let refused = rule.effect == RuleEffect::Deny && exception.is_none();
+    rule_duties(rule, !refused, r);
+}
+
+/// R5: declining what `action` names (a hold, a notice): unlawful where state law mandates
+/// it and none of its exceptions holds (never past the hold's limit); what a state that
+/// forbids it requires; otherwise the custodian's choice, since a detainer is a request.
+fn declining(law: &Law, req: &Request, at: &Where, action: &str, limit_passed: bool, r: &mut Findings) {
+    let asserted = asserted_conditions(req);
+    for rule in rules_in_force(law, req, at, action, r) {
+        let why = format!("{}{}", rule.explanation, unverified(rule));
+        let exception = rule.unless_any.iter().find(|c| holds(c, &asserted));
+        match (rule.effect, exception) {
+            (RuleEffect::Require, None) if !limit_passed => {
+                deny(r, &rule.id, &rule.citation, &format!("State law requires honoring this request: {why}"));
+                unverified_decided(rule, r);
+            }
+            (RuleEffect::Deny, None) => {
+                r.reasons.push(Reason::new(
+                    ReasonKind::Permit,
+                    &rule.id,
+                    &rule.citation,
+                    &format!("State law forbids it, so declining is what the law requires: {why}"),
+                ));
+                rule_duties(rule, false, r);
+            }
+            (_, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} An exception holds ({e}): declining is the custodian's choice.")),
+            _ => note(
+                r,
+                &rule.id,
+                &rule.citation,
+                &format!("{why} A detainer is a request (8 CFR 287.7(a)): the custodian may decline."),
+            ),
+        }
     }
+}
+
+/// The jail's answer to a detainer (honor, decline, notify only), decided against the same
+/// rules as the hold and the notice it promises or refuses. Mandate states deny a decline
+/// except for their stated exceptions; states that forbid holds deny honoring.
+fn answer_detainer(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold::HoldClock> {
+    use domain::detainer::DetainerAnswer as A;
+    let Some(answer) = req.context.detainer_answer else {
+        deny(r, "R5-answer-missing", "8 CFR 287.7(a)", "No answer (honor, decline or notify_only) was given.");
+        return None;
+    };
+    let Some(d) = &req.context.detainer else {
+        deny(r, "R5-detainer-missing", "8 CFR 287.7(a)", "An answer needs the detainer it answers.");
+        return None;
+    };
+    let asks_hold = !d.notification_only && crate::hold::form_asks_hold(d.form);
+    let mut clock = None;
+    if asks_hold && d.release_eligible_at.is_some() {
+        clock = hold_window(req, at, d, answer == A::Honor, r);
+    }
+    let limit_passed = clock.as_ref().is_some_and(|c| req.now > c.deadline);
+    match answer {
+        A::Honor => {
+            citizenship_safeguard(req, r);
+            if asks_hold {
+                state_gate(law, req, at, "hold_on_detainer", limit_passed, r);
+            }
+            state_gate(law, req, at, "notify_release", false, r);
+        }
+        A::NotifyOnly => {
+            citizenship_safeguard(req, r);
+            state_gate(law, req, at, "notify_release", false, r);
+            if asks_hold {
+                declining(law, req, at, "hold_on_detainer", limit_passed, r);
+            }
+        }
+        A::Decline => {
+            if asks_hold {
+                declining(law, req, at, "hold_on_detainer", limit_passed, r);
+            }
+            // Once the hold's window has ended the person is released: the notice it asked
+            // for is spent.
+            declining(law, req, at, "notify_release", limit_passed, r);
+        }
+    }
+    clock
 }
 
 /// R7: reasonable suspicion for stops (Brignoni-Ponce; the Vasquez Perdomo factors), or a
@@ -722,6 +844,59 @@ fn one_custodian(req: &Request, r: &mut Findings) {
             &format!("The subject is in the custody of {}; custody moves only by an accepted handoff.", c.agency),
         );
     }
+}
+
+/// R4 for custody taken on a detainer at release: the hold's clock runs until DHS takes the
+/// person, so the receiving agency must take custody before the custodian's limit ends.
+fn custody_at_release(req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold::HoldClock> {
+    let d = req.context.detainer.as_ref().filter(|d| d.release_eligible_at.is_some())?;
+    let before = r.obligations.len();
+    let clock = hold_window(req, at, d, false, r)?;
+    if r.obligations.len() > before {
+        r.obligations.truncate(before);
+        duty(
+            r,
+            "R4-take-custody-by",
+            form_cite(d.form),
+            &format!(
+                "Take custody by {}: past it the custodian must release the person, and keeping them is a new seizure. {}.",
+                clock.deadline, clock.why
+            ),
+            Some(clock.deadline),
+        );
+    }
+    Some(clock)
+}
+
+/// R4 for an administrative warrant served on a person in jail at release (the 287(g) warrant
+/// service model): DHS has 48 hours from the arrest to take custody, or the person is
+/// released, unless an intergovernmental service agreement lets the jail keep them
+/// (reference.md §2.2, from ICE's announcement of the program [S]). The clock starts at the
+/// detainer's release-eligible time when there is one, otherwise at the arrest.
+fn warrant_at_release(req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold::HoldClock> {
+    let t0 = req.context.detainer.as_ref().and_then(|d| d.release_eligible_at).unwrap_or(req.now);
+    let clock = crate::hold::warrant_clock(t0, &at.time_zone)?;
+    let cite = "287(g) Warrant Service Officer model (ICE announcement, May 6, 2019, reference.md §2.2 [S]); 8 U.S.C. 1357(g)(1)";
+    if req.now > clock.deadline {
+        flag(
+            r,
+            "R4-warrant-48-hours-passed",
+            cite,
+            &format!("DHS did not take custody within 48 hours of the arrest (by {}): release the person unless an IGSA applies.", clock.deadline),
+        );
+    } else {
+        duty(
+            r,
+            "R4-warrant-48-hours",
+            cite,
+            &format!(
+                "DHS must take custody by {}, 48 hours after the arrest; otherwise release the person, unless an intergovernmental service agreement lets the jail keep them.",
+                clock.deadline
+            ),
+            Some(clock.deadline),
+        );
+    }
+    Some(clock)
 }
 
 /// Border Patrol short-term custody beyond the 72-hour standard is flagged.

@@ -49,6 +49,12 @@ pub struct Expect {
     pub obligations: Vec<String>,
     #[serde(default)]
     pub citations: Vec<String>,
+    /// The time zone the place is in (a case with a location).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The hold deadline that applies.
+    #[serde(default)]
+    pub hold_deadline: Option<Timestamp>,
 }
 
 /// A case's decision and whether it met its expectation.
@@ -130,6 +136,18 @@ fn check(e: &Expect, d: &Decision) -> Vec<String> {
     for r in &e.rules {
         if !d.reasons.iter().any(|x| &x.rule_id == r) {
             f.push(format!("no reason with rule {r}"));
+        }
+    }
+    if let Some(tz) = &e.time_zone {
+        let got = d.place.as_ref().map(|p| p.time_zone.as_str());
+        if got != Some(tz.as_str()) {
+            f.push(format!("time zone {got:?}, expected {tz}"));
+        }
+    }
+    if let Some(t) = e.hold_deadline {
+        let got = d.hold.as_ref().map(|h| h.deadline);
+        if got != Some(t) {
+            f.push(format!("hold deadline {got:?}, expected {t}"));
         }
     }
     for o in &e.obligations {

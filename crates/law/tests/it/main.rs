@@ -71,6 +71,13 @@ fn every_decision_reason_carries_a_rule_id_and_a_citation() {
 }
 
 #[test]
+fn every_action_is_spelt_the_same_in_json_and_in_cedar() {
+    for a in Action::ALL {
+        assert_eq!(serde_json::to_value(a).unwrap(), serde_json::json!(a.as_str()));
+    }
+}
+
+#[test]
 fn the_bundled_policies_validate_and_every_policy_is_annotated() {
     let l = law();
     assert!(l.policies.notes.len() >= 9);
