@@ -90,8 +90,15 @@ fn describe(e: &Event) -> Option<String> {
             format!("detainer {} ({}) issued by {} to {}", d.id, code(&d.form), d.issuing_agency, d.recipient_agency)
         }
         Event::DetainerServed { detainer } => format!("detainer {detainer} served on the subject"),
-        Event::DetainerAnswered { detainer, accepted, .. } => {
-            format!("detainer {detainer} {} by the recipient agency", if *accepted { "accepted" } else { "declined" })
+        Event::DetainerAnswered { detainer, accepted, answer, .. } => {
+            use crate::detainer::DetainerAnswer as A;
+            let how = match (answer, accepted) {
+                (Some(A::Honor), _) => "honored",
+                (Some(A::NotifyOnly), _) => "answered with notice only",
+                (Some(A::Decline), _) | (None, false) => "declined",
+                (None, true) => "accepted",
+            };
+            format!("detainer {detainer} {how} by the recipient agency")
         }
         Event::SubjectReleaseEligible { detainer } => {
             format!("release-eligible; hold clock starts on detainer {detainer}")

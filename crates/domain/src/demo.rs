@@ -13,7 +13,7 @@
 
 use crate::agency::{Facility, FacilityKind};
 use crate::custody::{Handoff, HandoffParty, HandoffStatus};
-use crate::detainer::{Detainer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm};
+use crate::detainer::{Detainer, DetainerAnswer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm};
 use crate::encounter::{AuthorityClaimed, Encounter, MethodCode, SuspicionFactor};
 use crate::event::Event;
 use crate::ids::*;
@@ -299,6 +299,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     release_eligible_at: None,
                     status: DetainerStatus::Issued,
                     lift_code: None,
+                answer: None,
                 },
             },
         )],
@@ -310,7 +311,12 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
             (h(5), Event::DetainerServed { detainer: p("D-DEMO-0001") }),
             (
                 h(5),
-                Event::DetainerAnswered { detainer: p("D-DEMO-0001"), accepted: true, official: p("O-TX-ANG-0001") },
+                Event::DetainerAnswered {
+                    detainer: p("D-DEMO-0001"),
+                    accepted: true,
+                    official: p("O-TX-ANG-0001"),
+                    answer: Some(DetainerAnswer::Honor),
+                },
             ),
         ],
     ));

@@ -202,6 +202,10 @@ pub struct Detainer {
     pub status: DetainerStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lift_code: Option<LiftCode>,
+    /// How the recipient answered (absent before it answered, and in records from before
+    /// answers were kept: `status` then says accepted or declined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<DetainerAnswer>,
 }
 
 #[cfg(test)]

@@ -144,8 +144,12 @@ pub enum Event {
     },
     DetainerAnswered {
         detainer: DetainerId,
+        /// Honored or notify-only (`true`) or declined (`false`).
         accepted: bool,
         official: OfficerId,
+        /// The answer itself (absent in events from before answers were kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<crate::detainer::DetainerAnswer>,
     },
     /// The subject would otherwise be released now: the hold clock starts (valid time).
     SubjectReleaseEligible {

@@ -641,7 +641,7 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
             r.put(Record::Detainer(d));
             Ok(Applied { subject: Some(s) })
         }
-        Event::DetainerAnswered { detainer: id, accepted, official } => {
+        Event::DetainerAnswered { detainer: id, accepted, official, answer } => {
             let mut d = detainer(r, id)?;
             if officer(r, official)?.agency != d.recipient_agency {
                 return Err(invalid(format!(
@@ -649,7 +649,12 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
                     d.recipient_agency
                 )));
             }
+            if answer.is_some_and(|a| (a == crate::detainer::DetainerAnswer::Decline) == *accepted) {
+                return Err(invalid(format!("detainer {id}: answer {answer:?} contradicts accepted = {accepted}")));
+            }
             d.status = d.status.transition(id, DetainerStep::Answer { accepted: *accepted })?;
+            d.answer = *answer;
+            
             put_detainer(r, d)
         }
         Event::SubjectReleaseEligible { detainer: id } => {

@@ -170,8 +170,17 @@ fn i247a() -> DetainerForm {
 pub enum DetainerUpdate {
     /// The detainer was served on the subject.
     Serve,
-    /// The recipient jail accepts or declines, as its law requires.
-    Answer { accepted: bool },
+    /// The recipient jail answers, as its law requires: `answer` is `honor`, `decline` or
+    /// `notify_only` (tell DHS of the release, hold no one). The older form `accepted: true`
+    /// means honor (notice only for a notification-only detainer), `false` decline. Every
+    /// answer is decided by the law: a mandate state refuses a decline, a state that forbids
+    /// holds refuses honoring.
+    Answer {
+        #[serde(default)]
+        answer: Option<domain::detainer::DetainerAnswer>,
+        #[serde(default)]
+        accepted: Option<bool>,
+    },
     /// The subject would otherwise be released now: the hold clock starts.
     ReleaseEligible,
     /// The issuing agency takes the subject into custody.
@@ -1016,6 +1025,7 @@ fn plan(
                 release_eligible_at: None,
                 status: DetainerStatus::Issued,
                 lift_code: None,
+                answer: None,
             };
             let (jurisdictions, location) = custodial_where(b, &recipient, &n.subject)?;
             let ctx = Context {
@@ -1051,24 +1061,49 @@ fn plan(
             let recipient_agency = agency(b, &d.recipient_agency)?;
             match update {
                 DetainerUpdate::Serve => (vec![Event::DetainerServed { detainer: id.clone() }], None),
-                DetainerUpdate::Answer { accepted } => {
+                DetainerUpdate::Answer { answer, accepted } => {
+                    use domain::detainer::DetainerAnswer as A;
                     let official = OfficerId::parse(officer_of(p)?).expect("an officer id");
-                    // Accepting is a promise to hold (or notify) at release: the law is asked
-                    // now, as if the subject were release-eligible now, so that a jail whose
-                    // law forbids the hold cannot promise it. The hold itself is decided again
-                    // when the subject is actually release-eligible.
-                    let decision = if *accepted {
-                        let action = if d.notification_only { Action::NotifyRelease } else { Action::HoldOnDetainer };
-                        let ctx = hold_context(b, &d, &recipient_agency, now)?;
-                        decide(b, law, official.as_str(), action, ctx, now)?
-                    } else {
-                        None
+                    let answer = match (answer, accepted) {
+                        (Some(a), None) => *a,
+                        (None, Some(true)) if d.notification_only => A::NotifyOnly,
+                        (None, Some(true)) => A::Honor,
+                        (None, Some(false)) => A::Decline,
+                        _ => {
+                            return Err(ServiceError::invalid(
+                                "an answer gives either answer (honor, decline, notify_only) or accepted (true, false)",
+                            ));
+                        }
                     };
-                    (vec![Event::DetainerAnswered { detainer: id.clone(), accepted: *accepted, official }], decision)
+                    // Honoring is a promise to hold (or notify) at release: the law is asked
+                    // now, so that a jail whose law forbids the hold cannot promise it, and one
+                    // whose law mandates it cannot decline. The hold itself is decided again
+                    // when the subject is actually release-eligible; the clock runs only from
+                    // a recorded release-eligible time.
+                    let mut ctx = hold_context(b, &d, &recipient_agency, now)?;
+                    ctx.detainer_answer = Some(answer);
+                    if let Some(facts) = ctx.detainer.as_mut() {
+                        facts.release_eligible_at = d.release_eligible_at;
+                    }
+                    let decision = decide(b, law, official.as_str(), Action::AnswerDetainer, ctx, now)?;
+                    let e = Event::DetainerAnswered {
+                        detainer: id.clone(),
+                        accepted: answer != A::Decline,
+                        official,
+                        answer: Some(answer),
+                    };
+                    (vec![e], decision)
                 }
                 DetainerUpdate::ReleaseEligible => {
                     let ctx = hold_context(b, &d, &recipient_agency, now)?;
-                    let decision = decide(b, law, officer_of(p)?, Action::HoldOnDetainer, ctx, now)?;
+                    // A jail that answered notice only holds no one: its release-eligible step
+                    // is the notice.
+                    let action = if d.answer == Some(domain::detainer::DetainerAnswer::NotifyOnly) {
+                        Action::NotifyRelease
+                    } else {
+                        Action::HoldOnDetainer
+                    };
+                    let decision = decide(b, law, officer_of(p)?, action, ctx, now)?;
                     (vec![Event::SubjectReleaseEligible { detainer: id.clone() }], decision)
                 }
                 DetainerUpdate::AssumeCustody { facility } => {
@@ -1135,7 +1170,7 @@ fn plan(
             }
             (vec![Event::DetainerExpired { detainer: id.clone() }], None)
         }
-        Command::Registry(r) => crate::registry::plan(b, p, r, now)?,
+        Command::Registry(r) => crate::registry::plan(b, law, p, r, now)?,
         Command::LogRead { subjects, what } => {
             for s in subjects {
                 visible_subject(b, p, s)?;

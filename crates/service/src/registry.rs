@@ -138,12 +138,56 @@ fn not_blank(what: &str, s: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The law's decision on a 287(g) agreement's local party entering into it or ending it
+/// (8 U.S.C. 1357(g); state bars and duties in `reference/jurisdictions.toml`). The question is
+/// the agency's, asked of its signatory; where it happens is the agency's state. Whether the
+/// agency "operates a county jail" (Texas Gov. Code ch. 753, Fla. Stat. 908.11) is read from
+/// its being a sheriff's office, since the registry does not record who runs which jail.
+fn agreement_decision(
+    b: &mut dyn Batch,
+    law: &law::Law,
+    p: &Principal,
+    a: &Agreement,
+    action: law::Action,
+    now: Timestamp,
+) -> Result<Option<(law::Decision, serde_json::Value)>, ServiceError> {
+    if !matches!(a.kind, AgreementKind::Moa287g { .. }) {
+        return Ok(None);
+    }
+    let mut decision = None;
+    for party in &a.parties {
+        let local = agency(b, party)?;
+        if local.kind.is_federal_immigration() {
+            continue;
+        }
+        let signatory = Officer {
+            id: OfficerId::parse(&format!("SIGNATORY-{}", local.id).chars().take(128).collect::<String>())
+                .map_err(|e| ServiceError::invalid(e.to_string()))?,
+            agency: local.id.clone(),
+            name: format!("signatory of {} (recorded by {})", local.name, p.id),
+            role: Role::Supervisor,
+            designations: vec![],
+            training: vec![],
+        };
+        let mut context = law::Context { jurisdictions: local.state.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        let name = local.name.to_ascii_lowercase();
+        if local.kind == domain::agency::AgencyKind::StateLocalLe && name.contains("sheriff") {
+            context.conditions.insert("operates_county_jail".into());
+        }
+        let inputs = law::Inputs { officer: signatory, agency: local, agreements: vec![], action, context, now };
+        decision = Some(crate::decide::decide_and_keep(b, law, inputs)?);
+    }
+    Ok(decision)
+}
+
 pub(crate) fn plan(
     b: &mut dyn Batch,
+    law: &law::Law,
     p: &Principal,
     cmd: &RegistryCommand,
     now: Timestamp,
 ) -> Result<Planned, ServiceError> {
+    let mut decision = None;
     let event = match cmd {
         RegistryCommand::RegisterOfficer(n) => {
             not_blank("the officer's name", &n.name)?;
@@ -226,12 +270,16 @@ pub(crate) fn plan(
                 status: AgreementStatus::Active,
                 source_url: n.source_url.clone(),
             };
+            decision = agreement_decision(b, law, p, &agreement, law::Action::Enter287gAgreement, now)?;
             Event::AgreementRecorded { agreement }
         }
         RegistryCommand::ChangeAgreementStatus { agreement, change } => {
-            agreement_for(b, p, agreement)?;
+            let a = agreement_for(b, p, agreement)?;
+            if change.status == AgreementStatus::Terminated {
+                decision = agreement_decision(b, law, p, &a, law::Action::Terminate287gAgreement, now)?;
+            }
             Event::AgreementStatusChanged { agreement: agreement.clone(), status: change.status }
         }
     };
-    Ok((vec![event], None))
+    Ok((vec![event], decision))
 }

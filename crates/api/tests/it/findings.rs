@@ -570,3 +570,74 @@ fn writes_resume_after_the_database_comes_back_and_no_acknowledged_write_is_lost
     eprintln!("{} acknowledged writes, all kept; statuses {statuses:?}", acked.len());
     h.stop_and_verify();
 }
+
+/// Issue 11: a jail's answer to a detainer is a legal decision. The Angelina County jail is
+/// in Lufkin, Texas, where the law mandates honoring: a decline is refused with the rule, and
+/// the honor carries the mandate as an obligation, its place established from the jail's
+/// location rather than from the agency's declared state.
+#[test]
+fn a_detainer_answer_is_decided_with_its_obligations_at_the_jails_place() {
+    let h = Harness::start();
+    for (role, id) in [("supervisor", "S-F-ANS-ICE"), ("jail_staff", "S-F-ANS")] {
+        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Ida Rell"], "a_number": "A012340078"}));
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let b = h.post(
+        "jail_staff",
+        "/v1/bookings",
+        json!({"subject": "S-F-ANS", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
+    );
+    assert_eq!(b.status, 201, "{b:?}");
+    let d = h.post(
+        "supervisor",
+        "/v1/detainers",
+        json!({"id": "D-F-ANS", "subject": "S-F-ANS", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
+            "probable_cause": ["pending_removal_proceedings"],
+            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
+    );
+    assert_eq!(d.status, 201, "{d:?}");
+    let steps = "/v1/detainers/D-F-ANS/steps";
+    let declined = h.post("jail_staff", steps, json!({"step": "answer", "answer": "decline"}));
+    assert_eq!((declined.status, declined.body["code"].as_str()), (403, Some("denied_by_law")), "{declined:?}");
+    assert!(declined.body["detail"].as_str().unwrap().contains("TX-CCP-2.251-honor-detainers"), "{declined:?}");
+    let both = h.post("jail_staff", steps, json!({"step": "answer", "answer": "honor", "accepted": true}));
+    assert_eq!(both.status, 422, "{both:?}");
+    let honored = h.post("jail_staff", steps, json!({"step": "answer", "answer": "honor"}));
+    assert_eq!(honored.status, 201, "{honored:?}");
+    let decision = &honored.body["decision"];
+    let duties: Vec<&str> =
+        decision["obligations"].as_array().unwrap().iter().map(|o| o["rule_id"].as_str().unwrap()).collect();
+    assert!(duties.contains(&"TX-CCP-2.251-honor-detainers"), "{decision}");
+    assert_eq!(decision["place"]["county"], "Angelina", "{decision}");
+    assert_eq!(decision["place"]["time_zone"], "America/Chicago", "{decision}");
+    h.stop_and_verify();
+}
+
+/// Issue 11: the registry's 287(g) agreement writes go through the law. A Texas sheriff's
+/// office entering one meets the duty Gov. Code ch. 753 puts on sheriffs who run jails (an
+/// obligation, not a warning); ending it leaves that duty unmet (a warning).
+#[test]
+fn agreement_writes_are_decided_by_the_law_with_the_state_duty() {
+    let h = Harness::start();
+    let rec = h.post(
+        "administrator",
+        "/v1/agreements",
+        json!({"id": "A-F-TX-JEM", "terms": {"kind": "moa287g", "model": "jail_enforcement_model"},
+            "parties": ["ICE-ERO", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE"], "signed_on": "2026-11-02"}),
+    );
+    assert_eq!(rec.status, 201, "{rec:?}");
+    let d = &rec.body["decision"];
+    assert_eq!(d["obligations"][0]["rule_id"], "TX-Gov-753-sheriffs-must-enter", "{d}");
+    assert_eq!(d["obligations"][0]["due"], "2026-12-01T06:00:00Z", "{d}");
+    let end = h.post("administrator", "/v1/agreements/A-F-TX-JEM/status", json!({"status": "terminated"}));
+    assert_eq!(end.status, 201, "{end:?}");
+    let flags: Vec<&str> = end.body["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "flag")
+        .map(|r| r["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(flags.contains(&"TX-Gov-753-termination-leaves-duty"), "{end:?}");
+    h.stop_and_verify();
+}

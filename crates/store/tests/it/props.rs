@@ -238,10 +238,11 @@ fn step_one(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
                 release_eligible_at: None,
                 status: DetainerStatus::Issued,
                 lift_code: None,
+                answer: None,
             };
             let events = vec![
                 Event::DetainerIssued { detainer },
-                Event::DetainerAnswered { detainer: id.clone(), accepted: true, official: p(OFFICERS[2]) },
+                Event::DetainerAnswered { detainer: id.clone(), accepted: true, official: p(OFFICERS[2]), answer: None },
                 Event::SubjectReleaseEligible { detainer: id },
             ];
             (events, ok)
