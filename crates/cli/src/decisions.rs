@@ -79,6 +79,7 @@ pub fn demo_decision(
                 jurisdictions: juris("CA"),
                 location: Some(e.location),
                 suspicion_factors: e.suspicion_factors.clone(),
+                escape_risk: e.escape_risk.clone(),
                 ..Context::default()
             },
         )),

@@ -158,7 +158,7 @@ fn examples(base: &str, shown: &[(Principal, String)], tokens_path: &Path) -> St
     let get = |who: &str, path: &str| format!("curl -s '{base}{path}' -H \"Authorization: Bearer ${who}\"\n");
     t.push_str("\nWorkflows (run the exports above first):\n\n# register a synthetic person, then record an arrest near the border (the law decides)\n");
     t.push_str(&post("FIELD_OFFICER", "/v1/subjects", "ex-1", r#"{"id":"S-EX-0001","names":["Example Person"]}"#));
-    t.push_str(&post("FIELD_OFFICER", "/v1/encounters", "ex-2", r#"{"subject":"S-EX-0001","location":{"lat":32.6,"lon":-117.0},"method":"PB","authority":"warrantless_arrest_1357a2","suspicion_factors":["recent_illegal_crossings_in_area","fleeing_or_hiding"],"arrest":true,"jurisdictions":["CA"]}"#));
+    t.push_str(&post("FIELD_OFFICER", "/v1/encounters", "ex-2", r#"{"subject":"S-EX-0001","location":{"lat":32.6,"lon":-117.0},"method":"PB","authority":"warrantless_arrest_1357a2","suspicion_factors":["recent_illegal_crossings_in_area","fleeing_or_hiding"],"arrest":true,"escape_risk":"ran toward the fence line","jurisdictions":["CA"]}"#));
     t.push_str("# offer custody to ICE ERO San Diego; ERO accepts\n");
     t.push_str(&post(
         "FIELD_OFFICER",

@@ -124,4 +124,8 @@ pub struct Encounter {
     /// The administrative warrant served, for an arrest on one (I-200 or I-205).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warrant: Option<Warrant>,
+    /// For a warrantless arrest: the officer's recorded reason to believe the person was
+    /// likely to escape before a warrant could be obtained (8 U.S.C. 1357(a)(2)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escape_risk: Option<String>,
 }

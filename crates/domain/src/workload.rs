@@ -64,6 +64,7 @@ pub fn subject_events(i: u64, t0: Timestamp) -> Vec<(Timestamp, Event)> {
                     arrest: true,
                     operation: None,
                     warrant: None,
+                    escape_risk: None,
                 },
             },
         ),

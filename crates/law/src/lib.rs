@@ -65,6 +65,10 @@ pub enum Action {
     /// The custodial jail answers a detainer: honor, decline or notify only
     /// (`detainer_answer`).
     AnswerDetainer,
+    /// Entering a home (a dwelling and its curtilage) to arrest or search.
+    EnterDwelling,
+    /// Searching a vehicle (boarding it is `board_vehicle`).
+    SearchVehicle,
     /// The officer's agency enters into a 287(g) agreement (8 U.S.C. 1357(g)).
     #[serde(rename = "enter_287g_agreement")]
     Enter287gAgreement,
@@ -74,7 +78,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Action::Interrogate,
         Action::FieldStop,
         Action::FieldArrest,
@@ -94,6 +98,8 @@ impl Action {
         Action::GrantInterviewAccess,
         Action::ReleaseFromCustody,
         Action::AnswerDetainer,
+        Action::EnterDwelling,
+        Action::SearchVehicle,
         Action::Enter287gAgreement,
         Action::Terminate287gAgreement,
     ];
@@ -120,6 +126,8 @@ impl Action {
             Action::GrantInterviewAccess => "grant_interview_access",
             Action::ReleaseFromCustody => "release_from_custody",
             Action::AnswerDetainer => "answer_detainer",
+            Action::EnterDwelling => "enter_dwelling",
+            Action::SearchVehicle => "search_vehicle",
             Action::Enter287gAgreement => "enter_287g_agreement",
             Action::Terminate287gAgreement => "terminate_287g_agreement",
         }
@@ -229,6 +237,60 @@ pub struct Context {
     /// For `answer_detainer`: the jail's answer.
     #[serde(default)]
     pub detainer_answer: Option<domain::detainer::DetainerAnswer>,
+    /// The warrant a field action relies on, if any.
+    #[serde(default)]
+    pub warrant: Option<FieldWarrant>,
+    /// For a warrantless arrest: the recorded reason to believe the person is likely to escape
+    /// before a warrant can be obtained (8 U.S.C. 1357(a)(2); 8 CFR 287.8(c)(2)(ii)).
+    #[serde(default)]
+    pub escape_risk: Option<String>,
+    /// Voluntary consent was given (to enter a home, or to search a vehicle).
+    #[serde(default)]
+    pub consent: bool,
+    /// Probable cause for a vehicle search is recorded.
+    #[serde(default)]
+    pub probable_cause: bool,
+    /// A court nearby, for the courthouse-arrest rules.
+    #[serde(default)]
+    pub courthouse: Option<Courthouse>,
+}
+
+/// A warrant a field action relies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum FieldWarrant {
+    /// Administrative: Warrant for Arrest of Alien (8 CFR 236.1(b), 287.5(e)(2)).
+    #[serde(rename = "I-200")]
+    I200,
+    /// Administrative: Warrant of Removal/Deportation (8 CFR 241.2).
+    #[serde(rename = "I-205")]
+    I205,
+    /// Signed by a judge.
+    #[serde(rename = "judicial")]
+    Judicial,
+}
+
+/// What kind of court.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CourtKind {
+    /// A state, county or city court.
+    StateOrLocal,
+    /// A federal immigration court (EOIR).
+    FederalImmigration,
+    /// Another federal court.
+    Federal,
+}
+
+/// A court near the action, and how far from it the action happens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Courthouse {
+    pub kind: CourtKind,
+    /// Feet from the court facility; 0 inside it.
+    pub distance_feet: f64,
 }
 
 impl Context {

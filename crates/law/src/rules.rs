@@ -63,15 +63,30 @@ pub fn decide(law: &Law, req: &Request) -> Decision {
             state_gate(law, req, &at, req.action.as_str(), false, &mut f)
         }
         Action::FieldArrest => {
-            reasonable_suspicion(req, &mut f);
+            field_arrest(req, &mut f);
             state_gate(law, req, &at, "field_arrest", false, &mut f);
+        }
+        Action::EnterDwelling => enter_dwelling(req, &mut f),
+        Action::SearchVehicle => {
+            zone = border_zone(law, req, &at, &mut f);
+            vehicle_search(req, &mut f);
+        }
+        // A state's gate on interviews applies to the act, whoever performs it: an ICE officer
+        // interviewing a person in a California, Illinois, Oregon or Washington jail needs what
+        // the jail would need to admit the interview.
+        Action::InterviewInJail if req.context.in_jail => {
+            state_gate(law, req, &at, "grant_interview_access", false, &mut f)
         }
         Action::AnswerDetainer => hold = answer_detainer(law, req, &at, &mut f),
         Action::Enter287gAgreement | Action::Terminate287gAgreement => {
             state_gate(law, req, &at, req.action.as_str(), false, &mut f)
         }
         Action::FieldStop | Action::Interrogate => reasonable_suspicion(req, &mut f),
-        Action::BoardVehicle | Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut f),
+        Action::BoardVehicle => {
+            zone = border_zone(law, req, &at, &mut f);
+            reasonable_suspicion(req, &mut f);
+        }
+        Action::AccessPrivateLand => zone = border_zone(law, req, &at, &mut f),
         Action::TakeCustody => {
             one_custodian(req, &mut f);
             hold = custody_at_release(req, &at, &mut f);
@@ -751,12 +766,12 @@ fn answer_detainer(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Op
 /// R7: reasonable suspicion for stops (Brignoni-Ponce; the Vasquez Perdomo factors), or a
 /// fixed checkpoint (Martinez-Fuerte).
 fn reasonable_suspicion(req: &Request, r: &mut Findings) {
-    if req.context.at_fixed_checkpoint && req.action == Action::FieldStop {
+    if req.context.at_fixed_checkpoint && matches!(req.action, Action::FieldStop | Action::BoardVehicle) {
         note(
             r,
             "R7-fixed-checkpoint",
-            "United States v. Martinez-Fuerte, 428 U.S. 543 (1976)",
-            "Brief questioning at a fixed checkpoint needs no individualized suspicion.",
+            "United States v. Martinez-Fuerte, 428 U.S. 543, 562-566 (1976)",
+            "A stop and brief questioning at a reasonably located fixed checkpoint needs no individualized suspicion; a search still does (United States v. Ortiz, 422 U.S. 891 (1975)).",
         );
         return;
     }
@@ -780,6 +795,112 @@ fn reasonable_suspicion(req: &Request, r: &mut Findings) {
     }
 }
 
+/// R7: an arrest in the field. With an administrative warrant (I-200, I-205) or a judicial
+/// one, the warrant is its authority; without one, 8 U.S.C. 1357(a)(2) needs reason to believe
+/// the person is removable (articulable facts, checked as for a stop) and a recorded reason to
+/// believe they are likely to escape before a warrant can be obtained. In a home, only a
+/// judicial warrant or consent will do (Payton v. New York).
+fn field_arrest(req: &Request, r: &mut Findings) {
+    use crate::FieldWarrant as W;
+    match req.context.warrant {
+        Some(w @ (W::I200 | W::I205)) => r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R7-arrest-on-administrative-warrant",
+            if w == W::I200 { "8 U.S.C. 1226(a); 8 CFR 236.1(b), 287.8(c)(2)(ii)" } else { "8 U.S.C. 1231(a); 8 CFR 241.2" },
+            "The arrest executes an administrative warrant of arrest or removal.",
+        )),
+        Some(W::Judicial) => r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R7-arrest-on-judicial-warrant",
+            "U.S. Const. amend. IV",
+            "The arrest executes a warrant signed by a judge.",
+        )),
+        None => {
+            reasonable_suspicion(req, r);
+            if req.context.escape_risk.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                deny(
+                    r,
+                    "R7-1357a2-likely-to-escape",
+                    "8 U.S.C. 1357(a)(2); 8 CFR 287.8(c)(2)(ii)",
+                    "A warrantless arrest needs, besides reason to believe the person is removable, a recorded reason to believe they are likely to escape before a warrant can be obtained; none was recorded. Obtain an I-200 warrant.",
+                );
+            } else {
+                note(
+                    r,
+                    "R7-1357a2-likely-to-escape",
+                    "8 U.S.C. 1357(a)(2); 8 CFR 287.8(c)(2)(ii)",
+                    "A reason to believe the person is likely to escape before a warrant can be obtained is recorded.",
+                );
+            }
+        }
+    }
+    if req.context.dwelling {
+        home_entry(req, r);
+    }
+}
+
+/// Entering a home needs a judicial warrant or consent; an administrative warrant never
+/// suffices (Payton v. New York; 8 CFR 287.8(f)(2)).
+fn enter_dwelling(req: &Request, r: &mut Findings) {
+    home_entry(req, r);
+}
+
+fn home_entry(req: &Request, r: &mut Findings) {
+    let cite = "Payton v. New York, 445 U.S. 573, 590 (1980); 8 CFR 287.8(f)(2)";
+    match (req.context.warrant, req.context.consent) {
+        (Some(crate::FieldWarrant::Judicial), _) => r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R8-home-judicial-warrant",
+            cite,
+            "A judicial warrant permits entering the home.",
+        )),
+        (_, true) => {
+            r.reasons.push(Reason::new(
+                ReasonKind::Permit,
+                "R8-home-consent",
+                "Schneckloth v. Bustamonte, 412 U.S. 218 (1973); 8 CFR 287.8(f)(2)",
+                "Voluntary consent permits entering the home.",
+            ));
+            duty(r, "R8-home-consent-record", "8 CFR 287.8(f)(2)", "Record who consented, when and to what.", None);
+        }
+        (Some(_), false) => deny(
+            r,
+            "R8-home-administrative-warrant",
+            cite,
+            "An administrative warrant (I-200, I-205) never permits entering a home: a judicial warrant or consent is needed.",
+        ),
+        (None, false) => deny(r, "R8-home-warrant-or-consent", cite, "Entering a home needs a judicial warrant or consent."),
+    }
+}
+
+/// Searching a vehicle is not boarding it: a search needs probable cause or consent, even
+/// within the reasonable distance of the border (Almeida-Sanchez; Ortiz); a fixed
+/// checkpoint's stop and questioning is not a search (Martinez-Fuerte).
+fn vehicle_search(req: &Request, r: &mut Findings) {
+    if req.context.probable_cause {
+        r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R7-vehicle-search-probable-cause",
+            "Carroll v. United States, 267 U.S. 132 (1925); United States v. Ortiz, 422 U.S. 891, 896-897 (1975)",
+            "Probable cause permits searching the vehicle.",
+        ));
+    } else if req.context.consent {
+        r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R7-vehicle-search-consent",
+            "Schneckloth v. Bustamonte, 412 U.S. 218 (1973)",
+            "Voluntary consent permits searching the vehicle.",
+        ));
+    } else {
+        deny(
+            r,
+            "R7-vehicle-search-probable-cause",
+            "Almeida-Sanchez v. United States, 413 U.S. 266, 273 (1973); United States v. Ortiz, 422 U.S. 891, 896-897 (1975)",
+            "A vehicle search needs probable cause or consent, even within 100 miles of the border and at a fixed checkpoint; 8 U.S.C. 1357(a)(3) does not dispense with it.",
+        );
+    }
+}
+
 /// R7: 8 U.S.C. 1357(a)(3) within a reasonable distance / 25 miles of the external boundary.
 fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option<crate::zone::ZoneReport> {
     let Some(p) = req.context.location else {
@@ -797,7 +918,7 @@ fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option
         "{:.1} miles from the external boundary (reasonable distance {:.1})",
         z.distance_to_boundary_miles, z.reasonable_distance_miles
     );
-    if req.action == Action::BoardVehicle {
+    if matches!(req.action, Action::BoardVehicle | Action::SearchVehicle) {
         if z.within_reasonable_distance {
             note(
                 r,
@@ -810,7 +931,7 @@ fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option
                 r,
                 "R7-1357a3-reasonable-distance",
                 "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)",
-                &format!("Warrantless boarding and search only within the reasonable distance; {d}."),
+                &format!("Warrantless boarding only within the reasonable distance; {d}."),
             );
         }
     } else if req.context.dwelling {

@@ -91,6 +91,12 @@ pub struct NewEncounter {
     /// The administrative warrant (I-200 or I-205) an `administrative_warrant` arrest serves.
     #[serde(default)]
     pub warrant: Option<Warrant>,
+    /// For a warrantless arrest (`warrantless_arrest_1357a2`): the reason to believe the person
+    /// is likely to escape before a warrant can be obtained, which 8 U.S.C. 1357(a)(2)
+    /// requires; without it the law refuses the arrest.
+    #[serde(default)]
+    #[schema(schema_with = text::medium)]
+    pub escape_risk: Option<String>,
     #[serde(default)]
     pub at_fixed_checkpoint: bool,
     #[serde(default)]
@@ -350,6 +356,7 @@ impl Command {
         match self {
             Command::RegisterSubject(n) => t.extend(n.names.iter().map(|x| ("names", x.as_str(), text::SHORT))),
             Command::BookIntoJail(n) => t.push(("charge", &n.charge, text::MEDIUM)),
+            Command::RecordEncounter(n) => t.extend(n.escape_risk.as_deref().map(|x| ("escape_risk", x, text::MEDIUM))),
             Command::Release { release: r, .. } => t.push(("reason", &r.reason, text::LONG)),
             Command::ResolveCustodyConflict { resolution: r, .. } => t.push(("basis", &r.basis, text::LONG)),
             Command::OfferHandoff(n) => t.extend(n.note.as_deref().map(|x| ("note", x, text::LONG))),
@@ -748,10 +755,18 @@ fn plan(
                 (false, _, true) => Action::FieldArrest,
                 (false, _, false) => Action::FieldStop,
             };
+            let warrant = match (n.authority, &n.warrant) {
+                (AuthorityClaimed::JudicialWarrant, _) => Some(law::FieldWarrant::Judicial),
+                (_, Some(w)) if w.form == domain::detainer::WarrantForm::I205 => Some(law::FieldWarrant::I205),
+                (_, Some(_)) => Some(law::FieldWarrant::I200),
+                (_, None) => None,
+            };
             let ctx = Context {
                 jurisdictions: n.jurisdictions.clone(),
                 in_jail: n.in_jail,
                 location: Some(n.location),
+                warrant,
+                escape_risk: n.escape_risk.clone(),
                 suspicion_factors: n.suspicion_factors.clone(),
                 at_fixed_checkpoint: n.at_fixed_checkpoint,
                 dwelling: n.dwelling,
@@ -772,6 +787,7 @@ fn plan(
                 suspicion_factors: n.suspicion_factors.clone(),
                 arrest: n.arrest,
                 operation: n.operation.clone(),
+                escape_risk: n.escape_risk.clone(),
             };
             (vec![Event::EncounterRecorded { encounter: e }], decision)
         }

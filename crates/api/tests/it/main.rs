@@ -247,6 +247,7 @@ pub fn arrest(h: &Harness, subject: &str) -> Answer {
             "authority": "warrantless_arrest_1357a2",
             "suspicion_factors": ["recent_illegal_crossings_in_area", "fleeing_or_hiding"],
             "arrest": true,
+            "escape_risk": "Synthetic: ran from the agents toward the fence line",
             "jurisdictions": ["CA"]
         }),
     )

@@ -344,7 +344,7 @@ fn an_operation_counts_the_encounters_and_arrests_made_in_it() {
     let op = json!({"id": "OP-T-CNT", "name": "Border deployment", "city": "San Diego", "state": "CA", "starts_on": "2026-11-01", "participants": [{"agency": "USBP-SAN-DIEGO", "headcount": 40}, {"agency": "ICE-ERO-SND", "headcount": 8}]});
     assert_eq!(h.post("supervisor", "/v1/operations", op).status, 201);
     let s = new_subject(&h, "field_officer", "S-T-OP");
-    let mut enc = json!({"subject": s, "location": {"lat": 32.6, "lon": -117.0}, "method": "PB", "authority": "warrantless_arrest_1357a2", "suspicion_factors": ["recent_illegal_crossings_in_area", "fleeing_or_hiding"], "arrest": true, "jurisdictions": ["CA"], "operation": "OP-T-CNT"});
+    let mut enc = json!({"subject": s, "location": {"lat": 32.6, "lon": -117.0}, "method": "PB", "authority": "warrantless_arrest_1357a2", "suspicion_factors": ["recent_illegal_crossings_in_area", "fleeing_or_hiding"], "arrest": true, "escape_risk": "Synthetic: ran toward the fence line", "jurisdictions": ["CA"], "operation": "OP-T-CNT"});
     let planned = h.post("field_officer", "/v1/encounters", enc.clone());
     assert_eq!(planned.status, 422, "an operation takes encounters only while active: {planned:?}");
     let act = h.post("supervisor", "/v1/operations/OP-T-CNT/status", json!({"status": "active"}));

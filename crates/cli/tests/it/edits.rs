@@ -54,6 +54,7 @@ fn populate(dir: &Path, db: &Path, cases: usize) {
             None,
             serde_json::json!({"subject": subject, "location": {"lat": 32.6, "lon": -117.0}, "method": "PB",
                 "authority": "warrantless_arrest_1357a2", "arrest": true, "jurisdictions": ["CA"],
+                "escape_risk": "Synthetic: ran toward the fence line",
                 "suspicion_factors": ["recent_illegal_crossings_in_area", "fleeing_or_hiding"]}),
         );
         post(

@@ -176,7 +176,7 @@ proptest! {
         renamed.name = name;
         prop_assert_eq!(&decide(&renamed, &c.context), &base);
         let mut ctx = c.context.clone();
-        if !matches!(action, Action::BoardVehicle | Action::AccessPrivateLand) {
+        if !matches!(action, Action::BoardVehicle | Action::SearchVehicle | Action::AccessPrivateLand) {
             ctx.sector_distance_miles = Some(1.0);
             prop_assert_eq!(&decide(&s.officer, &ctx), &base);
         }

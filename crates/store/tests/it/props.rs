@@ -162,6 +162,7 @@ fn step_one(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
                 arrest: true,
                 operation: None,
                 warrant: None,
+                    escape_risk: None,
             };
             (vec![Event::EncounterRecorded { encounter }], ok)
         }
