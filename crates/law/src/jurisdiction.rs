@@ -35,6 +35,15 @@ pub struct Jurisdiction {
     pub rules: Vec<Rule>,
 }
 
+/// The reach of a courthouse rule: courts of these kinds, and how far from them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearCourt {
+    pub kinds: Vec<crate::CourtKind>,
+    /// Feet from the court facility (0: inside it).
+    pub within_feet: f64,
+}
+
 /// What a rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,22 +79,26 @@ pub struct Rule {
     /// For a `require` rule with a statutory deadline: the day by which the duty must be met.
     #[serde(default)]
     pub due_by: Option<Date>,
+    /// For a courthouse rule: the rule applies only this near a court of these kinds.
+    #[serde(default)]
+    pub near_court: Option<NearCourt>,
     pub explanation: String,
 }
 
 /// The conditions a request may assert (see the table's header).
-pub const CONDITIONS: [&str; 13] = [
+pub const CONDITIONS: [&str; 14] = [
     "judicial_warrant",
     "federal_criminal_warrant",
     "judicial_subpoena",
     "ca_7282_5_offense",
+    "ca_7282_5_b_charge_with_magistrate_finding",
     "nyc_covered_conviction",
     "terrorist_screening_match",
     "proof_of_citizenship_or_lawful_status",
     "detainer_has_warrant",
     "written_consent",
     "information_public",
-    "at_courthouse",
+    "attending_court",
     "operates_county_jail",
     "state_board_approval",
 ];
@@ -180,6 +193,9 @@ impl Jurisdictions {
                 }
                 if let Some(f) = r.flags.iter().find(|f| !DUTIES.iter().any(|(d, _, _)| d == f)) {
                     return Err(bad(format!("unknown duty {f:?}")));
+                }
+                if r.near_court.as_ref().is_some_and(|n| !(n.within_feet.is_finite() && n.within_feet >= 0.0)) {
+                    return Err(bad("near_court.within_feet must be a distance in feet".into()));
                 }
                 if r.effective_to.is_some_and(|to| to <= r.effective_from) {
                     return Err(bad("effective_to is not after effective_from".into()));

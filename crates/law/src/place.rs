@@ -421,6 +421,37 @@ pub enum FactError {
     TimeZoneContradictsPlace { stated: String, actual: String },
     #[error("jurisdictions name more than one state ({0}); give the location instead")]
     SeveralStates(String),
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+/// The years the law can reason about: a time outside them is an error, not a guess.
+const YEARS: std::ops::RangeInclusive<i16> = 1900..=2200;
+
+/// Refuses numbers and times the law cannot read: a courthouse distance that is not a
+/// distance, a sector distance that does not shorten the 100 miles, a time outside 1900-2200.
+pub fn check_bounds(now: jiff::Timestamp, ctx: &crate::Context) -> Result<(), FactError> {
+    let bad = |m: String| Err(FactError::OutOfRange(m));
+    if let Some(c) = ctx.courthouse
+        && !(c.distance_feet.is_finite() && (0.0..=100_000_000.0).contains(&c.distance_feet))
+    {
+        return bad(format!("courthouse.distance_feet {} is not a distance in feet", c.distance_feet));
+    }
+    if let Some(m) = ctx.sector_distance_miles
+        && !(m.is_finite() && m > 0.0 && m <= crate::zone::REASONABLE_DISTANCE_AIR_MILES)
+    {
+        return bad(format!(
+            "sector_distance_miles {m} is not a distance that shortens the 100 miles of 8 CFR 287.1(a)(2)"
+        ));
+    }
+    let times = [Some(now), ctx.custody.as_ref().map(|c| c.since), ctx.detainer.as_ref().and_then(|d| d.release_eligible_at)];
+    for t in times.into_iter().flatten() {
+        let year = t.to_zoned(jiff::tz::TimeZone::UTC).year();
+        if !YEARS.contains(&year) {
+            return bad(format!("the time {t} is outside the years {}-{} the law can reason about", YEARS.start(), YEARS.end()));
+        }
+    }
+    Ok(())
 }
 
 /// States (and territories) that keep more than one time zone, or whose zone differs in

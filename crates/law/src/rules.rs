@@ -37,7 +37,9 @@ fn note(r: &mut Findings, id: &str, cite: &str, why: &str) {
 
 /// Decides a request: authority first, then the rules of the action.
 pub fn decide(law: &Law, req: &Request) -> Decision {
-    let at = match crate::place::establish(&law.jurisdictions, req.context) {
+    let at = match crate::place::check_bounds(req.now, req.context)
+        .and_then(|()| crate::place::establish(&law.jurisdictions, req.context))
+    {
         Ok(at) => at,
         Err(e) => return unreadable_facts(law, e),
     };
@@ -374,7 +376,7 @@ fn local_rule<'l>(
         .filter(|id| id.as_str() != "US")
         .filter_map(|id| law.jurisdictions.get(id))
         .flat_map(|j| j.rules.iter())
-        .find(|x| applies(x, action.as_str(), on, &asserted))
+        .find(|x| applies(x, action.as_str(), on, &asserted, req.context.courthouse.as_ref()))
         .map(|rule| (rule, rule.unless_any.iter().any(|c| holds(c, &asserted))))
 }
 
@@ -383,12 +385,27 @@ fn asserted_conditions(req: &Request) -> BTreeSet<String> {
     if req.context.detainer.as_ref().is_some_and(|d| d.warrant.is_some()) {
         asserted.insert("detainer_has_warrant".into());
     }
+    if req.context.warrant == Some(crate::FieldWarrant::Judicial) {
+        asserted.insert("judicial_warrant".into());
+    }
     asserted
 }
 
 /// Whether `rule` governs `action` on day `on` under the asserted conditions.
-fn applies(rule: &crate::jurisdiction::Rule, action: &str, on: jiff::civil::Date, asserted: &BTreeSet<String>) -> bool {
-    rule.action == action && rule.in_force(on) && rule.applies_if.iter().all(|c| holds(c, asserted))
+fn applies(
+    rule: &crate::jurisdiction::Rule,
+    action: &str,
+    on: jiff::civil::Date,
+    asserted: &BTreeSet<String>,
+    courthouse: Option<&crate::Courthouse>,
+) -> bool {
+    let near = |n: &crate::jurisdiction::NearCourt| {
+        courthouse.is_some_and(|c| n.kinds.contains(&c.kind) && c.distance_feet <= n.within_feet)
+    };
+    rule.action == action
+        && rule.in_force(on)
+        && rule.applies_if.iter().all(|c| holds(c, asserted))
+        && rule.near_court.as_ref().is_none_or(near)
 }
 
 fn unverified(rule: &crate::jurisdiction::Rule) -> &'static str {
@@ -573,7 +590,7 @@ fn rules_in_force<'l>(
             );
             continue;
         };
-        found.extend(j.rules.iter().filter(|x| applies(x, action, on, &asserted)));
+        found.extend(j.rules.iter().filter(|x| applies(x, action, on, &asserted, req.context.courthouse.as_ref())));
     }
     if !found.is_empty() {
         return found;
@@ -918,7 +935,11 @@ fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option
         "{:.1} miles from the external boundary (reasonable distance {:.1})",
         z.distance_to_boundary_miles, z.reasonable_distance_miles
     );
-    if matches!(req.action, Action::BoardVehicle | Action::SearchVehicle) {
+    if req.action == Action::SearchVehicle {
+        // A search rests on probable cause or consent wherever it happens; the distance is
+        // reported, not decisive.
+        note(r, "R7-1357a3-reasonable-distance", "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)", &format!("For the record: {d}."));
+    } else if req.action == Action::BoardVehicle {
         if z.within_reasonable_distance {
             note(
                 r,

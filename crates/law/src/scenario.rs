@@ -95,7 +95,8 @@ impl Scenario {
     /// and jurisdictions or a zone that contradict the case's location.
     pub fn check_facts(&self, law: &Law) -> Result<(), ScenarioError> {
         for c in &self.cases {
-            crate::place::establish(&law.jurisdictions, &c.context)
+            crate::place::check_bounds(c.now, &c.context)
+                .and_then(|()| crate::place::establish(&law.jurisdictions, &c.context))
                 .map_err(|e| ScenarioError(format!("case {:?}: {e}", c.name)))?;
         }
         Ok(())

@@ -68,7 +68,8 @@ pub fn decide_and_keep(
     let action = inputs.action.as_str();
     // Where the act happens is established from its place; stated facts that contradict it
     // are refused, and the established ones are what the ledger keeps.
-    let at = law::place::establish(&law.jurisdictions, &inputs.context)
+    let at = law::place::check_bounds(inputs.now, &inputs.context)
+        .and_then(|()| law::place::establish(&law.jurisdictions, &inputs.context))
         .map_err(|e| ServiceError::invalid(format!("where the {action} happens: {e}")))?;
     inputs.context.jurisdictions = at.jurisdictions;
     if at.place.is_some() {

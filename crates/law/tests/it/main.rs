@@ -96,7 +96,7 @@ fn a_malformed_policy_or_table_is_refused_with_a_reason() {
     assert!(err.contains("validation failed"), "{err}");
     let mut src = law::Sources::bundled();
     let broken = law::JURISDICTIONS.replace(
-        "unless_any = [\"information_public\", \"ca_7282_5_offense\"]",
+        "unless_any = [\"information_public\", \"ca_7282_5_offense\", \"ca_7282_5_b_charge_with_magistrate_finding\"]",
         "unless_any = [\"informaton_public\"]",
     );
     src.jurisdictions = &broken;
