@@ -2,6 +2,7 @@
 //! under irrelevant context, the checked-in role x action matrix and jurisdiction tables, and
 //! the border zone on the real geometry.
 
+mod fuzz;
 mod matrix;
 mod place;
 
