@@ -68,8 +68,18 @@ pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
     let since: Timestamp = "2025-01-01T00:00:00Z".parse().expect("valid");
     let now: Timestamp = "2026-03-06T17:00:00Z".parse().expect("valid");
     let mut x = 0x2545_F491_4F6C_DD1Du64;
+    // Places: random points of the contiguous United States (points elsewhere in its bounding
+    // box are drawn again), so that every decision establishes its county, state and zone.
+    let places = law::place::Places::bundled();
+    let mut points = Vec::with_capacity(requests as usize);
+    while points.len() < requests as usize {
+        let (lat, lon) = (25.0 + (next(&mut x) % 2400) as f64 / 100.0, -124.0 + (next(&mut x) % 5700) as f64 / 100.0);
+        if places.locate(lat, lon).is_ok() {
+            points.push(domain::LatLon::new(lat, lon).expect("in range"));
+        }
+    }
     let mut cases = Vec::with_capacity(requests as usize);
-    for _ in 0..requests {
+    for point in points {
         let a = &s.agreements[(next(&mut x) % s.agreements.len() as u64) as usize];
         let agency = s.agencies[a.parties[1].as_str()].clone();
         let officer = Officer {
@@ -86,9 +96,8 @@ pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
             training: vec![TrainingRecord { course: "-".into(), completed_at: since, valid_until: None }],
         };
         let action = Action::ALL[(next(&mut x) % Action::ALL.len() as u64) as usize];
-        let state = agency.state.as_ref().map(|st| st.to_string()).unwrap_or_default();
         let ctx = Context {
-            jurisdictions: vec![state],
+            location: Some(point),
             in_jail: next(&mut x).is_multiple_of(2),
             actor_has_custody: Some(true),
             ..Context::default()
@@ -114,17 +123,59 @@ pub fn decisions(p: &Printer, requests: u32) -> Result<ExitCode> {
         let _ = law.policies.authorize(&req, false);
         base.push(start.elapsed().as_nanos() as u64);
     }
+    // LIAISON_BENCH_BY_ACTION=1: each action's percentiles on stderr, to see where a tail comes from.
+    if std::env::var("LIAISON_BENCH_BY_ACTION").is_ok() {
+        let mut by: std::collections::BTreeMap<&str, (Vec<u64>, Vec<u64>)> = Default::default();
+        for (i, (_, _, a, _)) in cases.iter().enumerate() {
+            let e = by.entry(a.as_str()).or_default();
+            e.0.push(ns[i]);
+            e.1.push(base[i]);
+        }
+        for (a, (f, c)) in by {
+            let (f50, f99, _) = percentiles(f);
+            let (c50, c99, _) = percentiles(c);
+            eprintln!("{a:28} full {f50:6.1} {f99:6.1}  cedar {c50:6.1} {c99:6.1}");
+        }
+    }
+    // The place alone: county, state, city and time zone from the location.
+    let mut place = Vec::with_capacity(cases.len());
+    for (_, _, _, ctx) in &cases {
+        let start = Instant::now();
+        let _ = law::place::establish(&law.jurisdictions, ctx);
+        place.push(start.elapsed().as_nanos() as u64);
+    }
+    // The noise floor: a fixed amount of work (SHA-256 of a block sized so that it takes as
+    // long as the median decision) timed the same way: its p99 is what this machine adds to
+    // the tail of anything that long (timer ticks, the hypervisor taking the CPU).
+    let median = percentiles(ns.clone()).0;
+    let probe = vec![7u8; 4096];
+    let t = Instant::now();
+    for _ in 0..200 {
+        std::hint::black_box(ledger::entry::leaf_hash(std::hint::black_box(&probe)));
+    }
+    let per_4k_us = t.elapsed().as_secs_f64() * 1e6 / 200.0;
+    let block = vec![7u8; ((median / per_4k_us) * 4096.0).max(64.0) as usize];
+    let mut floor = Vec::with_capacity(cases.len());
+    for _ in &cases {
+        let start = Instant::now();
+        std::hint::black_box(ledger::entry::leaf_hash(std::hint::black_box(&block)));
+        floor.push(start.elapsed().as_nanos() as u64);
+    }
     let models = s.agreements.iter().filter(|a| matches!(a.kind, AgreementKind::Moa287g { .. })).count();
     let (p50, p99, mean) = percentiles(ns);
     let (b50, b99, bmean) = percentiles(base);
+    let (l50, l99, lmean) = percentiles(place);
+    let (f50, f99, _) = percentiles(floor);
     p.emit(
         &format!(
-            "law decisions: {requests} requests over {models} real 287(g) agreements and {} jurisdictions ({allowed} allowed)\n  full decision  p50 {p50:.1} µs  p99 {p99:.1} µs  mean {mean:.1} µs\n  Cedar alone    p50 {b50:.1} µs  p99 {b99:.1} µs  mean {bmean:.1} µs\n  full / Cedar-alone mean: {:.2}\n",
+            "law decisions: {requests} requests over {models} real 287(g) agreements and {} jurisdictions ({allowed} allowed)\n  full decision  p50 {p50:.1} µs  p99 {p99:.1} µs  mean {mean:.1} µs\n  Cedar alone    p50 {b50:.1} µs  p99 {b99:.1} µs  mean {bmean:.1} µs\n  place alone    p50 {l50:.1} µs  p99 {l99:.1} µs  mean {lmean:.1} µs\n  noise floor    p50 {f50:.1} µs  p99 {f99:.1} µs  (fixed work: p99/p50 {:.2})\n  full / Cedar-alone mean: {:.2}\n",
             law.jurisdictions.jurisdictions.len(),
+            f99 / f50,
             mean / bmean
         ),
         json!({ "bench": "law", "requests": requests, "agreements": models, "p50_us": p50, "p99_us": p99, "mean_us": mean,
-                "cedar_p50_us": b50, "cedar_p99_us": b99, "cedar_mean_us": bmean }),
+                "cedar_p50_us": b50, "cedar_p99_us": b99, "cedar_mean_us": bmean,
+                "place_p50_us": l50, "place_p99_us": l99, "floor_p50_us": f50, "floor_p99_us": f99 }),
     );
     Ok(ExitCode::SUCCESS)
 }

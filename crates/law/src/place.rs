@@ -156,6 +156,10 @@ struct County {
     /// Rings (outer and holes), lon/lat; a point is inside when an odd number of rings
     /// surround it.
     rings: Vec<Vec<[f64; 2]>>,
+    /// The county's one time zone, when every vertex of its outline lies in it; `None` when
+    /// the outline touches two zones (El Paso's neighbours, the split counties of the
+    /// Dakotas, Nebraska, Kansas, Oregon, Idaho ...), which are then looked up point by point.
+    zone: Option<String>,
 }
 
 struct Boxed {
@@ -179,10 +183,20 @@ impl rstar::PointDistance for Boxed {
     }
 }
 
+type Edge = rstar::primitives::GeomWithData<rstar::primitives::Line<[f64; 3]>, usize>;
+
+fn unit(lat: f64, lon: f64) -> [f64; 3] {
+    let (la, lo) = (lat.to_radians(), lon.to_radians());
+    [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+}
+
 /// The county outlines and the time-zone finder.
 pub struct Places {
     counties: Vec<County>,
     tree: RTree<Boxed>,
+    /// Every outline edge as a chord between unit vectors, for the county nearest a point off
+    /// the outlines.
+    edges: RTree<Edge>,
     zones: tzf_rs::DefaultFinder,
 }
 
@@ -286,7 +300,24 @@ impl Places {
                     rings.push(ring(&arcs, r)?);
                 }
             }
-            counties.push(County { fips: id.to_string(), name: name.to_string(), state, rings });
+            counties.push(County { fips: id.to_string(), name: name.to_string(), state, rings, zone: None });
+        }
+        let zones = tzf_rs::DefaultFinder::new();
+        for c in &mut counties {
+            let mut seen: Option<&str> = None;
+            let mut one = true;
+            for p in c.rings.iter().flatten() {
+                let z = zones.get_tz_name(p[0], p[1]);
+                match seen {
+                    None => seen = Some(z),
+                    Some(s) if s != z => {
+                        one = false;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            c.zone = seen.filter(|_| one).filter(|z| is_us_zone(z)).map(str::to_string);
         }
         let boxes = counties
             .iter()
@@ -296,7 +327,18 @@ impl Places {
                 Boxed { index, bbox: AABB::from_points(pts.collect::<Vec<_>>().iter()) }
             })
             .collect();
-        Ok(Places { counties, tree: RTree::bulk_load(boxes), zones: tzf_rs::DefaultFinder::new() })
+        let edges = counties
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                c.rings.iter().flat_map(move |r| {
+                    r.windows(2).map(move |w| {
+                        Edge::new(rstar::primitives::Line::new(unit(w[0][1], w[0][0]), unit(w[1][1], w[1][0])), i)
+                    })
+                })
+            })
+            .collect();
+        Ok(Places { counties, tree: RTree::bulk_load(boxes), edges: RTree::bulk_load(edges), zones })
     }
 
     /// The places of the bundled data, built once per process.
@@ -312,17 +354,22 @@ impl Places {
 
     /// Where a point is: county, state and time zone, or an error outside the United States.
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Place, PlaceError> {
-        let zone = self.time_zone(lat, lon);
         let p = [lon, lat];
         let inside = self
             .tree
             .locate_all_at_point(p)
             .map(|b| &self.counties[b.index])
             .find(|c| c.rings.iter().filter(|r| ring_contains(r, p)).count() % 2 == 1);
-        let (county, off_outline) = match inside {
-            Some(c) => (c, false),
-            None if is_us_zone(zone) => (self.nearest_county(p), true),
-            None => return Err(PlaceError::OutsideUs { lat, lon, zone: zone.to_string() }),
+        let (county, off_outline, zone) = match inside {
+            // A county wholly in one zone needs no lookup of the point's zone.
+            Some(c) => (c, false, c.zone.as_deref().unwrap_or_else(|| self.time_zone(lat, lon))),
+            None => {
+                let zone = self.time_zone(lat, lon);
+                if !is_us_zone(zone) {
+                    return Err(PlaceError::OutsideUs { lat, lon, zone: zone.to_string() });
+                }
+                (self.nearest_county(p), true, zone)
+            }
         };
         Ok(Place {
             state: county.state.to_string(),
@@ -333,23 +380,16 @@ impl Places {
         })
     }
 
-    /// The county whose outline is nearest to `p` (degrees scaled by the cosine of the
-    /// latitude: only used for points just off the outline).
+    /// Counties whose outline touches more than one time zone (their points are looked up
+    /// one by one).
+    pub fn split_zone_counties(&self) -> Vec<&str> {
+        self.counties.iter().filter(|c| c.zone.is_none()).map(|c| c.fips.as_str()).collect()
+    }
+
+    /// The county whose outline is nearest to `p` (for points just off the outlines).
     fn nearest_county(&self, p: [f64; 2]) -> &County {
-        let k = p[1].to_radians().cos();
-        let mut best = (f64::INFINITY, 0usize);
-        for b in self.tree.nearest_neighbor_iter(p).take(32) {
-            let c = &self.counties[b.index];
-            for r in &c.rings {
-                for w in r.windows(2) {
-                    let d = segment_distance_2(p, w[0], w[1], k);
-                    if d < best.0 {
-                        best = (d, b.index);
-                    }
-                }
-            }
-        }
-        &self.counties[best.1]
+        let edge = self.edges.nearest_neighbor(unit(p[1], p[0])).expect("the outlines have edges (checked at load)");
+        &self.counties[edge.data]
     }
 
     /// The county with a FIPS code.
@@ -377,16 +417,6 @@ fn ring_contains(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
         }
     }
     inside
-}
-
-/// Squared planar distance from `p` to segment `ab`, longitudes scaled by `k`.
-fn segment_distance_2(p: [f64; 2], a: [f64; 2], b: [f64; 2], k: f64) -> f64 {
-    let (px, py, ax, ay, bx, by) = (p[0] * k, p[1], a[0] * k, a[1], b[0] * k, b[1]);
-    let (dx, dy) = (bx - ax, by - ay);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 { 0.0 } else { (((px - ax) * dx + (py - ay) * dy) / len2).clamp(0.0, 1.0) };
-    let (cx, cy) = (ax + t * dx - px, ay + t * dy - py);
-    cx * cx + cy * cy
 }
 
 /// Where a decision applies, as established from the facts.

@@ -86,3 +86,22 @@ fn a_point_in_the_territorial_sea_takes_the_nearest_county() {
     assert_eq!((p.state.as_str(), p.county_fips.as_str()), ("CA", "06073"));
     assert!(p.off_outline);
 }
+
+/// The county-wide zone shortcut agrees with looking up the point itself: on a grid over the
+/// United States, every point's zone is the same either way.
+#[test]
+fn the_county_zone_shortcut_agrees_with_the_point_lookup() {
+    let p = Places::bundled();
+    let (mut checked, split) = (0, p.split_zone_counties().len());
+    for i in 0..120 {
+        for j in 0..60 {
+            let (lat, lon) = (24.5 + j as f64 * 0.42, -124.5 + i as f64 * 0.48);
+            if let Ok(place) = p.locate(lat, lon) {
+                assert_eq!(place.time_zone, p.time_zone(lat, lon), "({lat}, {lon}) {place:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 3000, "{checked}");
+    assert!((1..400).contains(&split), "{split} counties touch two zones");
+}
