@@ -189,6 +189,28 @@ impl Policies {
         // Cedar reports its determining policies as a set: order them so that the same
         // question always gets the same answer, byte for byte.
         reasons.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+        if !allowed && reasons.is_empty() && !facts.models.is_empty() && facts.training_current {
+            // A 287(g) officer whose model does not delegate the function: the model's own
+            // agreement is what decides (reference.md §2.2; the MOA section numbers were not
+            // retrieved, §2.3).
+            let moa = |m: &str| match m {
+                "JEM" => "Jail Enforcement Model MOA: delegated functions inside the jail only (section UNVERIFIED, reference.md §2.3)",
+                "WSO" => "Warrant Service Officer MOA: serving and executing I-200/I-205 warrants in the jail only (section UNVERIFIED, reference.md §2.3)",
+                _ => "Task Force Model MOA: field functions (2025 function list UNVERIFIED, reference.md §2.2)",
+            };
+            let models: Vec<&str> = facts.models.keys().copied().collect();
+            let cite = models.iter().map(|m| moa(m)).collect::<Vec<_>>().join("; ");
+            reasons.push(Reason::new(
+                ReasonKind::Deny,
+                "R1-287g-model-does-not-delegate",
+                &format!("8 U.S.C. 1357(g)(5); {cite}"),
+                &format!(
+                    "The officer's 287(g) model ({}) does not delegate {}: each agreement sets out the specific powers delegated.",
+                    models.join(", "),
+                    req.action.as_str()
+                ),
+            ));
+        }
         if !allowed && reasons.is_empty() {
             reasons.push(Reason::new(
                 ReasonKind::Deny,

@@ -141,7 +141,7 @@ fn detainer_issuance(req: &Request, r: &mut Findings) {
         );
     }
     let Some(d) = &req.context.detainer else {
-        deny(r, "R3-detainer-missing", "8 CFR 287.7", "No detainer was given to decide on.");
+        deny(r, "R3-detainer-missing", "8 CFR 287.7(a)", "No detainer was given to decide on.");
         return;
     };
     let cutoff: jiff::Timestamp = "2017-04-02T00:00:00Z".parse().expect("valid");
@@ -176,7 +176,7 @@ fn detainer_issuance(req: &Request, r: &mut Findings) {
         deny(
             r,
             "R3-probable-cause-required",
-            "8 CFR 287.7; Form I-247A box 1; Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            "Form I-247A (02/17), box 1; ICE Policy 10074.2 (2017); Morales v. Chadbourne, 793 F.3d 208, 217 (1st Cir. 2015)",
             "At least one I-247A probable-cause basis of removability is required.",
         );
     }
@@ -210,7 +210,7 @@ fn citizenship_safeguard(req: &Request, r: &mut Findings) {
         deny(
             r,
             "R6-us-citizen",
-            "8 U.S.C. 1357(a) and 8 CFR 287.7(a) reach aliens only; reference.md R6; Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
+            "8 U.S.C. 1357(a)(1)-(2) and 8 CFR 287.7(a) reach aliens only; ICE Directive 16001.2 (2015); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
             "A supervisor determined that the subject is a US citizen: no detainer, hold or transfer for immigration purposes. Lift any open detainer (NIEM lift code U).",
         );
     }
@@ -218,7 +218,7 @@ fn citizenship_safeguard(req: &Request, r: &mut Findings) {
         deny(
             r,
             "R6-citizenship-safeguard",
-            "reference.md R6 (Liaison safeguard); Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015); Galarza v. Szalczyk, 745 F.3d 634 (3d Cir. 2014)",
+            "ICE Directive 16001.2, Investigating the Potential U.S. Citizenship of Individuals Encountered by ICE (2015); reference.md R6; Morales v. Chadbourne, 793 F.3d 208 (1st Cir. 2015)",
             "A US-citizenship claim or evidence is pending: detainer and hold actions are suspended until a supervisor records a determination.",
         );
     }
@@ -795,6 +795,14 @@ fn reasonable_suspicion(req: &Request, r: &mut Findings) {
     use SuspicionFactor as F;
     let never_alone = [F::ApparentRaceOrEthnicity, F::LanguageOrAccent, F::PresenceAtLocationType, F::TypeOfWork];
     let f = &req.context.suspicion_factors;
+    if !f.is_empty() && !f.iter().all(|x| never_alone.contains(x)) {
+        r.reasons.push(Reason::new(
+            ReasonKind::Permit,
+            "R7-articulable-suspicion",
+            "United States v. Brignoni-Ponce, 422 U.S. 873, 884-885 (1975); 8 CFR 287.8(b)(2)",
+            "Specific articulable facts beyond appearance, language, place or work are recorded: reasonable suspicion for a brief stop.",
+        ));
+    }
     if f.is_empty() {
         deny(
             r,
