@@ -161,6 +161,14 @@ fn registrants_see_their_records_and_a_releasing_agency_is_told_why_it_cannot_an
 /// booking check matches ICE's record (and so notifies ICE), ICE ERO San Diego lodges
 /// detainer `detainer` with the jail, and the jail accepts it.
 fn jailed_with_detainer(h: &Harness, subject: &str, a_number: &str, detainer: &str) {
+    lodged_detainer(h, subject, a_number, detainer);
+    let a =
+        h.post("jail_staff", &format!("/v1/detainers/{detainer}/steps"), json!({"step": "answer", "accepted": true}));
+    assert_eq!(a.status, 201, "{a:?}");
+}
+
+/// As `jailed_with_detainer`, without the jail's answer.
+fn lodged_detainer(h: &Harness, subject: &str, a_number: &str, detainer: &str) {
     for (role, id) in [("supervisor", format!("{subject}-ICE")), ("jail_staff", subject.to_string())] {
         let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Orla Venn"], "a_number": a_number}));
         assert_eq!(r.status, 201, "{r:?}");
@@ -179,9 +187,6 @@ fn jailed_with_detainer(h: &Harness, subject: &str, a_number: &str, detainer: &s
             "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
     );
     assert_eq!(d.status, 201, "{d:?}");
-    let a =
-        h.post("jail_staff", &format!("/v1/detainers/{detainer}/steps"), json!({"step": "answer", "accepted": true}));
-    assert_eq!(a.status, 201, "{a:?}");
 }
 
 /// Custody: moving custody by a detainer closes the open offer (it used to stay "offered"
@@ -578,24 +583,7 @@ fn writes_resume_after_the_database_comes_back_and_no_acknowledged_write_is_lost
 #[test]
 fn a_detainer_answer_is_decided_with_its_obligations_at_the_jails_place() {
     let h = Harness::start();
-    for (role, id) in [("supervisor", "S-F-ANS-ICE"), ("jail_staff", "S-F-ANS")] {
-        let r = h.post(role, "/v1/subjects", json!({"id": id, "names": ["Ida Rell"], "a_number": "A012340078"}));
-        assert_eq!(r.status, 201, "{r:?}");
-    }
-    let b = h.post(
-        "jail_staff",
-        "/v1/bookings",
-        json!({"subject": "S-F-ANS", "facility": "F-TX-ANG-JAIL", "charge": "Tex. Penal Code 49.04"}),
-    );
-    assert_eq!(b.status, 201, "{b:?}");
-    let d = h.post(
-        "supervisor",
-        "/v1/detainers",
-        json!({"id": "D-F-ANS", "subject": "S-F-ANS", "recipient_agency": "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE",
-            "probable_cause": ["pending_removal_proceedings"],
-            "warrant": {"form": "I-200", "signed_by": "O-ERO-SND-0001", "signed_at": "2026-11-01T10:00:00Z"}}),
-    );
-    assert_eq!(d.status, 201, "{d:?}");
+    lodged_detainer(&h, "S-F-ANS", "A012340078", "D-F-ANS");
     let steps = "/v1/detainers/D-F-ANS/steps";
     let declined = h.post("jail_staff", steps, json!({"step": "answer", "answer": "decline"}));
     assert_eq!((declined.status, declined.body["code"].as_str()), (403, Some("denied_by_law")), "{declined:?}");
