@@ -13,7 +13,9 @@
 
 use crate::agency::{Facility, FacilityKind};
 use crate::custody::{Handoff, HandoffParty, HandoffStatus};
-use crate::detainer::{Detainer, DetainerAnswer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm};
+use crate::detainer::{
+    Detainer, DetainerAnswer, DetainerForm, DetainerStatus, ProbableCauseBasis, Warrant, WarrantForm,
+};
 use crate::encounter::{AuthorityClaimed, Encounter, MethodCode, SuspicionFactor};
 use crate::event::Event;
 use crate::ids::*;
@@ -79,7 +81,15 @@ fn facility(id: &str, agency: &str, name: &str, kind: FacilityKind, state: &str,
     };
     let location = Some(LatLon::new(lat, lon).expect("valid"));
     Event::FacilityRegistered {
-        facility: Facility { id: p(id), agency: p(agency), name: name.into(), kind, state: Some(p(state)), location, beds },
+        facility: Facility {
+            id: p(id),
+            agency: p(agency),
+            name: name.into(),
+            kind,
+            state: Some(p(state)),
+            location,
+            beds,
+        },
     }
 }
 
@@ -233,7 +243,9 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     arrest: true,
                     operation: None,
                     warrant: None,
-                    escape_risk: Some("Ran from the agents toward the border fence when approached (synthetic).".into()),
+                    escape_risk: Some(
+                        "Ran from the agents toward the border fence when approached (synthetic).".into(),
+                    ),
                 },
             },
         )],
@@ -300,7 +312,7 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
                     release_eligible_at: None,
                     status: DetainerStatus::Issued,
                     lift_code: None,
-                answer: None,
+                    answer: None,
                 },
             },
         )],

@@ -654,7 +654,7 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
             }
             d.status = d.status.transition(id, DetainerStep::Answer { accepted: *accepted })?;
             d.answer = *answer;
-            
+
             put_detainer(r, d)
         }
         Event::SubjectReleaseEligible { detainer: id } => {

@@ -194,8 +194,12 @@ impl Policies {
             // agreement is what decides (reference.md §2.2; the MOA section numbers were not
             // retrieved, §2.3).
             let moa = |m: &str| match m {
-                "JEM" => "Jail Enforcement Model MOA: delegated functions inside the jail only (section UNVERIFIED, reference.md §2.3)",
-                "WSO" => "Warrant Service Officer MOA: serving and executing I-200/I-205 warrants in the jail only (section UNVERIFIED, reference.md §2.3)",
+                "JEM" => {
+                    "Jail Enforcement Model MOA: delegated functions inside the jail only (section UNVERIFIED, reference.md §2.3)"
+                }
+                "WSO" => {
+                    "Warrant Service Officer MOA: serving and executing I-200/I-205 warrants in the jail only (section UNVERIFIED, reference.md §2.3)"
+                }
                 _ => "Task Force Model MOA: field functions (2025 function list UNVERIFIED, reference.md §2.2)",
             };
             let models: Vec<&str> = facts.models.keys().copied().collect();

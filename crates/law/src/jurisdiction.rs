@@ -141,7 +141,11 @@ pub const DUTIES: [(&str, DutyWhen, &str); 5] = [
 
 /// When a duty falls and its sentence (checked at load: every flag is one of [`DUTIES`]).
 pub fn duty(id: &str) -> (DutyWhen, &'static str) {
-    DUTIES.iter().find(|(d, _, _)| *d == id).map(|(_, w, t)| (*w, *t)).unwrap_or((DutyWhen::Answering, "A duty the table names."))
+    DUTIES
+        .iter()
+        .find(|(d, _, _)| *d == id)
+        .map(|(_, w, t)| (*w, *t))
+        .unwrap_or((DutyWhen::Answering, "A duty the table names."))
 }
 
 /// Actions the table may gate.
@@ -174,7 +178,10 @@ impl Jurisdictions {
             for c in &j.counties {
                 let state = c.get(..2).and_then(crate::place::state_postal);
                 if c.len() != 5 || !c.bytes().all(|b| b.is_ascii_digit()) || state.is_none() {
-                    return Err(TableError::Invalid { rule: j.id.clone(), reason: format!("county {c:?} is not a FIPS code") });
+                    return Err(TableError::Invalid {
+                        rule: j.id.clone(),
+                        reason: format!("county {c:?} is not a FIPS code"),
+                    });
                 }
             }
             for r in &j.rules {

@@ -439,7 +439,12 @@ impl Law {
     }
 
     /// The border zone at a point in the United States; a point outside is an error.
-    pub fn zone(&self, lat: f64, lon: f64, sector_distance_miles: Option<f64>) -> Result<zone::ZoneReport, place::PlaceError> {
+    pub fn zone(
+        &self,
+        lat: f64,
+        lon: f64,
+        sector_distance_miles: Option<f64>,
+    ) -> Result<zone::ZoneReport, place::PlaceError> {
         self.zone_with(lat, lon, self.zone_settings, sector_distance_miles)
     }
 

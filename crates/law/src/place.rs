@@ -474,11 +474,16 @@ pub fn check_bounds(now: jiff::Timestamp, ctx: &crate::Context) -> Result<(), Fa
             "sector_distance_miles {m} is not a distance that shortens the 100 miles of 8 CFR 287.1(a)(2)"
         ));
     }
-    let times = [Some(now), ctx.custody.as_ref().map(|c| c.since), ctx.detainer.as_ref().and_then(|d| d.release_eligible_at)];
+    let times =
+        [Some(now), ctx.custody.as_ref().map(|c| c.since), ctx.detainer.as_ref().and_then(|d| d.release_eligible_at)];
     for t in times.into_iter().flatten() {
         let year = t.to_zoned(jiff::tz::TimeZone::UTC).year();
         if !YEARS.contains(&year) {
-            return bad(format!("the time {t} is outside the years {}-{} the law can reason about", YEARS.start(), YEARS.end()));
+            return bad(format!(
+                "the time {t} is outside the years {}-{} the law can reason about",
+                YEARS.start(),
+                YEARS.end()
+            ));
         }
     }
     Ok(())
@@ -487,7 +492,8 @@ pub fn check_bounds(now: jiff::Timestamp, ctx: &crate::Context) -> Result<(), Fa
 /// States (and territories) that keep more than one time zone, or whose zone differs in
 /// part (the Navajo Nation in Arizona observes daylight time): a hold clock counted in the
 /// state's main zone may be wrong there without a location.
-const SPLIT_ZONE_STATES: [&str; 14] = ["AK", "AZ", "FL", "ID", "IN", "KS", "KY", "MI", "ND", "NE", "OR", "SD", "TN", "TX"];
+const SPLIT_ZONE_STATES: [&str; 14] =
+    ["AK", "AZ", "FL", "ID", "IN", "KS", "KY", "MI", "ND", "NE", "OR", "SD", "TN", "TX"];
 
 /// The time zone of most of a state (for a case with no location and no zone).
 pub fn state_time_zone(state: &str) -> Option<&'static str> {

@@ -3,8 +3,8 @@
 //! its source; reference.md's closing list (R1-R14) names the rules.
 
 use crate::hold::hold_clock;
-use crate::place::Where;
 use crate::jurisdiction::{RuleEffect, holds};
+use crate::place::Where;
 use crate::{Action, Decision, Effect, Law, Obligation, Reason, ReasonKind, Request};
 use domain::custody::CustodyBasis;
 use domain::detainer::{DetainerForm, ProbableCauseBasis};
@@ -275,7 +275,12 @@ fn hold_window(
 ) -> Option<crate::hold::HoldClock> {
     let t0 = d.release_eligible_at?;
     let Some(clock) = hold_clock(t0, &at.time_zone, d.form) else {
-        deny(r, "R4-time-out-of-range", "8 CFR 287.7(d)", "The release-eligible time is beyond the calendar the hold clock can count.");
+        deny(
+            r,
+            "R4-time-out-of-range",
+            "8 CFR 287.7(d)",
+            "The release-eligible time is beyond the calendar the hold clock can count.",
+        );
         return None;
     };
     if at.time_zone_assumed {
@@ -296,7 +301,10 @@ fn hold_window(
     );
     if req.now > clock.deadline {
         let seizure = "Miranda-Olivares v. Clackamas County, No. 3:12-cv-02317-ST (D. Or. Apr. 11, 2014); Morales v. Chadbourne, 793 F.3d 208, 217 (1st Cir. 2015)";
-        let why = format!("The hold's limit ended at {}: keeping the person longer is a new seizure without probable cause. {limits}", clock.deadline);
+        let why = format!(
+            "The hold's limit ended at {}: keeping the person longer is a new seizure without probable cause. {limits}",
+            clock.deadline
+        );
         if deny_outside {
             deny(r, "R4-hold-limit-passed", &format!("{cite}; {seizure}"), &why);
         }
@@ -321,7 +329,10 @@ fn hold_window(
                 r,
                 "R4-clock-hours-passed",
                 cite,
-                &format!("More than 48 clock hours have passed since release eligibility; only the regulation's limit, {}, still permits the hold.", clock.deadline),
+                &format!(
+                    "More than 48 clock hours have passed since release eligibility; only the regulation's limit, {}, still permits the hold.",
+                    clock.deadline
+                ),
             );
         }
         duty(
@@ -723,7 +734,12 @@ fn declining(law: &Law, req: &Request, at: &Where, action: &str, limit_passed: b
                 ));
                 rule_duties(rule, false, r);
             }
-            (_, Some(e)) => note(r, &rule.id, &rule.citation, &format!("{why} An exception holds ({e}): declining is the custodian's choice.")),
+            (_, Some(e)) => note(
+                r,
+                &rule.id,
+                &rule.citation,
+                &format!("{why} An exception holds ({e}): declining is the custodian's choice."),
+            ),
             _ => note(
                 r,
                 &rule.id,
@@ -831,7 +847,11 @@ fn field_arrest(req: &Request, r: &mut Findings) {
         Some(w @ (W::I200 | W::I205)) => r.reasons.push(Reason::new(
             ReasonKind::Permit,
             "R7-arrest-on-administrative-warrant",
-            if w == W::I200 { "8 U.S.C. 1226(a); 8 CFR 236.1(b), 287.8(c)(2)(ii)" } else { "8 U.S.C. 1231(a); 8 CFR 241.2" },
+            if w == W::I200 {
+                "8 U.S.C. 1226(a); 8 CFR 236.1(b), 287.8(c)(2)(ii)"
+            } else {
+                "8 U.S.C. 1231(a); 8 CFR 241.2"
+            },
             "The arrest executes an administrative warrant of arrest or removal.",
         )),
         Some(W::Judicial) => r.reasons.push(Reason::new(
@@ -894,7 +914,9 @@ fn home_entry(req: &Request, r: &mut Findings) {
             cite,
             "An administrative warrant (I-200, I-205) never permits entering a home: a judicial warrant or consent is needed.",
         ),
-        (None, false) => deny(r, "R8-home-warrant-or-consent", cite, "Entering a home needs a judicial warrant or consent."),
+        (None, false) => {
+            deny(r, "R8-home-warrant-or-consent", cite, "Entering a home needs a judicial warrant or consent.")
+        }
     }
 }
 
@@ -946,7 +968,12 @@ fn border_zone(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Option
     if req.action == Action::SearchVehicle {
         // A search rests on probable cause or consent wherever it happens; the distance is
         // reported, not decisive.
-        note(r, "R7-1357a3-reasonable-distance", "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)", &format!("For the record: {d}."));
+        note(
+            r,
+            "R7-1357a3-reasonable-distance",
+            "8 U.S.C. 1357(a)(3); 8 CFR 287.1(a)(2)",
+            &format!("For the record: {d}."),
+        );
     } else if req.action == Action::BoardVehicle {
         if z.within_reasonable_distance {
             note(
@@ -1032,7 +1059,10 @@ fn warrant_at_release(req: &Request, at: &Where, r: &mut Findings) -> Option<cra
             r,
             "R4-warrant-48-hours-passed",
             cite,
-            &format!("DHS did not take custody within 48 hours of the arrest (by {}): release the person unless an IGSA applies.", clock.deadline),
+            &format!(
+                "DHS did not take custody within 48 hours of the arrest (by {}): release the person unless an IGSA applies.",
+                clock.deadline
+            ),
         );
     } else {
         duty(

@@ -1176,9 +1176,7 @@ fn plan(
         Command::ExpireDetainer { detainer: id } => {
             let d = detainer(b, id)?;
             let tz = crate::views::hold_time_zone(&d, &mut |k| b.record(k))?;
-            let deadline = crate::views::DetainerView::new(d.clone(), &tz)
-                .hold
-                .map(|h| h.deadline);
+            let deadline = crate::views::DetainerView::new(d.clone(), &tz).hold.map(|h| h.deadline);
             match deadline {
                 Some(t) if now > t => {}
                 Some(t) => return Err(conflict(format!("the hold on detainer {id} runs until {t}"))),

@@ -169,7 +169,8 @@ fn agreement_decision(
             designations: vec![],
             training: vec![],
         };
-        let mut context = law::Context { jurisdictions: local.state.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        let mut context =
+            law::Context { jurisdictions: local.state.iter().map(|s| s.to_string()).collect(), ..Default::default() };
         let name = local.name.to_ascii_lowercase();
         if local.kind == domain::agency::AgencyKind::StateLocalLe && name.contains("sheriff") {
             context.conditions.insert("operates_county_jail".into());

@@ -1,8 +1,8 @@
 //! Read models returned by the API: records with what a reader needs beside them.
 
 use domain::detainer::Detainer;
-use law::hold::{HoldClock, hold_clock};
 use domain::{Record, RecordKey, RecordKind};
+use law::hold::{HoldClock, hold_clock};
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -471,7 +471,9 @@ fn a_hold_whose_clock_ran_out_is_expired_by_the_server() {
             let d: NewDetainer = parse(d);
             run_at(s, "supervisor", Command::IssueDetainer(d), t0);
             let id = domain::DetainerId::parse("D-T-EXP").unwrap();
-            for update in [DetainerUpdate::Answer { answer: None, accepted: Some(true) }, DetainerUpdate::ReleaseEligible] {
+            for update in
+                [DetainerUpdate::Answer { answer: None, accepted: Some(true) }, DetainerUpdate::ReleaseEligible]
+            {
                 run_at(s, "jail_staff", Command::UpdateDetainer { detainer: id.clone(), update }, t0);
             }
         },

@@ -51,8 +51,22 @@ const HOSTILE: [&str; 34] = [
     "federal_immigration",
 ];
 
-const NUMBERS: [&str; 14] =
-    ["0", "-0.0", "-1", "1e308", "-1e308", "nan", "inf", "-inf", "90.0000001", "-180", "180.5", "4294967296", "0.0", "5280"];
+const NUMBERS: [&str; 14] = [
+    "0",
+    "-0.0",
+    "-1",
+    "1e308",
+    "-1e308",
+    "nan",
+    "inf",
+    "-inf",
+    "90.0000001",
+    "-180",
+    "180.5",
+    "4294967296",
+    "0.0",
+    "5280",
+];
 
 /// xorshift64*: a small, seeded generator (the run is reproducible from its seed).
 struct Rng(u64);
@@ -130,8 +144,8 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 /// (any action, codes, zones, places anywhere on Earth, times across jiff's whole range, NaN
 /// distances), decided directly, so that every execution of this kind reaches `decide`.
 fn structured(seed: &Scenario, rng: &mut Rng) {
-    use law::{Action, Courthouse, CourtKind, FieldWarrant};
     use domain::detainer::{DetainerAnswer, DetainerForm};
+    use law::{Action, CourtKind, Courthouse, FieldWarrant};
     let case = &seed.cases[rng.below(seed.cases.len())];
     let mut ctx = case.context.clone();
     let pick = |rng: &mut Rng, xs: &[&str]| xs[rng.below(xs.len())].to_string();
@@ -147,7 +161,8 @@ fn structured(seed: &Scenario, rng: &mut Rng) {
         ctx.jurisdictions = (0..rng.below(3)).map(|_| pick(rng, &codes)).collect();
     }
     if rng.below(3) == 0 {
-        ctx.time_zone = Some(pick(rng, &["America/Chicago", "America/Chicgo", "UTC", "Etc/GMT+14", "", "Pacific/Guam"]));
+        ctx.time_zone =
+            Some(pick(rng, &["America/Chicago", "America/Chicgo", "UTC", "Etc/GMT+14", "", "Pacific/Guam"]));
     }
     if rng.below(2) == 0 {
         let (lat, lon) = if rng.below(2) == 0 {
@@ -166,7 +181,8 @@ fn structured(seed: &Scenario, rng: &mut Rng) {
         ctx.courthouse = Some(Courthouse { kind: kinds[rng.below(3)], distance_feet: nums[rng.below(nums.len())] });
     }
     if let Some(d) = ctx.detainer.as_mut() {
-        let forms = [DetainerForm::I247a, DetainerForm::I247, DetainerForm::I247d, DetainerForm::I247n, DetainerForm::I247x];
+        let forms =
+            [DetainerForm::I247a, DetainerForm::I247, DetainerForm::I247d, DetainerForm::I247n, DetainerForm::I247x];
         d.form = forms[rng.below(forms.len())];
         if rng.below(2) == 0 {
             d.release_eligible_at = Some(time(rng));

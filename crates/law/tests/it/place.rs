@@ -31,9 +31,9 @@ fn split_time_zone_places_get_their_own_zone() {
         (30.4383, -84.2807, "FL", "12073", "America/New_York"), // Tallahassee
         (30.4213, -87.2169, "FL", "12033", "America/Chicago"),  // Pensacola
         (38.2527, -85.7585, "KY", "21111", "America/Kentucky/Louisville"),
-        (37.0834, -88.6001, "KY", "21145", "America/Chicago"),  // Paducah
+        (37.0834, -88.6001, "KY", "21145", "America/Chicago"), // Paducah
         (39.7684, -86.1581, "IN", "18097", "America/Indiana/Indianapolis"),
-        (41.5934, -87.3464, "IN", "18089", "America/Chicago"),  // Gary
+        (41.5934, -87.3464, "IN", "18089", "America/Chicago"), // Gary
         (42.3314, -83.0458, "MI", "26163", "America/Detroit"),
         (45.1078, -87.6143, "MI", "26109", "America/Menominee"),
         (46.8083, -100.7837, "ND", "38015", "America/Chicago"), // Bismarck
@@ -56,7 +56,11 @@ fn split_time_zone_places_get_their_own_zone() {
     ];
     for (lat, lon, state, fips, zone) in cases {
         let p = at(lat, lon);
-        assert_eq!((p.state.as_str(), p.county_fips.as_str(), p.time_zone.as_str()), (state, fips, zone), "({lat}, {lon}) {p:?}");
+        assert_eq!(
+            (p.state.as_str(), p.county_fips.as_str(), p.time_zone.as_str()),
+            (state, fips, zone),
+            "({lat}, {lon}) {p:?}"
+        );
     }
 }
 

@@ -162,7 +162,7 @@ fn step_one(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
                 arrest: true,
                 operation: None,
                 warrant: None,
-                    escape_risk: None,
+                escape_risk: None,
             };
             (vec![Event::EncounterRecorded { encounter }], ok)
         }
@@ -243,7 +243,12 @@ fn step_one(m: &mut Model, o: &Op, n: u32) -> (Vec<Event>, bool) {
             };
             let events = vec![
                 Event::DetainerIssued { detainer },
-                Event::DetainerAnswered { detainer: id.clone(), accepted: true, official: p(OFFICERS[2]), answer: None },
+                Event::DetainerAnswered {
+                    detainer: id.clone(),
+                    accepted: true,
+                    official: p(OFFICERS[2]),
+                    answer: None,
+                },
                 Event::SubjectReleaseEligible { detainer: id },
             ];
             (events, ok)
