@@ -146,6 +146,9 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
     tokens.enable_oidc(&config.oidc).context("configuring OIDC issuers")?;
     let tokens = Arc::new(std::sync::RwLock::new(Arc::new(tokens)));
     let law = Arc::new(Law::bundled());
+    // The place index (county outlines, time zones: about 0.2 s) is built now, not by the
+    // first request that has a location.
+    law::place::Places::bundled();
     let settings =
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
     let (writer, writer_thread) = {

@@ -105,16 +105,11 @@ pub fn hold_clock(t0: Timestamp, tz: &TimeZone, form: DetainerForm) -> Option<Ho
 /// service model: 48 clock hours from `t0` for DHS to take custody (reference.md §2.2); the
 /// regulation's deadline is shown beside it.
 pub fn warrant_clock(t0: Timestamp, tz: &TimeZone) -> Option<HoldClock> {
-    let limit = SignedDuration::from_hours(HOLD_HOURS_MAX);
-    let i247a = t0.checked_add(limit).ok()?;
+    let clock = hold_clock(t0, tz, DetainerForm::I247a)?;
     Some(HoldClock {
         form: None,
-        release_eligible_at: t0,
-        i247a_deadline: i247a,
-        cfr_287_7d_deadline: business_deadline(t0, tz, limit)?,
-        applied: HoldRule::I247aClockHours,
-        deadline: i247a,
         why: "An administrative warrant served at release under the warrant service model: DHS has 48 hours to take custody".into(),
+        ..clock
     })
 }
 

@@ -262,7 +262,18 @@ fn hold_rules(req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold
         );
         return None;
     }
-    hold_window(req, at, d, true, r)
+    hold_window(req, at, d, Side::Custodian { refuse_outside: true }, r)
+}
+
+/// Whose duty the hold window sets.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The agency keeping the person: it must release by the deadline. With
+    /// `refuse_outside`, a hold before release eligibility or past the limit is denied (the
+    /// hold itself, or an answer that honors it); otherwise those are only warned of.
+    Custodian { refuse_outside: bool },
+    /// The agency taking the person at release: it must take custody by the deadline.
+    Receiver,
 }
 
 /// The hold window's clock and what it says at `req.now`.
@@ -270,9 +281,10 @@ fn hold_window(
     req: &Request,
     at: &Where,
     d: &crate::DetainerFacts,
-    deny_outside: bool,
+    side: Side,
     r: &mut Findings,
 ) -> Option<crate::hold::HoldClock> {
+    let deny_outside = matches!(side, Side::Custodian { refuse_outside: true });
     let t0 = d.release_eligible_at?;
     let Some(clock) = hold_clock(t0, &at.time_zone, d.form) else {
         deny(
@@ -335,13 +347,25 @@ fn hold_window(
                 ),
             );
         }
-        duty(
-            r,
-            "R4-hold-clock",
-            cite,
-            &format!("Release the person by {} unless DHS assumes custody. {limits}", clock.deadline),
-            Some(clock.deadline),
-        );
+        match side {
+            Side::Custodian { .. } => duty(
+                r,
+                "R4-hold-clock",
+                cite,
+                &format!("Release the person by {} unless DHS assumes custody. {limits}", clock.deadline),
+                Some(clock.deadline),
+            ),
+            Side::Receiver => duty(
+                r,
+                "R4-take-custody-by",
+                cite,
+                &format!(
+                    "Take custody by {}: past it the custodian must release the person, and keeping them is a new seizure. {}.",
+                    clock.deadline, clock.why
+                ),
+                Some(clock.deadline),
+            ),
+        }
     }
     Some(clock)
 }
@@ -766,7 +790,7 @@ fn answer_detainer(law: &Law, req: &Request, at: &Where, r: &mut Findings) -> Op
     let asks_hold = !d.notification_only && crate::hold::form_asks_hold(d.form);
     let mut clock = None;
     if asks_hold && d.release_eligible_at.is_some() {
-        clock = hold_window(req, at, d, answer == A::Honor, r);
+        clock = hold_window(req, at, d, Side::Custodian { refuse_outside: answer == A::Honor }, r);
     }
     let limit_passed = clock.as_ref().is_some_and(|c| req.now > c.deadline);
     match answer {
@@ -1026,23 +1050,8 @@ fn one_custodian(req: &Request, r: &mut Findings) {
 /// R4 for custody taken on a detainer at release: the hold's clock runs until DHS takes the
 /// person, so the receiving agency must take custody before the custodian's limit ends.
 fn custody_at_release(req: &Request, at: &Where, r: &mut Findings) -> Option<crate::hold::HoldClock> {
-    let d = req.context.detainer.as_ref().filter(|d| d.release_eligible_at.is_some())?;
-    let before = r.obligations.len();
-    let clock = hold_window(req, at, d, false, r)?;
-    if r.obligations.len() > before {
-        r.obligations.truncate(before);
-        duty(
-            r,
-            "R4-take-custody-by",
-            form_cite(d.form),
-            &format!(
-                "Take custody by {}: past it the custodian must release the person, and keeping them is a new seizure. {}.",
-                clock.deadline, clock.why
-            ),
-            Some(clock.deadline),
-        );
-    }
-    Some(clock)
+    let d = req.context.detainer.as_ref()?;
+    hold_window(req, at, d, Side::Receiver, r)
 }
 
 /// R4 for an administrative warrant served on a person in jail at release (the 287(g) warrant
