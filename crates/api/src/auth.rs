@@ -241,6 +241,7 @@ pub fn demo_principals() -> Vec<Principal> {
         officer("O-ERO-SND-0001", "ICE-ERO-SND", vec![ApiRole::Supervisor, ApiRole::FieldOfficer]),
         officer("O-TX-ANG-0001", "TX-ANGELINA-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
         officer("O-FL-COL-0001", "FL-COLLIER-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::Officer287g, ApiRole::JailStaff]),
+        officer("O-CA-SD-0001", "CA-SAN-DIEGO-COUNTY-SHERIFFS-OFFICE", vec![ApiRole::JailStaff]),
         account("oversight-crcl", "DHS-CRCL", vec![ApiRole::Oversight]),
         account("registry-admin", "ICE-ERO", vec![ApiRole::Administrator]),
     ]

@@ -107,6 +107,7 @@ pub struct AppState {
     pub body_limit: usize,
     /// How long a client may take to send a request body.
     pub body_timeout: std::time::Duration,
+    pub settings: service::Settings,
 }
 
 impl AppState {
@@ -141,8 +142,67 @@ impl Server {
     }
 }
 
+/// More routes served beside the API over the same state (the web app: `crates/web`).
+pub type Pages = Box<dyn FnOnce(Arc<AppState>) -> axum::Router + Send>;
+
+impl AppState {
+    /// Runs a read on a read handle, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, service::ServiceError> + Send + 'static,
+    ) -> Result<T, service::ServiceError> {
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || st.readers.with(f))
+            .await
+            .map_err(|e| service::ServiceError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// Logs reads of subjects' records (one event each, one commit) before they are shown.
+    pub async fn log_reads(
+        &self,
+        p: &service::Principal,
+        subjects: Vec<domain::SubjectId>,
+        what: &str,
+    ) -> Result<(), service::ServiceError> {
+        if !subjects.is_empty() {
+            self.writer.run(p.clone(), service::Command::LogRead { subjects, what: what.to_string() }, None).await?;
+        }
+        Ok(())
+    }
+
+    /// What `command` would do now, decided as the writer would decide it and appending
+    /// nothing: the checks and the law's decision run in a transaction that is rolled back.
+    pub async fn preview(
+        self: &Arc<Self>,
+        p: service::Principal,
+        command: service::Command,
+    ) -> Result<Option<law::Decision>, service::ServiceError> {
+        let (law, settings) = (self.law.clone(), self.settings.clone());
+        self.read(move |s| {
+            let mut out = None;
+            let req = service::Request { principal: &p, command: &command, key: None, as_system: false };
+            let now = jiff::Timestamp::now();
+            let rolled_back = s.transact(now, &mut |b| {
+                out = Some(service::preview(b, &law, &settings, &req, now));
+                Err(store::StoreError::Invalid("a preview appends nothing".into()))
+            });
+            match (out, rolled_back) {
+                (Some(r), _) => r,
+                (None, Err(e)) => Err(e.into()),
+                (None, Ok(_)) => Err(service::ServiceError::internal("the preview did not run")),
+            }
+        })
+        .await
+    }
+}
+
 /// Starts the server on `config.addr` with the given principals; returns once it listens.
-pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> {
+pub async fn start(config: &Config, tokens: auth::Tokens) -> Result<Server> {
+    start_with(config, tokens, None).await
+}
+
+/// [`start`], serving `pages` beside the API.
+pub async fn start_with(config: &Config, mut tokens: auth::Tokens, pages: Option<Pages>) -> Result<Server> {
     tokens.enable_oidc(&config.oidc).context("configuring OIDC issuers")?;
     let tokens = Arc::new(std::sync::RwLock::new(Arc::new(tokens)));
     let law = Arc::new(Law::bundled());
@@ -153,7 +213,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         service::Settings { handoff_window: jiff::SignedDuration::from_mins(i64::from(config.handoff_window_minutes)) };
     let (writer, writer_thread) = {
         let (c, batch_max) = (config.clone(), config.batch_max);
-        writer::Writer::start(move || open_writer(&c), law.clone(), settings, batch_max).await?
+        writer::Writer::start(move || open_writer(&c), law.clone(), settings.clone(), batch_max).await?
     };
     let checkpointer = match sqlite_path(config) {
         Some(path) => Some(store::Checkpointer::start(path, std::time::Duration::from_millis(CHECKPOINT_MS))?),
@@ -175,6 +235,7 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         metrics: metrics::Metrics::new(),
         body_limit: config.body_limit,
         body_timeout: std::time::Duration::from_secs(config.body_timeout_seconds),
+        settings: settings.clone(),
     });
     let listener =
         tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
@@ -197,7 +258,10 @@ pub async fn start(config: &Config, mut tokens: auth::Tokens) -> Result<Server> 
         })
     };
     drop(writer);
-    let app = router(state.clone());
+    let app = match pages {
+        Some(pages) => router(state.clone()).merge(pages(state.clone())),
+        None => router(state.clone()),
+    };
     let limits = listen::Limits {
         header_timeout: std::time::Duration::from_secs(config.header_timeout_seconds),
         max_connections: config.max_connections,
@@ -310,12 +374,12 @@ pub fn init_logs(format: &str) {
 }
 
 /// `liaison serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
-pub async fn serve(config: Config) -> Result<()> {
+pub async fn serve(config: Config, pages: Option<Pages>) -> Result<()> {
     let tokens = match &config.tokens {
         Some(p) => auth::Tokens::load(p)?,
         None => bail!("no tokens file: pass --tokens FILE or set LIAISON_TOKENS (`liaison demo` writes one)"),
     };
-    let server = start(&config, tokens).await?;
+    let server = start_with(&config, tokens, pages).await?;
     // Never log a database password.
     let db = match config.db.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
         Some((scheme, host)) => format!("{scheme}://{host}"),

@@ -28,7 +28,7 @@ pub fn serve(
     env.extend(signing_key.map(|v| ("LIAISON_SIGNING_KEY".to_string(), v.display().to_string())));
     let config = api::Config::load(config_file.as_deref(), env.into_iter())?;
     api::init_logs(&config.log_format);
-    runtime()?.block_on(api::serve(config))?;
+    runtime()?.block_on(api::serve(config, Some(Box::new(|st| web::pages(st, None)))))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -132,7 +132,9 @@ pub fn serve_demo(p: &Printer, files: &Path, config: api::Config, addr: &str) ->
     let config =
         api::Config { addr: addr.to_string(), tokens: Some(tokens_path.clone()), log_format: "text".into(), ..config };
     runtime()?.block_on(async {
-        let server = api::start(&config, Tokens::new(entries)?).await?;
+        let demo: Vec<Principal> = shown.iter().map(|(p, _)| p.clone()).collect();
+        let pages: api::Pages = Box::new(move |st| web::pages(st, Some(demo)));
+        let server = api::start_with(&config, Tokens::new(entries)?, Some(pages)).await?;
         let base = format!("http://{}", server.addr);
         p.emit(&examples(&base, &shown, &tokens_path), serde_json::json!({ "url": base, "tokens": shown.iter().map(|(p, t)| serde_json::json!({"principal": p, "token": t})).collect::<Vec<_>>() }));
         api::shutdown_signal().await;
@@ -142,13 +144,18 @@ pub fn serve_demo(p: &Printer, files: &Path, config: api::Config, addr: &str) ->
 
 fn examples(base: &str, shown: &[(Principal, String)], tokens_path: &Path) -> String {
     let mut t = format!(
-        "\nThe coordination API is serving this store at {base} (OpenAPI: {base}/openapi.json).\nStop it with Ctrl-C: queued writes are committed first.\n\nOne bearer token per demo role (hashes in {}):\n",
+        "\nOpen {base}/ in a browser: Liaison's web app. Sign in by picking a demo role on the sign-in page\n(field officer, supervisor, jail staff, 287(g) officer, oversight, registry administrator), or paste\none of the tokens below.\n\nThe coordination API is serving this store at {base} (OpenAPI: {base}/openapi.json).\nStop it with Ctrl-C: queued writes are committed first.\n\nOne bearer token per demo role (hashes in {}):\n",
         tokens_path.display()
     );
     let var = |r: ApiRole| r.as_str().to_uppercase();
+    let mut named = std::collections::BTreeSet::new();
     for (p, token) in shown {
-        let role = p.roles[0];
-        t.push_str(&format!("  export {}={token}   # {} of {}\n", var(role), p.id, p.agency));
+        // A second principal of a role is named after its agency's state too (JAIL_STAFF_CA).
+        let mut name = var(p.roles[0]);
+        if !named.insert(name.clone()) {
+            name = format!("{name}_{}", p.agency.as_str().split('-').next().unwrap_or("2"));
+        }
+        t.push_str(&format!("  export {name}={token}   # {} of {}\n", p.id, p.agency));
     }
     let post = |who: &str, path: &str, key: &str, body: &str| {
         format!(

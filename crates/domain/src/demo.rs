@@ -6,6 +6,8 @@
 //! 3. 287(g) processing in Collier County, Florida (a Jail Enforcement Model agreement): a
 //!    designated deputy processes the booked subject and the jail hands the subject to ICE ERO
 //!    Miami; the handoff's recorded time is later corrected.
+//! 4. A California county jail (San Diego) with a jail officer and no one in it yet, for
+//!    working a detainer under California's law.
 //!
 //! Agencies and agreements are the real ones loaded from `reference/`; every person, officer
 //! and facility here is synthetic. Times are offsets from `t0`, so the scenario is
@@ -77,6 +79,7 @@ fn facility(id: &str, agency: &str, name: &str, kind: FacilityKind, state: &str,
         "F-ERO-MIA-HOLD" => (25.9860, -80.3036),
         "F-TX-ANG-JAIL" => (31.3382, -94.7291),
         "F-FL-COL-JAIL" => (26.1420, -81.7948),
+        "F-CA-SD-JAIL" => (32.7157, -117.1611),
         _ => unreachable!("every demo facility has a place"),
     };
     let location = Some(LatLon::new(lat, lon).expect("valid"));
@@ -422,5 +425,42 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
     );
     fix.corrects_command = Some("demo-3-accept".into());
     out.push(fix);
+    // 4. A California county jail, for working a detainer under California's law in the web
+    // app (added last, so the events above keep their sequence numbers).
+    out.push(cmd(
+        "system:demo",
+        "demo-4-california-jail",
+        vec![
+            (
+                h(30),
+                Event::AgencyRegistered {
+                    agency: crate::agency::Agency {
+                        state: Some(p("CA")),
+                        coverage: vec!["CA/San Diego County".into()],
+                        ..crate::agency::Agency::new(
+                            p("CA-SAN-DIEGO-COUNTY-SHERIFFS-OFFICE"),
+                            "San Diego County Sheriff's Office",
+                            crate::agency::AgencyKind::StateLocalLe,
+                        )
+                    },
+                },
+            ),
+            (
+                h(30),
+                facility(
+                    "F-CA-SD-JAIL",
+                    "CA-SAN-DIEGO-COUNTY-SHERIFFS-OFFICE",
+                    "San Diego Central Jail (demo)",
+                    FacilityKind::Jail,
+                    "CA",
+                    900,
+                ),
+            ),
+            (
+                h(30),
+                officer("O-CA-SD-0001", "CA-SAN-DIEGO-COUNTY-SHERIFFS-OFFICE", "Deputy Demo Garcia", Role::JailStaff),
+            ),
+        ],
+    ));
     out
 }

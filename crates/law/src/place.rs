@@ -397,6 +397,12 @@ impl Places {
         self.counties.iter().find(|c| c.fips == fips).map(|c| (c.name.as_str(), c.state))
     }
 
+    /// Every county's FIPS code, name, state and outline rings (`[lon, lat]` points), for
+    /// drawing maps.
+    pub fn outlines(&self) -> impl Iterator<Item = (&str, &str, &'static str, &[Vec<[f64; 2]>])> {
+        self.counties.iter().map(|c| (c.fips.as_str(), c.name.as_str(), c.state, c.rings.as_slice()))
+    }
+
     /// Number of counties and county equivalents.
     pub fn counties(&self) -> usize {
         self.counties.len()

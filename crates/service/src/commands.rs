@@ -439,12 +439,56 @@ pub fn execute(
     req: &Request,
     now: Timestamp,
 ) -> Result<Done, ServiceError> {
-    let Request { principal: p, command: cmd, key, as_system } = *req;
+    let Request { principal: p, key, .. } = *req;
     if let Some((k, h)) = key
         && let Some(pending) = b.find_command(k, &h)?
     {
         return Ok(Done { pending, events: vec![], decision: None });
     }
+    let (events, decision) = checked_plan(b, law, settings, req, now)?;
+    let actor = p.officer.as_ref().map_or(p.id.clone(), |o| o.to_string());
+    let recorded = decision.as_ref().map(|(_, v)| v.clone());
+    let new: Vec<NewEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| NewEvent {
+            valid_at: now,
+            actor: actor.clone(),
+            corrects: None,
+            event: e.clone(),
+            // The decision is about the command's act, its last event (earlier ones close what
+            // the act supersedes, such as an open handoff offer).
+            decision: if i + 1 == events.len() { recorded.clone() } else { None },
+        })
+        .collect();
+    let pending = b.command(&new, key)?;
+    Ok(Done { pending, events, decision: decision.map(|(d, _)| d) })
+}
+
+/// What a command would do now, without doing it: the same checks and the same law's
+/// decision as [`execute`], and nothing appended (the web forms' "check with the law"). A
+/// refusal is the same error `execute` would give, with the law's decision when the law
+/// refused.
+pub fn preview(
+    b: &mut dyn Batch,
+    law: &Law,
+    settings: &Settings,
+    req: &Request,
+    now: Timestamp,
+) -> Result<Option<Decision>, ServiceError> {
+    Ok(checked_plan(b, law, settings, req, now)?.1.map(|(d, _)| d))
+}
+
+/// The checks every command passes before it is planned (roles, text limits, a new record's
+/// id), then its plan.
+fn checked_plan(
+    b: &mut dyn Batch,
+    law: &Law,
+    settings: &Settings,
+    req: &Request,
+    now: Timestamp,
+) -> Result<Planned, ServiceError> {
+    let Request { principal: p, command: cmd, as_system, .. } = *req;
     if !as_system && !p.has_any(cmd.roles()) {
         let need: Vec<&str> = cmd.roles().iter().map(|r| r.as_str()).collect();
         return Err(ServiceError::forbidden(format!("this request needs one of the roles: {}", need.join(", "))));
@@ -464,24 +508,7 @@ pub fn execute(
             ServiceError::not_found(kind, &key.id)
         });
     }
-    let (events, decision) = plan(b, law, settings, p, cmd, now)?;
-    let actor = p.officer.as_ref().map_or(p.id.clone(), |o| o.to_string());
-    let recorded = decision.as_ref().map(|(_, v)| v.clone());
-    let new: Vec<NewEvent> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| NewEvent {
-            valid_at: now,
-            actor: actor.clone(),
-            corrects: None,
-            event: e.clone(),
-            // The decision is about the command's act, its last event (earlier ones close what
-            // the act supersedes, such as an open handoff offer).
-            decision: if i + 1 == events.len() { recorded.clone() } else { None },
-        })
-        .collect();
-    let pending = b.command(&new, key)?;
-    Ok(Done { pending, events, decision: decision.map(|(d, _)| d) })
+    plan(b, law, settings, p, cmd, now)
 }
 
 pub(crate) type Planned = (Vec<Event>, Option<(Decision, serde_json::Value)>);

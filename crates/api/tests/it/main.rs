@@ -129,7 +129,7 @@ impl Harness {
         for p in api::auth::demo_principals() {
             let (token, entry) = api::auth::issue(p.clone());
             let role = ROLES.iter().find(|r| **r == p.roles[0].as_str()).unwrap();
-            tokens.insert(*role, token);
+            tokens.entry(*role).or_insert(token);
             entries.push(entry);
         }
         entries.extend(extra);

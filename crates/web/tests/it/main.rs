@@ -1,0 +1,283 @@
+//! The web app over HTTP, against a real server on port 0 with a fresh SQLite store holding
+//! the reference data and the demo scenario: sessions and their cookie, CSRF, the one 404,
+//! field-level form errors, a preview that records nothing, a form recorded once however
+//! often it is sent, and logged reads. The workflows in a browser are in `crates/web/e2e/`.
+
+use std::collections::HashMap;
+use store::{NewEvent, SqliteStore, Store};
+
+struct Web {
+    base: String,
+    agent: ureq::Agent,
+    rt: tokio::runtime::Runtime,
+    server: Option<api::Server>,
+    db: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+struct Answer {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.stop()).unwrap();
+        }
+    }
+}
+
+impl Web {
+    fn start() -> Web {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("web.db");
+        {
+            let mut s = SqliteStore::create(&db).unwrap();
+            let facts = reference::load(&reference::Sources::bundled()).unwrap();
+            let events: Vec<NewEvent> =
+                facts.into_iter().map(|f| NewEvent::new(f.valid_at, "system:reference", f.event)).collect();
+            s.append(&events, None, jiff::Timestamp::now()).unwrap();
+            let t0: jiff::Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+            for c in domain::demo::scenario(t0).into_iter().filter(|c| c.corrects_command.is_none()) {
+                let events: Vec<NewEvent> =
+                    c.events.into_iter().map(|(at, e)| NewEvent::new(at, c.actor.clone(), e)).collect();
+                s.append(&events, Some(&c.idempotency_key), jiff::Timestamp::now()).unwrap();
+            }
+        }
+        let mut entries = vec![];
+        for p in api::auth::demo_principals() {
+            entries.push(api::auth::issue(p).1);
+        }
+        let config = api::Config { addr: "127.0.0.1:0".into(), db: db.display().to_string(), ..api::Config::default() };
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let pages: api::Pages = Box::new(|st| web::pages(st, Some(api::auth::demo_principals())));
+        let server =
+            rt.block_on(api::start_with(&config, api::auth::Tokens::new(entries).unwrap(), Some(pages))).unwrap();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        Web { base: format!("http://{}", server.addr), agent, rt, server: Some(server), db, _dir: dir }
+    }
+
+    fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        Answer { status: r.status().as_u16(), headers, body: r.body_mut().read_to_string().unwrap_or_default() }
+    }
+
+    fn get(&self, cookie: &str, path: &str) -> Answer {
+        Self::answer(self.agent.get(format!("{}{path}", self.base)).header("Cookie", cookie).call().unwrap())
+    }
+
+    /// POSTs a form as a browser on this site does (`Sec-Fetch-Site: same-origin`).
+    fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.post_from(cookie, path, form, "same-origin")
+    }
+
+    fn post_from(&self, cookie: &str, path: &str, form: &[(&str, &str)], site: &str) -> Answer {
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        Self::answer(
+            self.agent
+                .post(format!("{}{path}", self.base))
+                .header("Cookie", cookie)
+                .header("Sec-Fetch-Site", site)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body.join("&").as_bytes())
+                .unwrap(),
+        )
+    }
+
+    /// Signs in as a demo principal; returns the session cookie (`name=value`).
+    fn sign_in(&self, principal: &str) -> String {
+        let a = self.post("", "/login", &[("principal", principal), ("next", "/")]);
+        assert_eq!(a.status, 303, "{}", a.body);
+        a.headers["set-cookie"].split(';').next().unwrap().to_string()
+    }
+
+    fn csrf(&self, cookie: &str) -> String {
+        let page = self.get(cookie, "/forms");
+        hidden(&page.body, "csrf")
+    }
+
+    fn events(&self) -> u64 {
+        SqliteStore::open(&self.db).unwrap().size().unwrap()
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The value of a hidden input.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[test]
+fn signing_in_sets_a_strict_http_only_secure_cookie_and_pages_need_it() {
+    let w = Web::start();
+    let a = w.get("", "/");
+    assert_eq!((a.status, a.headers["location"].as_str()), (303, "/login?next=/"));
+    let a = w.post("", "/login", &[("principal", "O-USBP-0001"), ("next", "/subjects")]);
+    assert_eq!((a.status, a.headers["location"].as_str()), (303, "/subjects"));
+    let cookie = &a.headers["set-cookie"];
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap();
+    assert_eq!(w.get(session, "/").status, 200);
+    assert!(w.get(session, "/").headers["content-security-policy"].contains("script-src 'self'"));
+    // A wrong token, or a principal picked from another site, signs no one in.
+    assert_eq!(w.post("", "/login", &[("token", "lsn_O-USBP-0001_wrong")]).status, 401);
+    assert_eq!(w.post_from("", "/login", &[("principal", "O-USBP-0001")], "cross-site").status, 403);
+    // An off-site `next` goes home instead.
+    let a = w.post("", "/login", &[("principal", "O-USBP-0001"), ("next", "//evil.example/")]);
+    assert_eq!(a.headers["location"], "/");
+}
+
+#[test]
+fn a_form_without_the_sessions_csrf_token_or_from_another_site_changes_nothing() {
+    let w = Web::start();
+    let s = w.sign_in("O-USBP-0001");
+    let csrf = w.csrf(&s);
+    let before = w.events();
+    let form = |t: &'static str| vec![("names", "Csrf Person"), ("action", "record"), ("csrf", t)];
+    assert_eq!(w.post(&s, "/forms/subject", &form("0000")).status, 403);
+    let other = w.sign_in("O-ERO-SND-0001");
+    let theirs = w.csrf(&other);
+    assert_ne!(theirs, csrf);
+    let mut f = form("x");
+    f[2].1 = &theirs;
+    assert_eq!(w.post(&s, "/forms/subject", &f).status, 403, "another session's token");
+    f[2].1 = &csrf;
+    assert_eq!(w.post_from(&s, "/forms/subject", &f, "cross-site").status, 403);
+    assert_eq!(w.events(), before, "nothing was recorded");
+    assert_eq!(w.post(&s, "/forms/subject", &f).status, 200);
+    assert!(w.events() > before);
+    // Signing out ends the session.
+    assert_eq!(w.post(&s, "/logout", &[("csrf", &csrf)]).status, 303);
+    assert_eq!(w.get(&s, "/").status, 303);
+}
+
+#[test]
+fn a_record_the_viewer_may_not_know_is_the_same_404_as_none() {
+    let w = Web::start();
+    let s = w.sign_in("O-TX-ANG-0001");
+    let hidden_subject = w.get(&s, "/subjects/S-DEMO-0003");
+    let missing = w.get(&s, "/subjects/S-DEMO-0999");
+    assert_eq!((hidden_subject.status, missing.status), (404, 404));
+    assert_eq!(hidden_subject.body.replace("S-DEMO-0003", "X"), missing.body.replace("S-DEMO-0999", "X"));
+    let own = w.sign_in("O-FL-COL-0001");
+    assert_eq!(w.get(&own, "/subjects/S-DEMO-0003").status, 200);
+    // The same question before a write: a form naming the hidden subject gets "not found".
+    let csrf = w.csrf(&s);
+    let a = w.post(
+        &s,
+        "/forms/citizenship-claim",
+        &[
+            ("subject", "S-DEMO-0003"),
+            ("country", "US"),
+            ("evidence", "us_passport"),
+            ("action", "check"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert!(a.body.contains("no subject &quot;S-DEMO-0003&quot; is visible to you"), "{}", a.body);
+    // Oversight only: the audit.
+    assert_eq!(w.get(&s, "/oversight/audit").status, 403);
+}
+
+#[test]
+fn a_field_error_is_shown_beside_its_field_and_nothing_is_recorded() {
+    let w = Web::start();
+    let s = w.sign_in("O-USBP-0001");
+    let csrf = w.csrf(&s);
+    let before = w.events();
+    let a = w.post(
+        &s,
+        "/forms/encounter",
+        &[
+            ("subject", "S-DEMO-0001"),
+            ("location.lat", "north"),
+            ("location.lon", "-117"),
+            ("method", "PB"),
+            ("authority", "interrogation_1357a1"),
+            ("action", "record"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(a.status, 422);
+    assert!(
+        a.body.contains(r#"<p class="err" id="f-location-lat-err">&quot;north&quot; is not a number</p>"#),
+        "{}",
+        a.body
+    );
+    let a = w.post(
+        &s,
+        "/forms/encounter",
+        &[
+            ("subject", "S-DEMO-0001"),
+            ("location.lat", "32.6"),
+            ("location.lon", "-117"),
+            ("method", "XX"),
+            ("authority", "interrogation_1357a1"),
+            ("action", "record"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert!(a.body.contains(r#"id="f-method-err">unknown variant `XX`"#), "{}", a.body);
+    assert_eq!(w.events(), before);
+}
+
+#[test]
+fn checking_with_the_law_records_nothing_and_one_form_is_recorded_once() {
+    let w = Web::start();
+    let s = w.sign_in("O-USBP-0001");
+    let form = w.get(&s, "/forms/subject");
+    let (csrf, nonce) = (hidden(&form.body, "csrf"), hidden(&form.body, "nonce"));
+    let before = w.events();
+    let f =
+        |action| vec![("names", "Once Person"), ("nonce", nonce.as_str()), ("csrf", csrf.as_str()), ("action", action)];
+    let a = w.post(&s, "/forms/subject", &f("check"));
+    assert!(a.body.contains("Checked: this would be recorded. Nothing has been recorded yet."), "{}", a.body);
+    assert_eq!(w.events(), before, "a check appends nothing");
+    let first = w.post(&s, "/forms/subject", &f("record"));
+    assert!(first.body.contains("<strong>Recorded</strong>:"), "{}", first.body);
+    let after = w.events();
+    assert!(after > before);
+    let again = w.post(&s, "/forms/subject", &f("record"));
+    assert!(again.body.contains("this form was already recorded"), "{}", again.body);
+    assert_eq!(w.events(), after, "the same form twice is one record");
+}
+
+#[test]
+fn a_subject_page_is_a_logged_read_and_shows_decisions_in_local_time() {
+    let w = Web::start();
+    let s = w.sign_in("O-ERO-SND-0001");
+    let before = w.events();
+    let a = w.get(&s, "/subjects/S-DEMO-0001");
+    assert_eq!(a.status, 200);
+    assert_eq!(w.events(), before + 1, "the read is logged before the page is shown");
+    assert!(a.body.contains("PDT") || a.body.contains("PST"), "times in the custodian's zone: {}", a.body);
+    assert!(a.body.contains("inclusion proof"));
+    assert!(a.body.contains("handoff H-DEMO-0001 offered by USBP-SAN-DIEGO to ICE-ERO-SND"), "{}", a.body);
+    // As known before anything happened: nothing.
+    let a = w.get(&s, "/subjects/S-DEMO-0001?as_of=2020-01-01T00:00");
+    assert!(a.body.contains("Nothing recorded by then"), "{}", a.body);
+    let a = w.get(&s, "/subjects/S-DEMO-0001?as_of=yesterday");
+    assert_eq!(a.status, 400);
+}
