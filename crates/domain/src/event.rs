@@ -187,6 +187,21 @@ pub enum Event {
         agency: AgencyId,
         what: String,
     },
+    /// A complaint against recorded events.
+    ComplaintFiled {
+        complaint: crate::complaint::Complaint,
+    },
+    /// Oversight gives a complaint to an investigator.
+    ComplaintAssigned {
+        complaint: ComplaintId,
+        assignee: String,
+    },
+    /// The complaint's outcome, with the reasons.
+    ComplaintResolved {
+        complaint: ComplaintId,
+        outcome: crate::complaint::ComplaintOutcome,
+        resolution: String,
+    },
 }
 
 impl Event {
@@ -226,6 +241,9 @@ impl Event {
             Event::OperationStatusChanged { .. } => "operation_status_changed",
             Event::ValidTimeCorrected { .. } => "valid_time_corrected",
             Event::SubjectRecordRead { .. } => "subject_record_read",
+            Event::ComplaintFiled { .. } => "complaint_filed",
+            Event::ComplaintAssigned { .. } => "complaint_assigned",
+            Event::ComplaintResolved { .. } => "complaint_resolved",
         }
     }
 
@@ -246,6 +264,9 @@ impl Event {
             | Event::AgreementStatusChanged { .. }
             | Event::OperationPlanned { .. }
             | Event::OperationStatusChanged { .. }
+            | Event::ComplaintFiled { .. }
+            | Event::ComplaintAssigned { .. }
+            | Event::ComplaintResolved { .. }
             | Event::ValidTimeCorrected { .. } => R::None,
             Event::SubjectRegistered { subject } => R::Subject(&subject.id),
             Event::EncounterRecorded { encounter } => R::Subject(&encounter.subject),
@@ -361,6 +382,9 @@ impl<'a> Peek<'a> {
             | "agreement_status_changed"
             | "operation_planned"
             | "operation_status_changed"
+            | "complaint_filed"
+            | "complaint_assigned"
+            | "complaint_resolved"
             | "valid_time_corrected" => PeekedRef::None,
             "subject_registered" => match &self.subject {
                 Some(IdOrRecord::Record(n)) => PeekedRef::Subject(n.id.as_deref()?),

@@ -125,6 +125,8 @@ record_id!(/// A detainer's Liaison id (one I-247A).
     DetainerId, "detainer id");
 record_id!(/// An operation's or deployment's Liaison id.
     OperationId, "operation id");
+record_id!(/// A complaint's Liaison id.
+    ComplaintId, "complaint id");
 
 code_id!(
     /// Alien Registration Number (NIEM `im:AlienNumberIdentification`): `A` followed by 8 or 9

@@ -10,6 +10,7 @@
 pub mod agency;
 pub mod agreement;
 pub mod chain;
+pub mod complaint;
 pub mod custody;
 pub mod demo;
 pub mod detainer;

@@ -41,10 +41,11 @@ pub enum RecordKind {
     IdentityKey,
     /// The agencies that may know a subject exists (`involvement`).
     Involvement,
+    Complaint,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 12] = [
+    pub const ALL: [RecordKind; 13] = [
         Self::Agency,
         Self::Facility,
         Self::Officer,
@@ -57,6 +58,7 @@ impl RecordKind {
         Self::Operation,
         Self::IdentityKey,
         Self::Involvement,
+        Self::Complaint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +75,7 @@ impl RecordKind {
             Self::Operation => "operation",
             Self::IdentityKey => "identity_key",
             Self::Involvement => "involvement",
+            Self::Complaint => "complaint",
         }
     }
 
@@ -109,6 +112,7 @@ pub enum Record {
     Operation(Operation),
     IdentityKey(IdentityKey),
     Involvement(Involvement),
+    Complaint(crate::complaint::Complaint),
 }
 
 impl Record {
@@ -125,6 +129,7 @@ impl Record {
             Record::Handoff(r) => RecordKey::new(K::Handoff, &r.id),
             Record::Detainer(r) => RecordKey::new(K::Detainer, &r.id),
             Record::Operation(r) => RecordKey::new(K::Operation, &r.id),
+            Record::Complaint(r) => RecordKey::new(K::Complaint, &r.id),
             Record::IdentityKey(r) => RecordKey::new(K::IdentityKey, &r.key),
             Record::Involvement(r) => RecordKey::new(K::Involvement, &r.subject),
         }
@@ -145,6 +150,7 @@ impl Record {
             Record::Operation(r) => serde_json::to_vec(r),
             Record::IdentityKey(r) => serde_json::to_vec(r),
             Record::Involvement(r) => serde_json::to_vec(r),
+            Record::Complaint(r) => serde_json::to_vec(r),
         };
         r.expect("records serialize: they hold no maps with non-string keys")
     }
@@ -164,6 +170,7 @@ impl Record {
             K::Operation => Record::Operation(serde_json::from_slice(bytes)?),
             K::IdentityKey => Record::IdentityKey(serde_json::from_slice(bytes)?),
             K::Involvement => Record::Involvement(serde_json::from_slice(bytes)?),
+            K::Complaint => Record::Complaint(serde_json::from_slice(bytes)?),
         })
     }
 }
@@ -237,6 +244,7 @@ getter!(agreement, Agreement, Agreement, AgreementId, "agreement");
 getter!(handoff, Handoff, Handoff, HandoffId, "handoff");
 getter!(detainer, Detainer, Detainer, DetainerId, "detainer");
 getter!(operation, Operation, Operation, OperationId, "operation");
+getter!(complaint, Complaint, crate::complaint::Complaint, ComplaintId, "complaint");
 
 fn custody(r: &mut dyn Records, s: &SubjectId) -> Result<Custody, ApplyError> {
     match r.get(&RecordKey::new(RecordKind::Custody, s))? {
@@ -717,6 +725,38 @@ fn change(r: &mut dyn Records, event: &Event, t: EventTime) -> Result<Applied, A
         }
         // A valid-time correction changes how history reads, not current state.
         Event::ValidTimeCorrected { .. } => Ok(Applied::default()),
+        Event::ComplaintFiled { complaint: c } => {
+            if c.events.is_empty() || c.events.len() > crate::complaint::COMPLAINT_EVENTS_MAX {
+                return Err(invalid("a complaint names from 1 to 50 events"));
+            }
+            if c.text.trim().is_empty() || c.status != crate::complaint::ComplaintStatus::Filed {
+                return Err(invalid("a complaint is filed with its text and status filed"));
+            }
+            agency(r, &c.agency)?;
+            insert_new(r, Record::Complaint(c.clone()), "complaint")?;
+            Ok(Applied::default())
+        }
+        Event::ComplaintAssigned { complaint: id, assignee } => {
+            let mut c = complaint(r, id)?;
+            if assignee.trim().is_empty() {
+                return Err(invalid("a complaint is assigned to someone"));
+            }
+            c.status = c.status.transition(id, crate::complaint::ComplaintStatus::Assigned)?;
+            c.assignee = Some(assignee.clone());
+            r.put(Record::Complaint(c));
+            Ok(Applied::default())
+        }
+        Event::ComplaintResolved { complaint: id, outcome, resolution } => {
+            let mut c = complaint(r, id)?;
+            if resolution.trim().is_empty() {
+                return Err(invalid("a resolution gives its reasons"));
+            }
+            c.status = c.status.transition(id, crate::complaint::ComplaintStatus::Resolved)?;
+            c.outcome = Some(*outcome);
+            c.resolution = Some(resolution.clone());
+            r.put(Record::Complaint(c));
+            Ok(Applied::default())
+        }
         Event::SubjectRecordRead { subject: id, agency: a, reader, .. } => {
             subject(r, id)?;
             agency(r, a)?;

@@ -52,6 +52,7 @@ pub fn may_know(l: &mut (impl Lookup + ?Sized), p: &Principal, record: &Record) 
         Record::Handoff(h) => &h.releasing.agency == me || &h.receiving.agency == me,
         Record::Detainer(d) => &d.issuing_agency == me || &d.recipient_agency == me,
         Record::Operation(o) => o.participants.iter().any(|x| &x.agency == me),
+        Record::Complaint(c) => &c.agency == me,
         // The identity index names subjects; it is never served.
         Record::IdentityKey(_) => false,
     })
@@ -118,6 +119,10 @@ pub fn may_know_event(l: &mut (impl Lookup + ?Sized), p: &Principal, event: &Eve
     }
     let op = match event {
         Event::ValidTimeCorrected { .. } => return Ok(false),
+        Event::ComplaintFiled { complaint } => return Ok(complaint.agency == p.agency),
+        Event::ComplaintAssigned { complaint, .. } | Event::ComplaintResolved { complaint, .. } => {
+            return Ok(visible(l, p, RecordKind::Complaint, complaint.as_str()).is_ok());
+        }
         Event::OperationPlanned { operation } => Some(operation.id.as_str()),
         Event::OperationStatusChanged { operation, .. } => Some(operation.as_str()),
         Event::EncounterRecorded { encounter } => encounter.operation.as_ref().map(|o| o.as_str()),

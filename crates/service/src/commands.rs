@@ -326,6 +326,8 @@ pub enum Command {
     },
     /// The 287(g) registry: officers, designations, training, agreements.
     Registry(RegistryCommand),
+    /// Complaints against recorded events (`complaints.rs`).
+    Complaint(crate::complaints::ComplaintCommand),
     /// Reads of subjects' records, logged before the records are returned (one event each).
     LogRead {
         subjects: Vec<SubjectId>,
@@ -345,6 +347,9 @@ impl Command {
             Command::OfferHandoff(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Handoff, id)),
             Command::IssueDetainer(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Detainer, id)),
             Command::PlanOperation(n) => n.id.as_ref().map(|id| RecordKey::new(RecordKind::Operation, id)),
+            Command::Complaint(crate::complaints::ComplaintCommand::File(n)) => {
+                n.id.as_ref().map(|id| RecordKey::new(RecordKind::Complaint, id))
+            }
             _ => None,
         }
     }
@@ -369,6 +374,7 @@ impl Command {
                 t.extend([("name", n.name.as_str(), text::SHORT), ("city", n.city.as_str(), text::SHORT)])
             }
             Command::Registry(r) => t.extend(r.texts()),
+            Command::Complaint(c) => t.extend(c.texts()),
             _ => {}
         }
         t
@@ -398,6 +404,11 @@ impl Command {
                 _ => &[FieldOfficer, Supervisor],
             },
             Command::PlanOperation(_) => &[Supervisor],
+            Command::Complaint(crate::complaints::ComplaintCommand::File(_)) => {
+                &[FieldOfficer, Supervisor, JailStaff, Officer287g, Oversight, Administrator]
+            }
+            // Oversight reads everything and writes nothing but its own handling of complaints.
+            Command::Complaint(_) => &[Oversight],
             Command::LogRead { .. } => &[FieldOfficer, Supervisor, JailStaff, Officer287g, Oversight, Administrator],
         }
     }
@@ -1212,6 +1223,7 @@ fn plan(
             (vec![Event::DetainerExpired { detainer: id.clone() }], None)
         }
         Command::Registry(r) => crate::registry::plan(b, law, p, r, now)?,
+        Command::Complaint(c) => crate::complaints::plan(b, p, c, now)?,
         Command::LogRead { subjects, what } => {
             for s in subjects {
                 visible_subject(b, p, s)?;

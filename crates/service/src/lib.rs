@@ -11,6 +11,7 @@
 
 pub mod access;
 mod commands;
+mod complaints;
 mod decide;
 mod error;
 mod principal;
@@ -19,6 +20,7 @@ pub mod text;
 pub mod views;
 
 pub use commands::*;
+pub use complaints::{ComplaintAssignment, ComplaintCommand, ComplaintResolution, NewComplaint};
 pub use decide::{custody_facts, decide_and_keep, inputs};
 pub use error::ServiceError;
 pub use principal::{ApiRole, Principal};

@@ -996,6 +996,11 @@ impl Batch for TxBatch<'_, '_> {
         put_law_version(self.c.tx, rules_hash, sources)
     }
 
+    fn entry(&mut self, seq: u64) -> Result<Option<StoredEntry>, StoreError> {
+        let rows = self.c.tx.query("SELECT seq, bytes, leaf FROM event WHERE seq = $1", &[n(seq)])?;
+        Ok(entry_rows(rows)?.into_iter().next())
+    }
+
     fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError> {
         if self.c.law_versions.contains(rules_hash) {
             return Ok(true);

@@ -104,6 +104,8 @@ pub trait Batch {
     fn put_law_version(&mut self, rules_hash: &str, sources: &str) -> Result<(), StoreError>;
     /// Whether the sources under `rules_hash` are kept.
     fn has_law_version(&mut self, rules_hash: &str) -> Result<bool, StoreError>;
+    /// The entry at `seq`, if the log has one (as this transaction sees the log).
+    fn entry(&mut self, seq: u64) -> Result<Option<StoredEntry>, StoreError>;
 }
 
 /// One stored row of the log.

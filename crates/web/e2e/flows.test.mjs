@@ -255,6 +255,41 @@ test('An auditor verifies the log, downloads the checkpoint and follows a custod
   await page.context().close();
 });
 
+test('A complaint against an event is filed, assigned and resolved, each step in the ledger', async () => {
+  const page = await newPage(chrome);
+  await signIn(page, demo.base, 'oversight-crcl');
+  await page.goto(demo.base + '/ledger/proof/3465');
+  await page.getByRole('link', { name: 'File a complaint about this event' }).click();
+  await fill(page, { text: 'The acceptance was recorded before the person arrived at Otay Mesa (synthetic).' });
+  const filed = await record(page);
+  assert.match(filed, /Recorded/, filed);
+  assert.match(filed, /complaint filed/, filed);
+  await page.goto(demo.base + '/complaints');
+  await page.locator('#complaints a').first().click();
+  assert.match(await page.locator('#status').innerText(), /filed/);
+  await page.getByRole('link', { name: 'Assign' }).click();
+  await fill(page, { assignee: 'Investigator Demo Hale' });
+  assert.match(await record(page), /Recorded/);
+  await page.goto(demo.base + '/complaints');
+  await page.locator('#complaints a').first().click();
+  await page.getByRole('link', { name: 'Resolve' }).click();
+  await fill(page, { outcome: 'not_sustained', resolution: 'The hold room log and the custody record agree within the hour (synthetic).' });
+  assert.match(await record(page), /Recorded/);
+  await page.goto(demo.base + '/complaints');
+  const row = await page.locator('#complaints tbody tr').first().innerText();
+  assert.match(row, /resolved/, row);
+  assert.match(row, /not sustained/, row);
+  await page.goto(demo.base + '/oversight/audit?type=complaint_resolved');
+  assert.match(await mainText(page), /complaint_resolved/);
+  await shot(page, 'complaints-audit');
+  // Another agency does not see the complaint.
+  await signOut(page);
+  await signIn(page, demo.base, 'O-TX-ANG-0001');
+  await page.goto(demo.base + '/complaints');
+  assert.match(await mainText(page), /No complaint you may see/);
+  await page.context().close();
+});
+
 /** Every page, as the role that uses it: an axe scan and a screenshot each. */
 const PAGES = [
   ['login', null, '/login'],
@@ -280,6 +315,9 @@ const PAGES = [
   ['agreements-by-state', 'registry-admin', '/agreements?by=state&model=task+force+model'],
   ['agreement', 'registry-admin', '/agreements/287G-FL-COLLIER-COUNTY-SHERIFFS-OFFICE-JEM-20200609'],
   ['operations', 'O-ERO-SND-0001', '/operations'],
+  ['complaints', 'oversight-crcl', '/complaints'],
+  ['form-complaint', 'oversight-crcl', '/forms/complaint?events=3465'],
+  ['form-complaint-resolution', 'oversight-crcl', '/forms/complaint-resolution'],
   ['audit', 'oversight-crcl', '/oversight/audit'],
   ['verify', 'oversight-crcl', '/oversight/verify'],
   ['proof', 'oversight-crcl', '/ledger/proof/3465'],

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use maud::{Markup, html};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use service::{Command, RegistryCommand, ServiceError};
+use service::{Command, ComplaintCommand, RegistryCommand, ServiceError};
 use std::collections::HashMap;
 
 /// The enumerations of the API's request types, by schema name.
@@ -43,8 +43,12 @@ impl Schema {
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
+    /// Free text over several lines.
+    LongText,
     /// One value per line (a JSON array of strings).
     Lines,
+    /// Whole numbers separated by commas or spaces (a JSON array of numbers).
+    Numbers,
     Date,
     DateTime,
     Int,
@@ -137,6 +141,12 @@ const DETAINER_STEPS: &[(&str, &str)] = &[
     ("release_eligible", "Would be released now: start the hold clock"),
     ("assume_custody", "The issuing agency takes custody"),
     ("lift", "The issuing agency lifts the detainer"),
+];
+const OUTCOMES: &[(&str, &str)] = &[
+    ("sustained", "Sustained: the act was wrongful"),
+    ("not_sustained", "Not sustained: the facts do not show it either way"),
+    ("unfounded", "Unfounded: it did not happen as alleged, or was lawful"),
+    ("referred", "Referred to another body"),
 ];
 const AGREEMENT_KINDS: &[(&str, &str)] = &[
     ("moa287g", "287(g) memorandum of agreement"),
@@ -346,6 +356,50 @@ static WORKFLOWS: &[Workflow] = &[
         ],
         build: |_, v, _| Ok(Command::Registry(RegistryCommand::RegisterOfficer(body(v)?))),
     },
+    Workflow {
+        slug: "complaint",
+        title: "File a complaint",
+        intro: "A complaint names the events of the log it concerns (their numbers, shown on every timeline and in the audit). It is known to oversight and to your agency, and every step of its handling is recorded in the ledger.",
+        about: None,
+        fields: &[
+            f("events", "Events complained of", Kind::Numbers, true, "event numbers, separated by commas"),
+            f("text", "The complaint", Kind::LongText, true, "what happened, and what was wrong with it"),
+        ],
+        build: |_, v, ctx| Ok(Command::Complaint(ComplaintCommand::File(body(with_id(v, "C", ctx))?))),
+    },
+    Workflow {
+        slug: "complaint-assignment",
+        title: "Assign a complaint",
+        intro: "Oversight gives the complaint to an investigator.",
+        about: Some("complaint"),
+        fields: &[
+            f("complaint", "Complaint", Kind::Text, true, ""),
+            f("assignee", "Investigator", Kind::Text, true, "name or id"),
+        ],
+        build: |id, v, _| {
+            Ok(Command::Complaint(ComplaintCommand::Assign {
+                complaint: about("complaint", id)?,
+                assignment: body(v)?,
+            }))
+        },
+    },
+    Workflow {
+        slug: "complaint-resolution",
+        title: "Resolve a complaint",
+        intro: "The outcome and its reasons, recorded in the ledger.",
+        about: Some("complaint"),
+        fields: &[
+            f("complaint", "Complaint", Kind::Text, true, ""),
+            f("outcome", "Outcome", Kind::Choice(OUTCOMES), true, ""),
+            f("resolution", "Reasons", Kind::LongText, true, ""),
+        ],
+        build: |id, v, _| {
+            Ok(Command::Complaint(ComplaintCommand::Resolve {
+                complaint: about("complaint", id)?,
+                resolution: body(v)?,
+            }))
+        },
+    },
 ];
 
 fn workflow(slug: &str) -> Option<&'static Workflow> {
@@ -367,7 +421,17 @@ fn to_body(w: &Workflow, values: &[(String, String)]) -> Result<(Option<String>,
         let err = |m: String| FieldError { field: field.path.into(), message: m };
         let value = match field.kind {
             _ if one.is_empty() && !matches!(field.kind, Kind::Multi(_) | Kind::Check) => None,
-            Kind::Text | Kind::Date | Kind::Enum(_) | Kind::Choice(_) => Some(Value::String(one.into())),
+            Kind::Text | Kind::LongText | Kind::Date | Kind::Enum(_) | Kind::Choice(_) => {
+                Some(Value::String(one.into()))
+            }
+            Kind::Numbers => Some(Value::Array(
+                one.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|x| !x.is_empty())
+                    .map(|x| {
+                        x.parse::<u64>().map(Value::from).map_err(|_| err(format!("{x:?} is not an event number")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            )),
             Kind::DateTime => {
                 let dt: jiff::civil::DateTime =
                     one.parse().map_err(|_| err(format!("{one:?} is not a date and time")))?;
@@ -552,7 +616,7 @@ fn input(web: &crate::Web, field: &Field, id: &str, value: &str, described: &str
                 option value="no" selected[value == "no"] { "No" }
             }
         },
-        Kind::Lines | Kind::Participants => html! {
+        Kind::Lines | Kind::Participants | Kind::LongText => html! {
             textarea id=(id) name=(field.path) rows="3" aria-describedby=(described) aria-invalid=[inv] { (value) }
         },
         _ => {

@@ -16,6 +16,7 @@
 //! (`crates/web/e2e/`); the navigation lists it from [`shell::NAV`].
 
 mod board;
+mod complaints;
 mod forms;
 mod law_page;
 mod map;
@@ -63,6 +64,8 @@ pub fn pages(st: Arc<AppState>, demo: Option<Vec<Principal>>) -> Router {
         .route("/subjects/{id}", get(subject::subject))
         .route("/forms", get(forms::hub))
         .route("/forms/{workflow}", get(forms::form).post(forms::submit))
+        .route("/complaints", get(complaints::list))
+        .route("/complaints/{id}", get(complaints::complaint))
         .route("/agreements", get(registry::agreements))
         .route("/agreements/{id}", get(registry::agreement))
         .route("/operations", get(registry::operations))

@@ -153,13 +153,17 @@ pub fn county_fips(state: &str, name: &str) -> Option<&'static str> {
             .map(|(fips, name, state, _)| ((state.to_string(), name.to_lowercase()), fips.to_string()))
             .collect()
     });
-    let key = (state.to_string(), name.trim().to_lowercase());
-    index.get(&key).map(String::as_str).or_else(|| {
-        // ICE's sheet sometimes omits "County" (or a parish's "Parish").
-        ["county", "parish", "borough", "city"]
-            .iter()
-            .find_map(|suffix| index.get(&(key.0.clone(), format!("{} {suffix}", key.1))).map(String::as_str))
-    })
+    let name = name.trim().to_lowercase().replacen("saint ", "st. ", 1);
+    // The Census outlines name counties without their kind ("Harris"); ICE's sheet with it
+    // ("Harris County", "Orleans Parish", "Juneau City and Borough").
+    let bare = [" county", " parish", " borough", " city and borough", " census area", " municipality"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(&name);
+    [name.as_str(), bare, &format!("{bare} city")]
+        .iter()
+        .find_map(|n| index.get(&(state.to_string(), n.to_string())))
+        .map(String::as_str)
 }
 
 /// Colour classes, lightest to darkest (the stylesheet's `.q0`..`.q4`).

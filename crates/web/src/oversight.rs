@@ -140,6 +140,7 @@ pub async fn audit(
             nav.tabs aria-label="Oversight" {
                 a href="/oversight/audit" aria-current="page" { "Audit search" }
                 a href="/oversight/verify" { "Verify the ledger" }
+                a href="/complaints" { "Complaints" }
             }
             form.filters method="get" action="/oversight/audit" role="search" {
                 label for="type" { "Event type" }
@@ -182,6 +183,7 @@ fn verify_view(v: &Viewer, report: Option<Result<store::verify::VerifyReport, St
             nav.tabs aria-label="Oversight" {
                 a href="/oversight/audit" { "Audit search" }
                 a href="/oversight/verify" aria-current="page" { "Verify the ledger" }
+                a href="/complaints" { "Complaints" }
             }
             p.intro { "Checks every stored byte against the hashed entries: the hash chain, the Merkle tree, every signed checkpoint, every index and the law versions. To check the server itself, download the checkpoint, keep it, and verify a copy of the log against it with " code { "liaison verify --export FILE --checkpoint checkpoint.txt" } "." }
             form method="post" action="/oversight/verify" {
@@ -308,6 +310,7 @@ pub async fn proof(
             h2 { "Signed checkpoint" }
             pre.note { (proof.note) }
             p.muted { "Check it elsewhere: " code { "liaison proof inclusion --seq " (proof.seq) } " against a copy of the log, and the checkpoint with the log's public key." }
+            p { a.button.secondary href={"/forms/complaint?events=" (proof.seq)} { "File a complaint about this event" } }
         },
     ))
 }

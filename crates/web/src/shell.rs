@@ -28,6 +28,7 @@ pub const NAV: &[NavItem] = &[
     NavItem { path: "/forms", label: "Record", shown: anyone },
     NavItem { path: "/agreements", label: "287(g) agreements", shown: anyone },
     NavItem { path: "/operations", label: "Operations", shown: anyone },
+    NavItem { path: "/complaints", label: "Complaints", shown: anyone },
     NavItem { path: "/oversight/audit", label: "Oversight", shown: auditor },
     NavItem { path: "/law", label: "Ask the law", shown: anyone },
     NavItem { path: "/planner", label: "Planner", shown: anyone },

@@ -281,3 +281,56 @@ fn a_subject_page_is_a_logged_read_and_shows_decisions_in_local_time() {
     let a = w.get(&s, "/subjects/S-DEMO-0001?as_of=yesterday");
     assert_eq!(a.status, 400);
 }
+
+#[test]
+fn a_complaint_may_name_only_events_the_filer_may_know_and_only_oversight_handles_it() {
+    let w = Web::start();
+    let jail = w.sign_in("O-TX-ANG-0001");
+    let csrf = w.csrf(&jail);
+    // Event 3465 is S-DEMO-0001's handoff (San Diego): not the Angelina jail's to know.
+    let file = |s: &str, csrf: &str, events: &str| {
+        w.post(
+            s,
+            "/forms/complaint",
+            &[("events", events), ("text", "synthetic complaint"), ("action", "record"), ("csrf", csrf)],
+        )
+    };
+    let a = file(&jail, &csrf, "3465");
+    assert!(a.body.contains("no event &quot;3465&quot; is visible to you"), "{}", a.body);
+    let a = file(&jail, &csrf, "99999999");
+    assert!(a.body.contains("no event &quot;99999999&quot; is visible to you"), "{}", a.body);
+    // Its own booking (S-DEMO-0002, event 3466) it may complain of; then only oversight
+    // assigns it, and the jail sees its own complaint.
+    let a = file(&jail, &csrf, "3466, 3466");
+    assert!(a.body.contains("<strong>Recorded</strong>"), "{}", a.body);
+    let id = a.body.split("/complaints/").nth(1).map(|r| r[..r.find('"').unwrap()].to_string());
+    let list = w.get(&jail, "/complaints");
+    let id = id.unwrap_or_else(|| {
+        let at = list.body.find("href=\"/complaints/").unwrap() + 18;
+        list.body[at..at + list.body[at..].find('"').unwrap()].to_string()
+    });
+    let a = w.post(
+        &jail,
+        "/forms/complaint-assignment",
+        &[("complaint", &id), ("assignee", "me"), ("action", "record"), ("csrf", &csrf)],
+    );
+    assert!(a.body.contains("this request needs one of the roles: oversight"), "{}", a.body);
+    let o = w.sign_in("oversight-crcl");
+    let oc = w.csrf(&o);
+    let a = w.post(
+        &o,
+        "/forms/complaint-resolution",
+        &[("complaint", &id), ("outcome", "unfounded"), ("resolution", "r"), ("action", "record"), ("csrf", &oc)],
+    );
+    assert!(a.body.contains("a complaint is assigned before it is resolved"), "{}", a.body);
+    let a = w.post(
+        &o,
+        "/forms/complaint-assignment",
+        &[("complaint", &id), ("assignee", "Investigator"), ("action", "record"), ("csrf", &oc)],
+    );
+    assert!(a.body.contains("<strong>Recorded</strong>"), "{}", a.body);
+    // Another agency: the same 404 as no complaint at all.
+    let other = w.sign_in("O-FL-COL-0001");
+    assert_eq!(w.get(&other, &format!("/complaints/{id}")).status, 404);
+    assert_eq!(w.get(&other, "/complaints/C-NONE").status, 404);
+}
