@@ -282,7 +282,7 @@ enum ProofKind {
         /// The event's sequence number (`--seq 3470`).
         #[arg(long)]
         seq: u64,
-        /// The tree size to prove against; default the whole log (`--size 3477`).
+        /// The tree size to prove against; default the whole log (`--size 3482`).
         #[arg(long)]
         size: Option<u64>,
     },
@@ -295,7 +295,7 @@ enum ProofKind {
         /// The older tree size, e.g. from a kept checkpoint (`--old 3446`).
         #[arg(long)]
         old: u64,
-        /// The newer tree size; default the whole log (`--new 3477`).
+        /// The newer tree size; default the whole log (`--new 3482`).
         #[arg(long)]
         new: Option<u64>,
     },

@@ -7,7 +7,8 @@
 //!    designated deputy processes the booked subject and the jail hands the subject to ICE ERO
 //!    Miami; the handoff's recorded time is later corrected.
 //! 4. A California county jail (San Diego) with a jail officer and no one in it yet, for
-//!    working a detainer under California's law.
+//!    working a detainer under California's law; and a joint operation under way in San Diego
+//!    (ERO with Border Patrol agents detailed to it).
 //!
 //! Agencies and agreements are the real ones loaded from `reference/`; every person, officer
 //! and facility here is synthetic. Times are offsets from `t0`, so the scenario is
@@ -459,6 +460,42 @@ pub fn scenario(t0: Timestamp) -> Vec<DemoCommand> {
             (
                 h(30),
                 officer("O-CA-SD-0001", "CA-SAN-DIEGO-COUNTY-SHERIFFS-OFFICE", "Deputy Demo Garcia", Role::JailStaff),
+            ),
+            // A joint operation in San Diego, under way: Border Patrol agents detailed to ERO.
+            (
+                h(30),
+                Event::OperationPlanned {
+                    operation: crate::operation::Operation {
+                        id: p("OP-DEMO-0001"),
+                        name: "Operation Demo Harbor".into(),
+                        city: "San Diego".into(),
+                        state: p("CA"),
+                        starts_on: "2026-03-03".parse().expect("valid"),
+                        ends_on: None,
+                        participants: vec![
+                            crate::operation::Participation {
+                                agency: p("ICE-ERO-SND"),
+                                headcount: 25,
+                                detailed_to: None,
+                            },
+                            crate::operation::Participation {
+                                agency: p("USBP-SAN-DIEGO"),
+                                headcount: 40,
+                                detailed_to: Some(p("ICE-ERO-SND")),
+                            },
+                        ],
+                        status: crate::operation::OperationStatus::Planned,
+                        encounters: 0,
+                        arrests: 0,
+                    },
+                },
+            ),
+            (
+                h(30),
+                Event::OperationStatusChanged {
+                    operation: p("OP-DEMO-0001"),
+                    status: crate::operation::OperationStatus::Active,
+                },
             ),
         ],
     ));

@@ -17,7 +17,7 @@ pub enum ApiRole {
     /// A state or local officer acting under a 287(g) designation.
     #[serde(rename = "officer_287g", alias = "officer287g")]
     Officer287g,
-    /// Reads everything, writes nothing; its reads are logged like anyone's.
+    /// Reads everything and writes only its handling of complaints; its reads are logged like anyone's.
     Oversight,
     /// Manages the 287(g) registry (agreements, designations, training).
     Administrator,

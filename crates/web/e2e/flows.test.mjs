@@ -50,7 +50,7 @@ test('Border Patrol hands a person to ICE ERO: offer, board, accept, custody mov
   await fill(page, {
     'location.lat': '32.60', 'location.lon': '-117.00', method: 'PB', authority: 'warrantless_arrest_1357a2',
     suspicion_factors: ['recent_illegal_crossings_in_area', 'fleeing_or_hiding'], arrest: true,
-    escape_risk: 'ran toward the fence line',
+    escape_risk: 'ran toward the fence line', operation: 'OP-DEMO-0001',
   });
   const checked = await check(page);
   assert.match(checked, /Checked: this would be recorded/, checked);
@@ -81,6 +81,9 @@ test('Border Patrol hands a person to ICE ERO: offer, board, accept, custody mov
   await page.locator('summary', { hasText: "The law's decision" }).last().click();
   assert.match(await mainText(page), /Permitted[\s\S]*8 U\.S\.C\. 1357/, 'each step shows the decision that permitted it');
   await shot(page, 'subject-after-handoff');
+  await page.goto(demo.base + '/operations');
+  const usbp = await page.locator('tr', { hasText: 'USBP-SAN-DIEGO' }).innerText();
+  assert.match(usbp, /ICE-ERO-SND\s+40\s+1/, 'Border Patrol agents detailed to ERO, with the arrest: ' + usbp);
   await page.context().close();
 });
 

@@ -36,7 +36,7 @@ pub async fn list(axum::extract::State(web): W, v: Viewer) -> PageResult {
         })
         .await
         .map_err(|e| PageError::from(e).for_viewer(&v))?;
-    all.sort_by(|a, b| b.filed_at.cmp(&a.filed_at));
+    all.sort_by_key(|c| std::cmp::Reverse(c.filed_at));
     Ok(shell::page(
         Some(&v),
         "Complaints",

@@ -115,7 +115,7 @@ pub struct PageError {
     status: u16,
     title: String,
     message: String,
-    viewer: Option<session::Viewer>,
+    viewer: Option<Box<session::Viewer>>,
 }
 
 impl PageError {
@@ -124,7 +124,7 @@ impl PageError {
     }
 
     fn for_viewer(mut self, v: &session::Viewer) -> Self {
-        self.viewer = Some(v.clone());
+        self.viewer = Some(Box::new(v.clone()));
         self
     }
 }
@@ -147,7 +147,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = shell::page(
-            self.viewer.as_ref(),
+            self.viewer.as_deref(),
             &self.title,
             "",
             maud::html! {

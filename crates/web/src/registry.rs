@@ -149,7 +149,7 @@ pub async fn agreements(
         "agency" => all_rows.sort_by(|a, b| a.agency_name.cmp(&b.agency_name)),
         "state" => all_rows.sort_by(|a, b| (&a.state, &a.county).cmp(&(&b.state, &b.county))),
         "model" => all_rows.sort_by(|a, b| a.model.cmp(&b.model)),
-        _ => all_rows.sort_by(|a, b| b.agreement.signed_on.cmp(&a.agreement.signed_on)),
+        _ => all_rows.sort_by_key(|r| std::cmp::Reverse(r.agreement.signed_on)),
     }
     let by_state = q.by.as_deref() == Some("state");
     let mut per_state: BTreeMap<String, u32> = BTreeMap::new();

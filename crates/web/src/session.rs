@@ -229,9 +229,23 @@ pub async fn login(
     }
     let principal = match (&f.token, &f.principal, &web.demo) {
         (Some(t), _, _) if !t.trim().is_empty() => {
+            // The API's limit on failed token checks applies here too (per principal named).
+            let keys: Vec<String> =
+                api::auth::Tokens::split(t.trim()).map(|(id, _)| format!("principal:{id}")).into_iter().collect();
+            if web.st.failures.blocked(&keys).is_some() {
+                return (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    login_view(&web, &next(&f), Some("too many failed sign-ins; wait a minute and try again")),
+                )
+                    .into_response();
+            }
             let tokens = web.st.tokens();
             let t = t.trim().to_string();
-            tokio::task::spawn_blocking(move || tokens.check(&t)).await.ok().flatten()
+            let found = tokio::task::spawn_blocking(move || tokens.check(&t)).await.ok().flatten();
+            if found.is_none() {
+                web.st.failures.fail(&keys);
+            }
+            found
         }
         (_, Some(id), Some(demo)) => demo.iter().find(|p| &p.id == id).cloned(),
         _ => None,

@@ -137,7 +137,7 @@ fn demo_prints_custody_chains_and_the_store_verifies_and_rebuilds() {
     let (_d, db) = demo_store();
     let o = liaison(&["verify", "--db", s(&db)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("intact: 3477 events, root "), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("intact: 3482 events, root "), "{}", stdout(&o));
     let o = liaison(&["rebuild", "--db", s(&db)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = liaison(&["--json", "log", "--db", s(&db), "--subject", "S-DEMO-0001"]);
@@ -203,7 +203,7 @@ fn proofs_verify_from_the_command_line() {
     assert_eq!(v["verified"], true);
     let o = liaison(&["--json", "proof", "consistency", "--db", s(&db), "--old", "3446"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((v["verified"].clone(), v["new_size"].clone()), (serde_json::json!(true), serde_json::json!(3477)));
+    assert_eq!((v["verified"].clone(), v["new_size"].clone()), (serde_json::json!(true), serde_json::json!(3482)));
 }
 
 #[test]

@@ -91,12 +91,12 @@ fn modified_last_event_with_its_leaf_hash_recomputed_fails_the_signed_checkpoint
     attack(&db, |c| {
         put(
             c,
-            3476,
-            &String::from_utf8(bytes(c, 3476)).unwrap().replace("keyed in late", "keyed in on time").into_bytes(),
+            3481,
+            &String::from_utf8(bytes(c, 3481)).unwrap().replace("\"active\"", "\"concluded\"").into_bytes(),
             true,
         )
     });
-    assert_tampered(&db, &[], 3476, "do not match the signed checkpoint");
+    assert_tampered(&db, &[], 3477, "events 3477..=3481 do not match the signed checkpoint");
 }
 
 #[test]

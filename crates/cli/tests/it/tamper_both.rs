@@ -54,7 +54,7 @@ fn verify(db: &str) -> (i32, Value) {
 fn read_only_commands_work_on_either_store() {
     let t = target("read");
     let (code, v) = verify(&t.db);
-    assert_eq!((code, v["events"].as_u64()), (0, Some(3477)), "{v}");
+    assert_eq!((code, v["events"].as_u64()), (0, Some(3482)), "{v}");
     for args in [
         vec!["rebuild", "--db", &t.db],
         vec!["log", "--db", &t.db, "--subject", "S-DEMO-0003"],
@@ -79,7 +79,7 @@ fn an_edit_of_any_table_is_named_on_either_store() {
         ("UPDATE event SET recorded_us = recorded_us + 1 WHERE seq = 3470", 3470, "recorded_us"),
         ("UPDATE event SET type = 'x' WHERE seq = 3000", 3000, "type"),
         ("UPDATE merkle_node SET hash = sha256(hash) WHERE level = 8 AND idx = 3", 768, "Merkle node"),
-        ("DELETE FROM checkpoint WHERE size = 3477", 3476, "not covered by any signed checkpoint"),
+        ("DELETE FROM checkpoint WHERE size = 3482", 3477, "not covered by any signed checkpoint"),
         ("UPDATE command SET last_seq = last_seq + 1 WHERE first_seq = 3470", 3470, "idempotency key"),
         ("UPDATE meta SET value = 'liaison/0000000000000000' WHERE key = 'origin'", 0, "verifier_key"),
     ];

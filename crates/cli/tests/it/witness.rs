@@ -92,7 +92,7 @@ fn a_witness_cosigns_a_servers_checkpoints_refuses_a_fork_and_catches_a_truncati
             .call()
             .unwrap();
         let v: serde_json::Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
-        if v["witnessed"]["size"] == v["size"] && v["size"].as_u64() == Some(3480) {
+        if v["witnessed"]["size"] == v["size"] && v["size"].as_u64() == Some(3485) {
             break v["witnessed"].clone();
         }
         assert!(start.elapsed() < Duration::from_secs(30), "never witnessed: {v}");
@@ -117,18 +117,18 @@ fn a_witness_cosigns_a_servers_checkpoints_refuses_a_fork_and_catches_a_truncati
     append_one(&fork, "and more");
     let mut f = store::SqliteStore::open(&fork).unwrap();
     let n = store::Store::size(&mut f).unwrap();
-    assert_eq!(n, 3480);
+    assert_eq!(n, 3485);
     let forked = store::Store::checkpoint_at(&mut f, n).unwrap().unwrap();
     let post = |body: String| {
         let mut r = a.post(format!("http://127.0.0.1:{wport}/add-checkpoint")).send(body.as_bytes()).unwrap();
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     };
-    let same_size = ledger::witness::AddCheckpoint { old: 3480, proof: vec![], note: forked.to_note() };
-    assert_eq!(post(same_size.to_body()), (409, "3480\n".to_string()), "a fork at the witnessed size");
+    let same_size = ledger::witness::AddCheckpoint { old: 3485, proof: vec![], note: forked.to_note() };
+    assert_eq!(post(same_size.to_body()), (409, "3485\n".to_string()), "a fork at the witnessed size");
     append_one(&fork, "further");
-    let later = store::Store::checkpoint_at(&mut f, 3481).unwrap().unwrap();
-    let proof = store::Store::consistency_proof(&mut f, 3480, 3481).unwrap();
-    let ahead = ledger::witness::AddCheckpoint { old: 3480, proof, note: later.to_note() };
+    let later = store::Store::checkpoint_at(&mut f, 3486).unwrap().unwrap();
+    let proof = store::Store::consistency_proof(&mut f, 3485, 3486).unwrap();
+    let ahead = ledger::witness::AddCheckpoint { old: 3485, proof, note: later.to_note() };
     assert_eq!(post(ahead.to_body()).0, 422, "a fork that grew past the witnessed size");
     // Anyone holding the witnessed checkpoint catches the fork.
     drop(f);
@@ -186,7 +186,7 @@ fn a_mirror_follows_a_running_server_through_its_api_and_keeps_its_signatures() 
         serde_json::from_slice(&liaison(&["--json", "verify", "--db", s(db)]).stdout).unwrap()
     };
     let m = verify(&mirror);
-    assert_eq!((m["intact"].clone(), m["events"].as_u64()), (serde_json::json!(true), Some(3477)), "{m}");
+    assert_eq!((m["intact"].clone(), m["events"].as_u64()), (serde_json::json!(true), Some(3482)), "{m}");
     // New writes on the server; the next pull catches up, and the copy is the same log.
     let r = a
         .post(format!("{base}/v1/subjects"))

@@ -144,6 +144,10 @@ fn signing_in_sets_a_strict_http_only_secure_cookie_and_pages_need_it() {
     // A wrong token, or a principal picked from another site, signs no one in.
     assert_eq!(w.post("", "/login", &[("token", "lsn_O-USBP-0001_wrong")]).status, 401);
     assert_eq!(w.post_from("", "/login", &[("principal", "O-USBP-0001")], "cross-site").status, 403);
+    // Guessing a principal's token is cut short as on the API.
+    let refused =
+        (0..200).map(|_| w.post("", "/login", &[("token", "lsn_O-ERO-SND-0001_guess")]).status).find(|s| *s != 401);
+    assert_eq!(refused, Some(429));
     // An off-site `next` goes home instead.
     let a = w.post("", "/login", &[("principal", "O-USBP-0001"), ("next", "//evil.example/")]);
     assert_eq!(a.headers["location"], "/");
