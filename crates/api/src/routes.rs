@@ -11,14 +11,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use domain::{AgreementId, DetainerId, HandoffId, OfficerId, OperationId, Record, RecordKey, RecordKind, SubjectId};
+use domain::{
+    AgreementId, ComplaintId, DetainerId, HandoffId, OfficerId, OperationId, Record, RecordKey, RecordKind, SubjectId,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use service::views::DetainerView;
 use service::{
-    AgreementStatusChange, Command, DetainerUpdate, HandoffAnswer, NewAgreement, NewBooking, NewClaim, NewDesignation,
-    NewDetainer, NewDetermination, NewEncounter, NewHandoff, NewOfficer, NewOperation, NewRelease, NewResolution,
-    NewSubject, NewTraining, NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
+    AgreementStatusChange, Command, ComplaintAssignment, ComplaintCommand, ComplaintResolution, DetainerUpdate,
+    HandoffAnswer, NewAgreement, NewBooking, NewClaim, NewComplaint, NewDesignation, NewDetainer, NewDetermination,
+    NewEncounter, NewHandoff, NewOfficer, NewOperation, NewRelease, NewResolution, NewSubject, NewTraining,
+    NewVerification, OperationStatusChange, Principal, RegistryCommand, ServiceError,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,7 +40,7 @@ type ApiResult<T> = Result<T, ApiError>;
         verify_identity, release, resolve_custody_conflict, custody_conflicts, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
         update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
-        record_training, audit_events, latest_checkpoint, export_log, inclusion_proof, consistency_proof
+        record_training, file_complaint, get_complaint, assign_complaint, resolve_complaint, audit_events, latest_checkpoint, export_log, inclusion_proof, consistency_proof
     ),
     components(schemas(Problem, Written)),
     modifiers(&Bearer, &Contract)
@@ -170,6 +173,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/operations", post(plan_operation))
         .route("/operations/{id}", get(get_operation))
         .route("/operations/{id}/status", post(change_operation_status))
+        .route("/complaints", post(file_complaint))
+        .route("/complaints/{id}", get(get_complaint))
+        .route("/complaints/{id}/assignment", post(assign_complaint))
+        .route("/complaints/{id}/resolution", post(resolve_complaint))
         .route("/agreements", get(list_agreements).post(record_agreement))
         .route("/agreements/{id}", get(get_agreement))
         .route("/agreements/{id}/status", post(change_agreement_status))
@@ -857,6 +864,65 @@ async fn change_operation_status(
 ) -> ApiResult<impl IntoResponse> {
     let route = "/v1/operations/{id}/status";
     write_to(&st, oid, w, route, |operation, change| Command::ChangeOperationStatus { operation, change }).await
+}
+
+/// File a complaint against events of the log, each of which the caller may know about.
+#[utoipa::path(post, path = "/v1/complaints", request_body = NewComplaint, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn file_complaint(State(st): St, w: WriteReq<NewComplaint>) -> ApiResult<impl IntoResponse> {
+    let WriteReq { p, body: mut n, canonical, key } = w;
+    let id = n.id.clone().map_or_else(|| service::new_id("C", &p.id, key.as_deref()), |i| i.to_string());
+    n.id = Some(domain::ComplaintId::parse(&id).expect("valid"));
+    let cmd = Command::Complaint(ComplaintCommand::File(n));
+    write(&st, p, cmd, id, key, "POST /v1/complaints", &canonical).await
+}
+
+/// A complaint, for oversight and the agency that filed it.
+#[utoipa::path(get, path = "/v1/complaints/{id}", params(("id" = ComplaintId, Path)),
+    responses((status = 200, body = domain::complaint::Complaint), (status = 404, body = Problem)))]
+async fn get_complaint(
+    State(st): St,
+    ext: axum::http::Extensions,
+    Path(cid): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = principal(&ext);
+    let cid: domain::ComplaintId = id(cid)?;
+    let c = point_read(&st, move |s| match visible(s, &p, RecordKind::Complaint, cid.as_str())? {
+        Record::Complaint(c) => Ok(c),
+        _ => unreachable!("a complaint key holds a complaint"),
+    })
+    .await?;
+    Ok(axum::Json(c))
+}
+
+/// Oversight assigns a complaint to an investigator.
+#[utoipa::path(post, path = "/v1/complaints/{id}/assignment", request_body = ComplaintAssignment, params(("id" = ComplaintId, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn assign_complaint(
+    State(st): St,
+    Path(cid): Path<String>,
+    w: WriteReq<ComplaintAssignment>,
+) -> ApiResult<impl IntoResponse> {
+    let route = "/v1/complaints/{id}/assignment";
+    write_to(&st, cid, w, route, |complaint, assignment| {
+        Command::Complaint(ComplaintCommand::Assign { complaint, assignment })
+    })
+    .await
+}
+
+/// Oversight resolves an assigned complaint, with its outcome and reasons.
+#[utoipa::path(post, path = "/v1/complaints/{id}/resolution", request_body = ComplaintResolution, params(("id" = ComplaintId, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Written), (status = "4XX", body = Problem)))]
+async fn resolve_complaint(
+    State(st): St,
+    Path(cid): Path<String>,
+    w: WriteReq<ComplaintResolution>,
+) -> ApiResult<impl IntoResponse> {
+    let route = "/v1/complaints/{id}/resolution";
+    write_to(&st, cid, w, route, |complaint, resolution| {
+        Command::Complaint(ComplaintCommand::Resolve { complaint, resolution })
+    })
+    .await
 }
 
 /// Record an agreement in the 287(g) registry (administrators).

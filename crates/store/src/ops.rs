@@ -36,7 +36,11 @@ pub fn custody_chain(
     subject: &str,
     as_of: Option<Timestamp>,
 ) -> Result<Vec<ChainStep>, StoreError> {
-    let entries = store.subject_entries(subject, as_of)?;
+    Ok(chain_of(&store.subject_entries(subject, as_of)?))
+}
+
+/// The custody chain a subject's entries make (as [`Store::subject_entries`] returns them).
+pub fn chain_of(entries: &[ledger::Entry<domain::Event>]) -> Vec<ChainStep> {
     let logged: Vec<Logged> = entries
         .iter()
         .map(|e| Logged {
@@ -47,7 +51,7 @@ pub fn custody_chain(
             event: &e.event,
         })
         .collect();
-    Ok(domain::chain::custody_chain(&logged))
+    domain::chain::custody_chain(&logged)
 }
 
 /// How a rebuilt projection compares with the stored one.

@@ -30,21 +30,6 @@ struct Board {
     truncated: bool,
 }
 
-fn each(s: &mut dyn Store, kind: RecordKind, f: &mut dyn FnMut(Record)) -> Result<bool, service::ServiceError> {
-    let mut after: Option<String> = None;
-    let mut seen = 0;
-    loop {
-        let page = s.records(kind, after.as_deref(), 1000)?;
-        let Some(last) = page.last() else { return Ok(false) };
-        after = Some(last.key().id);
-        seen += page.len();
-        page.into_iter().for_each(&mut *f);
-        if seen >= SCAN_MAX {
-            return Ok(true);
-        }
-    }
-}
-
 fn name_of(s: &mut dyn Store, id: &str) -> Result<String, service::ServiceError> {
     Ok(match s.record(&RecordKey::new(RecordKind::Subject, id))? {
         Some(Record::Subject(x)) => x.names.first().cloned().unwrap_or_else(|| id.to_string()),
@@ -62,8 +47,12 @@ fn read_board(s: &mut dyn Store, p: &Principal, agency: Option<&str>) -> Result<
     };
     let keep = |a: &str, c: &str| agency.is_none_or(|x| x == a || x == c);
     let mut records = vec![];
-    b.truncated |= each(s, RecordKind::Handoff, &mut |r| records.push(r))?;
-    b.truncated |= each(s, RecordKind::Detainer, &mut |r| records.push(r))?;
+    for kind in [RecordKind::Handoff, RecordKind::Detainer] {
+        b.truncated |= crate::scan(s, kind, SCAN_MAX, &mut |_, r| {
+            records.push(r);
+            Ok(false)
+        })?;
+    }
     for r in records {
         if !service::access::may_know(s, p, &r)? {
             continue;
@@ -93,12 +82,13 @@ fn read_board(s: &mut dyn Store, p: &Principal, agency: Option<&str>) -> Result<
         }
     }
     let mut subjects = vec![];
-    b.truncated |= each(s, RecordKind::Subject, &mut |r| {
+    b.truncated |= crate::scan(s, RecordKind::Subject, SCAN_MAX, &mut |_, r| {
         if let Record::Subject(x) = r
             && x.identity_check.as_ref().is_some_and(|c| c.awaits_verification())
         {
             subjects.push(x);
         }
+        Ok(false)
     })?;
     for x in subjects {
         if !service::access::may_know_subject(s, p, x.id.as_str())? {

@@ -16,22 +16,15 @@ pub async fn list(axum::extract::State(web): W, v: Viewer) -> PageResult {
     let mut all = web
         .st
         .read(move |s| {
-            let (mut out, mut after) = (vec![], None::<String>);
-            loop {
-                let page = s.records(RecordKind::Complaint, after.as_deref(), 1000)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.key().id);
-                for r in page {
-                    if service::access::may_know(s, &p, &r)?
-                        && let Record::Complaint(c) = r
-                    {
-                        out.push(c);
-                    }
+            let mut out = vec![];
+            crate::scan(s, RecordKind::Complaint, usize::MAX, &mut |s, r| {
+                if service::access::may_know(s, &p, &r)?
+                    && let Record::Complaint(c) = r
+                {
+                    out.push(c);
                 }
-                if out.len() >= LIST_MAX {
-                    break;
-                }
-            }
+                Ok(out.len() == LIST_MAX)
+            })?;
             Ok(out)
         })
         .await

@@ -186,6 +186,32 @@ pub fn label<T: serde::Serialize>(t: &T) -> String {
     }
 }
 
+/// Looks at the records of a kind in id order, a page at a time, until `f` says stop (true)
+/// or `max` were seen; `f` gets the store too (to ask `service::access` about each). True when
+/// `max` cut the scan short.
+pub fn scan(
+    s: &mut dyn store::Store,
+    kind: domain::RecordKind,
+    max: usize,
+    f: &mut dyn FnMut(&mut dyn store::Store, domain::Record) -> Result<bool, ServiceError>,
+) -> Result<bool, ServiceError> {
+    let (mut after, mut seen) = (None::<String>, 0);
+    loop {
+        let page = s.records(kind, after.as_deref(), 1000)?;
+        let Some(last) = page.last() else { return Ok(false) };
+        after = Some(last.key().id);
+        for r in page {
+            if seen == max {
+                return Ok(true);
+            }
+            seen += 1;
+            if f(s, r)? {
+                return Ok(false);
+            }
+        }
+    }
+}
+
 /// The main zone of an agency's state (UTC when it has none).
 pub fn agency_zone(s: &mut dyn store::Store, agency: &domain::AgencyId) -> Result<String, ServiceError> {
     let state = match s.record(&domain::RecordKey::new(domain::RecordKind::Agency, agency.as_str()))? {

@@ -16,13 +16,11 @@ const PAGE_ROWS: usize = 200;
 
 fn all(s: &mut dyn Store, kind: RecordKind) -> Result<Vec<Record>, service::ServiceError> {
     let mut out = vec![];
-    let mut after: Option<String> = None;
-    loop {
-        let page = s.records(kind, after.as_deref(), 1000)?;
-        let Some(last) = page.last() else { return Ok(out) };
-        after = Some(last.key().id);
-        out.extend(page);
-    }
+    crate::scan(s, kind, usize::MAX, &mut |_, r| {
+        out.push(r);
+        Ok(false)
+    })?;
+    Ok(out)
 }
 
 /// An agreement as the table shows it.

@@ -6,7 +6,7 @@
 
 use crate::session::Viewer;
 use crate::{PageError, PageResult, W, label, local, shell};
-use domain::chain::{ChainStep, Logged};
+use domain::chain::ChainStep;
 use domain::{Record, RecordKey, RecordKind};
 use maud::html;
 use store::Store;
@@ -37,24 +37,17 @@ pub async fn find(
                 let needle = text.to_lowercase();
                 let digits: String = needle.chars().filter(|c| c.is_ascii_digit()).collect();
                 let mut hits = vec![];
-                let (mut after, mut seen) = (None::<String>, 0);
-                while seen < SEARCH_SCAN_MAX && hits.len() < SEARCH_RESULTS_MAX {
-                    let page = s.records(RecordKind::Subject, after.as_deref(), 1000)?;
-                    let Some(last) = page.last() else { break };
-                    after = Some(last.key().id);
-                    seen += page.len();
-                    for r in page {
-                        let Record::Subject(x) = r else { continue };
-                        let a = x.a_number.as_ref().map(|a| a.to_string()).unwrap_or_default();
-                        let hit = x.id.as_str().eq_ignore_ascii_case(&needle)
-                            || (digits.len() >= 8 && a.contains(&digits))
-                            || x.names.iter().any(|n| n.to_lowercase().contains(&needle));
-                        if hit && service::access::may_know_subject(s, &p, x.id.as_str())? {
-                            hits.push(x);
-                        }
+                crate::scan(s, RecordKind::Subject, SEARCH_SCAN_MAX, &mut |s, r| {
+                    let Record::Subject(x) = r else { return Ok(false) };
+                    let a = x.a_number.as_ref().map(|a| a.to_string()).unwrap_or_default();
+                    let hit = x.id.as_str().eq_ignore_ascii_case(&needle)
+                        || (digits.len() >= 8 && a.contains(&digits))
+                        || x.names.iter().any(|n| n.to_lowercase().contains(&needle));
+                    if hit && service::access::may_know_subject(s, &p, x.id.as_str())? {
+                        hits.push(x);
                     }
-                }
-                hits.truncate(SEARCH_RESULTS_MAX);
+                    Ok(hits.len() == SEARCH_RESULTS_MAX)
+                })?;
                 Ok(hits)
             })
             .await?;
@@ -156,17 +149,7 @@ pub async fn subject(
             service::access::hide_unknown_links(s, &p, &mut subject, custody.as_mut())?;
             let zone = custody_zone(s, custody.as_ref())?;
             let entries = s.subject_entries(sid.as_str(), as_of)?;
-            let logged: Vec<Logged> = entries
-                .iter()
-                .map(|e| Logged {
-                    seq: e.seq,
-                    valid_at: e.valid_at,
-                    recorded_at: e.recorded_at,
-                    corrects: e.corrects,
-                    event: &e.event,
-                })
-                .collect();
-            let steps = domain::chain::custody_chain(&logged)
+            let steps = store::ops::chain_of(&entries)
                 .into_iter()
                 .map(|step| {
                     let e = entries.iter().find(|e| e.seq == step.seq);
