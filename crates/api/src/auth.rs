@@ -140,6 +140,12 @@ impl Tokens {
         Self::new(entries)
     }
 
+    /// The principal listed under `id`, as the tokens file now has it (a web session asks on
+    /// every request, so a principal removed or changed by a reload is so at once).
+    pub fn principal(&self, id: &str) -> Option<Principal> {
+        self.entries.get(id).map(|(e, _)| e.principal.clone())
+    }
+
     /// The principal of a token already verified by this process (cheap; no argon2).
     pub fn cached(&self, token: &str) -> Option<Principal> {
         self.verified.read().unwrap_or_else(|e| e.into_inner()).get(&store::leaf_hash(token.as_bytes())).cloned()

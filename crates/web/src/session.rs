@@ -122,7 +122,7 @@ impl FromRequestParts<Arc<crate::Web>> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<crate::Web>) -> Result<Self, Self::Rejection> {
-        match session_id(&parts.headers).and_then(|id| web.sessions.get(&id)) {
+        match session_id(&parts.headers).and_then(|id| web.sessions.get(&id)).and_then(|v| current(web, v)) {
             Some(v) => Ok(v),
             None => {
                 let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -137,8 +137,15 @@ impl OptionalFromRequestParts<Arc<crate::Web>> for Viewer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<crate::Web>) -> Result<Option<Self>, Self::Rejection> {
-        Ok(session_id(&parts.headers).and_then(|id| web.sessions.get(&id)))
+        Ok(session_id(&parts.headers).and_then(|id| web.sessions.get(&id)).and_then(|v| current(web, v)))
     }
+}
+
+/// The session's viewer with the principal as the tokens file lists it now: a principal
+/// removed by a reload has no session any more, and changed roles apply at once.
+fn current(web: &crate::Web, mut v: Viewer) -> Option<Viewer> {
+    v.principal = web.st.tokens().principal(&v.principal.id)?;
+    Some(v)
 }
 
 /// Percent-encodes a query value.

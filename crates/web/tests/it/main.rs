@@ -338,3 +338,18 @@ fn a_complaint_may_name_only_events_the_filer_may_know_and_only_oversight_handle
     assert_eq!(w.get(&other, &format!("/complaints/{id}")).status, 404);
     assert_eq!(w.get(&other, "/complaints/C-NONE").status, 404);
 }
+
+#[test]
+fn a_principal_removed_by_a_tokens_reload_loses_its_sessions_at_once() {
+    let w = Web::start();
+    let s = w.sign_in("O-USBP-0001");
+    assert_eq!(w.get(&s, "/").status, 200);
+    let kept: Vec<_> = api::auth::demo_principals()
+        .into_iter()
+        .filter(|p| p.id != "O-USBP-0001")
+        .map(|p| api::auth::issue(p).1)
+        .collect();
+    w.server.as_ref().unwrap().reload_tokens(api::auth::Tokens::new(kept).unwrap()).unwrap();
+    let a = w.get(&s, "/");
+    assert_eq!((a.status, a.headers["location"].as_str()), (303, "/login?next=/"));
+}
