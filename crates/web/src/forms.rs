@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use maud::{Markup, html};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use service::ApiRole::{self, *};
 use service::{Command, ComplaintCommand, RegistryCommand, ServiceError};
 use std::collections::HashMap;
 
@@ -82,6 +83,9 @@ const fn f(path: &'static str, label: &'static str, kind: Kind, required: bool, 
 /// A workflow's form.
 struct Workflow {
     slug: &'static str,
+    /// Who may send its command (the same as `Command::roles`, which a test checks): the
+    /// pages offer the form only to them.
+    roles: &'static [ApiRole],
     title: &'static str,
     intro: &'static str,
     /// The field naming the record the request is about (not part of the body), if any.
@@ -157,6 +161,7 @@ const AGREEMENT_KINDS: &[(&str, &str)] = &[
 static WORKFLOWS: &[Workflow] = &[
     Workflow {
         slug: "subject",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "Register a person",
         intro: "A synthetic person's record. The id is chosen for you when left empty.",
         about: None,
@@ -170,6 +175,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "encounter",
+        roles: &[FieldOfficer, Supervisor, Officer287g],
         title: "Record an encounter or arrest",
         intro: "Where it happened decides the state, county, time zone and border zone: the law establishes them from the location.",
         about: None,
@@ -196,6 +202,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "booking",
+        roles: &[JailStaff],
         title: "Book into a jail",
         intro: "A booking on a criminal charge; the person's identity and status are checked at booking.",
         about: None,
@@ -208,6 +215,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "identity-verification",
+        roles: &[Supervisor, JailStaff, Officer287g],
         title: "Verify identity",
         intro: "Say whether the booked person is one of the check's candidates, and on what that rests.",
         about: Some("subject"),
@@ -220,6 +228,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "handoff",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "Offer custody",
         intro: "The custodian offers the person to another agency; custody moves only when that agency accepts.",
         about: None,
@@ -234,6 +243,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "handoff-answer",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "Answer a handoff offer",
         intro: "Accepting moves custody to your agency in the same commit that closes the offer.",
         about: Some("handoff"),
@@ -247,6 +257,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "detainer",
+        roles: &[FieldOfficer, Supervisor],
         title: "Issue a detainer",
         intro: "A Form I-247A to the agency that holds the person. A pending citizenship claim blocks it until a supervisor decides.",
         about: None,
@@ -264,6 +275,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "detainer-step",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "A detainer's next step",
         intro: "The jail answers as its state's law allows and requires; the law refuses an answer it forbids.",
         about: Some("detainer"),
@@ -278,6 +290,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "citizenship-claim",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "Record a citizenship claim",
         intro: "Until a supervisor decides a US citizenship claim, detainers and holds on the person are refused.",
         about: Some("subject"),
@@ -290,6 +303,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "citizenship-determination",
+        roles: &[Supervisor],
         title: "Decide a citizenship claim",
         intro: "A supervisor of ICE or CBP decides, and says on what.",
         about: Some("subject"),
@@ -302,6 +316,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "release",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g],
         title: "Release",
         intro: "The custodian releases the person; the law says what an open detainer is owed.",
         about: Some("subject"),
@@ -314,6 +329,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "operation",
+        roles: &[Supervisor],
         title: "Plan an operation",
         intro: "Who deploys where, with how many people, and for whom they work.",
         about: None,
@@ -329,6 +345,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "agreement",
+        roles: &[Administrator],
         title: "Record an agreement",
         intro: "A 287(g) memorandum, a task-force MOU or a detention contract. Entering a 287(g) agreement is decided by the state's law.",
         about: None,
@@ -345,6 +362,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "officer",
+        roles: &[Administrator],
         title: "Register an officer",
         intro: "An agent, deputy or Guard member of an agency (the administrator's when none is named).",
         about: None,
@@ -358,6 +376,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "complaint",
+        roles: &[FieldOfficer, Supervisor, JailStaff, Officer287g, Oversight, Administrator],
         title: "File a complaint",
         intro: "A complaint names the events of the log it concerns (their numbers, shown on every timeline and in the audit). It is known to oversight and to your agency, and every step of its handling is recorded in the ledger.",
         about: None,
@@ -369,6 +388,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "complaint-assignment",
+        roles: &[Oversight],
         title: "Assign a complaint",
         intro: "Oversight gives the complaint to an investigator.",
         about: Some("complaint"),
@@ -385,6 +405,7 @@ static WORKFLOWS: &[Workflow] = &[
     },
     Workflow {
         slug: "complaint-resolution",
+        roles: &[Oversight],
         title: "Resolve a complaint",
         intro: "The outcome and its reasons, recorded in the ledger.",
         about: Some("complaint"),
@@ -404,6 +425,11 @@ static WORKFLOWS: &[Workflow] = &[
 
 fn workflow(slug: &str) -> Option<&'static Workflow> {
     WORKFLOWS.iter().find(|w| w.slug == slug)
+}
+
+/// Whether `p` may send the form `slug` (the pages offer only those).
+pub fn offered(slug: &str, p: &service::Principal) -> bool {
+    workflow(slug).is_some_and(|w| p.has_any(w.roles))
 }
 
 /// The form's values as a request body (and the record it is about), or the first field that
@@ -639,9 +665,11 @@ pub async fn hub(v: Viewer) -> Markup {
         "Record",
         "/forms",
         html! {
-            p.intro { "Every record goes through the law first: check a request with the law, then record it. Your role decides which of these the record accepts from you." }
+            p.intro { "Every record goes through the law first: check a request with the law, then record it. These are the records your role may make." }
             ul.cards {
-                @for w in WORKFLOWS { li { a href={"/forms/" (w.slug)} { strong { (w.title) } } p.muted { (w.intro) } } }
+                @for w in WORKFLOWS.iter().filter(|w| v.principal.has_any(w.roles)) {
+                    li { a href={"/forms/" (w.slug)} { strong { (w.title) } } p.muted { (w.intro) } }
+                }
             }
         },
     )
@@ -738,4 +766,79 @@ fn event_subject(e: &domain::Event) -> Option<String> {
         .and_then(|s| s.as_str())
         .map(String::from)
         .or_else(|| obj.get("id").and_then(|s| s.as_str()).filter(|s| s.starts_with("S-")).map(String::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form filled in as its users would, per workflow.
+    fn sample(slug: &str) -> Vec<(&'static str, &'static str)> {
+        match slug {
+            "subject" => vec![("names", "A")],
+            "encounter" => vec![
+                ("subject", "S-1"),
+                ("location.lat", "32.6"),
+                ("location.lon", "-117"),
+                ("method", "PB"),
+                ("authority", "interrogation_1357a1"),
+            ],
+            "booking" => vec![("subject", "S-1"), ("facility", "F-1"), ("charge", "c")],
+            "identity-verification" => vec![("subject", "S-1"), ("basis", "b")],
+            "handoff" => vec![("subject", "S-1"), ("receiving_agency", "ICE-ERO-SND")],
+            "handoff-answer" => vec![("handoff", "H-1"), ("answer", "accept")],
+            "detainer" => vec![
+                ("subject", "S-1"),
+                ("recipient_agency", "A-1"),
+                ("form", "I-247A"),
+                ("probable_cause", "final_order_of_removal"),
+            ],
+            "detainer-step" => vec![("detainer", "D-1"), ("step", "serve")],
+            "citizenship-claim" => vec![("subject", "S-1"), ("country", "US"), ("evidence", "us_passport")],
+            "citizenship-determination" => vec![("subject", "S-1"), ("us_citizen", "yes"), ("basis", "b")],
+            "release" => vec![("subject", "S-1"), ("reason", "r")],
+            "operation" => vec![
+                ("name", "n"),
+                ("city", "c"),
+                ("state", "TX"),
+                ("starts_on", "2026-01-01"),
+                ("participants", "ICE-ERO-SND 3"),
+            ],
+            "agreement" => vec![
+                ("id", "A-1"),
+                ("terms.kind", "task_force_mou"),
+                ("parties", "ICE-ERO"),
+                ("signed_on", "2026-01-01"),
+            ],
+            "officer" => vec![("id", "O-1"), ("name", "n"), ("role", "jail_staff")],
+            "complaint" => vec![("events", "1, 2"), ("text", "t")],
+            "complaint-assignment" => vec![("complaint", "C-1"), ("assignee", "a")],
+            "complaint-resolution" => vec![("complaint", "C-1"), ("outcome", "unfounded"), ("resolution", "r")],
+            other => panic!("no sample for {other}"),
+        }
+    }
+
+    #[test]
+    fn every_form_builds_its_command_and_is_offered_to_exactly_the_roles_that_may_send_it() {
+        let ctx = Ctx { principal: "p".into(), nonce: "0".repeat(32) };
+        for w in WORKFLOWS {
+            let values: Vec<(String, String)> = sample(w.slug).into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+            let cmd = to_body(w, &values)
+                .and_then(|(id, body)| (w.build)(id.as_deref(), body, &ctx))
+                .unwrap_or_else(|e| panic!("{}: {e:?}", w.slug));
+            let mut want = cmd.roles().to_vec();
+            // A detainer's steps belong to either side: the form is offered to both.
+            if w.slug == "detainer-step" {
+                let answer: Vec<(String, String)> =
+                    vec![("detainer".into(), "D-1".into()), ("step".into(), "answer".into())];
+                let (id, body) = to_body(w, &answer).unwrap();
+                want.extend((w.build)(id.as_deref(), body, &ctx).unwrap().roles());
+            }
+            want.sort();
+            want.dedup();
+            let mut have = w.roles.to_vec();
+            have.sort();
+            assert_eq!(have, want, "{}", w.slug);
+        }
+    }
 }

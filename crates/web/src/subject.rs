@@ -87,6 +87,18 @@ pub struct SubjectQuery {
     as_of: Option<String>,
 }
 
+/// The forms a subject's page links to, for the roles that may send them.
+const ACTIONS: &[(&str, &str)] = &[
+    ("handoff", "Offer custody"),
+    ("detainer", "Issue a detainer"),
+    ("booking", "Book into a jail"),
+    ("encounter", "Record an encounter"),
+    ("citizenship-claim", "Citizenship claim"),
+    ("citizenship-determination", "Decide the claim"),
+    ("identity-verification", "Verify identity"),
+    ("release", "Release"),
+];
+
 struct SubjectPage {
     subject: domain::subject::Subject,
     custody: Option<domain::custody::Custody>,
@@ -214,14 +226,11 @@ fn view(v: &Viewer, pg: SubjectPage, as_of: Option<&str>) -> maud::Markup {
                 }
             }
             nav.actions aria-label="Record for this person" {
-                a.button href={"/forms/handoff?subject=" (x.id)} { "Offer custody" }
-                a.button href={"/forms/detainer?subject=" (x.id)} { "Issue a detainer" }
-                a.button href={"/forms/booking?subject=" (x.id)} { "Book into a jail" }
-                a.button href={"/forms/encounter?subject=" (x.id)} { "Record an encounter" }
-                a.button href={"/forms/citizenship-claim?subject=" (x.id)} { "Citizenship claim" }
-                @if open_claim { a.button href={"/forms/citizenship-determination?subject=" (x.id)} { "Decide the claim" } }
-                a.button href={"/forms/identity-verification?subject=" (x.id)} { "Verify identity" }
-                a.button href={"/forms/release?subject=" (x.id)} { "Release" }
+                @for (slug, text) in ACTIONS {
+                    @if crate::forms::offered(slug, &v.principal) && (*slug != "citizenship-determination" || open_claim) {
+                        a.button href={"/forms/" (slug) "?subject=" (x.id)} { (text) }
+                    }
+                }
             }
             section aria-labelledby="h-chain" {
                 h2 #h-chain { "Custody chain" }
