@@ -31,6 +31,11 @@ impl Drop for Web {
 
 impl Web {
     fn start() -> Web {
+        Self::start_as(true)
+    }
+
+    /// A demo server (`demo`: sign-in by picking a principal) or a real one (tokens only).
+    fn start_as(demo: bool) -> Web {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("web.db");
         {
@@ -52,7 +57,7 @@ impl Web {
         }
         let config = api::Config { addr: "127.0.0.1:0".into(), db: db.display().to_string(), ..api::Config::default() };
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let pages: api::Pages = Box::new(|st| web::pages(st, Some(api::auth::demo_principals())));
+        let pages: api::Pages = Box::new(move |st| web::pages(st, demo.then(api::auth::demo_principals)));
         let server =
             rt.block_on(api::start_with(&config, api::auth::Tokens::new(entries).unwrap(), Some(pages))).unwrap();
         let agent: ureq::Agent =
@@ -352,4 +357,19 @@ fn a_principal_removed_by_a_tokens_reload_loses_its_sessions_at_once() {
     w.server.as_ref().unwrap().reload_tokens(api::auth::Tokens::new(kept).unwrap()).unwrap();
     let a = w.get(&s, "/");
     assert_eq!((a.status, a.headers["location"].as_str()), (303, "/login?next=/"));
+}
+
+#[test]
+fn only_a_demo_server_lets_one_sign_in_by_picking_a_principal() {
+    let w = Web::start_as(false);
+    let page = w.get("", "/login");
+    assert!(!page.body.contains("name=\"principal\""), "{}", page.body);
+    assert_eq!(w.post("", "/login", &[("principal", "O-USBP-0001")]).status, 401);
+    // A token still signs in.
+    let (token, entry) = api::auth::issue(api::auth::demo_principals().remove(0));
+    let mut entries = vec![entry];
+    entries.extend(api::auth::demo_principals().into_iter().skip(1).map(|p| api::auth::issue(p).1));
+    w.server.as_ref().unwrap().reload_tokens(api::auth::Tokens::new(entries).unwrap()).unwrap();
+    let a = w.post("", "/login", &[("token", &token)]);
+    assert_eq!(a.status, 303, "{}", a.body);
 }
