@@ -40,7 +40,17 @@ pub struct Ask {
     lat: Option<String>,
     lon: Option<String>,
     state: Option<String>,
+    designations: Option<String>,
     facts: Option<String>,
+}
+
+/// Who the officer is designated as: the federal immigration officer classes, or nothing
+/// beyond the role (a 287(g) designation needs its agreement: pose it with `liaison law check`).
+const DESIGNATIONS: &[(&str, &str)] =
+    &[("federal", "Immigration officer (8 CFR 287.5; detainers: 287.7(b))"), ("none", "No designation")];
+
+fn federal(kind: &str) -> bool {
+    matches!(kind, "ice_ero" | "ice_hsi" | "cbp_border_patrol" | "cbp_ofo")
 }
 
 fn actions() -> Vec<String> {
@@ -63,6 +73,17 @@ fn scenario(a: &Ask) -> Result<String, String> {
     let kind = pick(&a.agency_kind, &kinds, "who acts")?;
     let role = pick(&a.role, &roles, "the officer's role")?;
     let action = pick(&a.action, &acts, "an action")?;
+    let designated = match a.designations.as_deref() {
+        None | Some("") => federal(&kind),
+        Some("federal") => true,
+        Some("none") => false,
+        Some(other) => return Err(format!("designations {other:?} is not federal or none")),
+    };
+    let designations = if designated {
+        "[\n  { authority = { source = \"cfr287_5\" }, scope = \"immigration officer\", granted_at = \"2020-01-01T00:00:00Z\" },\n  { authority = { source = \"cfr287_7b\" }, scope = \"detainer issuance\", granted_at = \"2020-01-01T00:00:00Z\" },\n]"
+    } else {
+        "[]"
+    };
     let when = a.when.as_deref().unwrap_or("").trim();
     let when: jiff::civil::DateTime = when.parse().map_err(|_| format!("when: {when:?} is not a date and time"))?;
     let mut context = String::new();
@@ -94,7 +115,7 @@ fn scenario(a: &Ask) -> Result<String, String> {
     }
     context.push_str(facts.trim());
     Ok(format!(
-        "[agency]\nid = \"ASKING-AGENCY\"\nname = \"The agency asking\"\nkind = \"{kind}\"\n\n[officer]\nid = \"O-ASKING-1\"\nagency = \"ASKING-AGENCY\"\nname = \"The officer asking\"\nrole = \"{role}\"\ndesignations = []\ntraining = []\n\n[[case]]\nname = \"Asked in the browser\"\nnow = \"{}\"\naction = \"{action}\"\n[case.context]\n{context}\n",
+        "[agency]\nid = \"ASKING-AGENCY\"\nname = \"The agency asking\"\nkind = \"{kind}\"\n\n[officer]\nid = \"O-ASKING-1\"\nagency = \"ASKING-AGENCY\"\nname = \"The officer asking\"\nrole = \"{role}\"\ndesignations = {designations}\ntraining = []\n\n[[case]]\nname = \"Asked in the browser\"\nnow = \"{}\"\naction = \"{action}\"\n[case.context]\n{context}\n",
         when.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| e.to_string())?.timestamp()
     ))
 }
@@ -127,6 +148,11 @@ pub async fn ask(
                         select #agency_kind name="agency_kind" { @for (k, l) in AGENCY_KINDS { option value=(k) selected[sel(&a.agency_kind, k)] { (l) } } } }
                     div.field { label for="role" { "Officer's role" }
                         select #role name="role" { @for (k, l) in ROLES { option value=(k) selected[sel(&a.role, k)] { (l) } } } }
+                    div.field { label for="designations" { "Designations" }
+                        select #designations name="designations" {
+                            option value="" { "As the agency kind has them" }
+                            @for (k, l) in DESIGNATIONS { option value=(k) selected[sel(&a.designations, k)] { (l) } }
+                        } }
                     div.field { label for="action" { "Action" }
                         select #action name="action" { @for x in actions() { option value=(x) selected[sel(&a.action, &x)] { (x.replace('_', " ")) } } } }
                     div.field { label for="when" { "When (UTC)" }

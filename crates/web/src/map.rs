@@ -225,3 +225,23 @@ pub fn locator(state: &str, lon: f64, lat: f64, title: &str) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A point falls inside its county's drawn outline (here: El Cajon in San Diego County).
+    #[test]
+    fn a_point_is_drawn_inside_its_county() {
+        let [x, y] = super::point("CA", -116.96, 32.79).unwrap();
+        let sd = super::shapes().iter().find(|s| s.fips == "06073").unwrap();
+        let nums: Vec<f64> = sd
+            .path
+            .split(|c: char| c == 'M' || c == 'L' || c == 'Z' || c == ' ')
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let xs: Vec<f64> = nums.iter().step_by(2).copied().collect();
+        let ys: Vec<f64> = nums.iter().skip(1).step_by(2).copied().collect();
+        let (x0, x1) = (xs.iter().cloned().fold(f64::MAX, f64::min), xs.iter().cloned().fold(f64::MIN, f64::max));
+        let (y0, y1) = (ys.iter().cloned().fold(f64::MAX, f64::min), ys.iter().cloned().fold(f64::MIN, f64::max));
+        assert!((x0..=x1).contains(&x) && (y0..=y1).contains(&y), "({x}, {y}) outside [{x0}, {x1}] x [{y0}, {y1}]");
+    }
+}

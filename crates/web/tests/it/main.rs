@@ -373,3 +373,29 @@ fn only_a_demo_server_lets_one_sign_in_by_picking_a_principal() {
     let a = w.post("", "/login", &[("token", &token)]);
     assert_eq!(a.status, 303, "{}", a.body);
 }
+
+#[test]
+fn asking_the_law_decides_a_case_with_the_officers_designations_and_refuses_bad_facts() {
+    let w = Web::start();
+    let s = w.sign_in("O-TX-ANG-0001");
+    let ask = |q: &str| {
+        w.get(&s, &format!("/law?agency_kind=cbp_border_patrol&role=border_patrol_agent&action=field_stop&when=2026-03-04T15%3A00&facts=suspicion_factors+%3D+%5B%22recent_illegal_crossings_in_area%22%5D{q}"))
+    };
+    let a = ask("&lat=32.79&lon=-116.96");
+    assert!(a.body.contains("<strong>Permitted</strong>"), "{}", a.body);
+    assert!(a.body.contains("San Diego, CA (county 06073), time zone America/Los_Angeles"), "{}", a.body);
+    let a = ask("&lat=32.79&lon=-116.96&designations=none");
+    assert!(a.body.contains("<strong>Not permitted</strong>") && a.body.contains("R1-no-authority"), "{}", a.body);
+    let a = ask("&lat=200&lon=-116.96");
+    assert!(a.body.contains("latitude: &quot;200&quot; is not a number from -90 to 90"), "{}", a.body);
+    let a = ask("&lat=31.7&lon=-106.5&state=CA");
+    assert!(
+        a.body.contains("The case cannot be decided"),
+        "a stated jurisdiction that contradicts the place: {}",
+        a.body
+    );
+    // Asking records nothing.
+    let before = w.events();
+    ask("&lat=32.79&lon=-116.96");
+    assert_eq!(w.events(), before);
+}
