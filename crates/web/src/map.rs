@@ -235,7 +235,7 @@ mod tests {
         let sd = super::shapes().iter().find(|s| s.fips == "06073").unwrap();
         let nums: Vec<f64> = sd
             .path
-            .split(|c: char| c == 'M' || c == 'L' || c == 'Z' || c == ' ')
+            .split(['M', 'L', 'Z', ' '])
             .filter_map(|t| t.parse().ok())
             .collect();
         let xs: Vec<f64> = nums.iter().step_by(2).copied().collect();
