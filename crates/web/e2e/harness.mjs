@@ -1,7 +1,8 @@
 // The browser suite's harness: one demo server (the `liaison` binary, on a fresh SQLite store
 // and a free port) and Debian's Chromium, driven by playwright-core. Never downloads a browser.
 //
-// LIAISON_BIN  the binary (default: target/debug/liaison from the repository root)
+// E2E_BIN      the liaison binary (default: target/debug/liaison from the repository root;
+//              not LIAISON_*: the server refuses settings it does not know)
 // CHROMIUM_BIN the browser (default: /usr/bin/chromium)
 // E2E_OUT      where screenshots go (default: target/e2e)
 import { spawn } from 'node:child_process';
@@ -20,7 +21,7 @@ const axeSource = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), '
 
 /** Starts `liaison demo` on a fresh store; resolves with its base URL and a stop function. */
 export async function startDemo() {
-  const bin = process.env.LIAISON_BIN || join(root, 'target/debug/liaison');
+  const bin = process.env.E2E_BIN || join(root, 'target/debug/liaison');
   const dir = mkdtempSync(join(tmpdir(), 'liaison-e2e-'));
   const child = spawn(bin, ['--json', 'demo', '--db', join(dir, 'demo.db'), '--addr', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +36,10 @@ export async function startDemo() {
       const m = stdout.match(/"url":\s*"(http:\/\/127\.0\.0\.1:\d+)"/);
       if (m) { clearTimeout(timer); ok(m[1]); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`the demo exited (${code})\n${stderr}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the demo exited (${code})\n${stderr}\n${stdout.slice(-2000)}`));
+    });
   });
   const stop = async () => {
     child.kill('SIGTERM');
