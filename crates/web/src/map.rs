@@ -233,11 +233,7 @@ mod tests {
     fn a_point_is_drawn_inside_its_county() {
         let [x, y] = super::point("CA", -116.96, 32.79).unwrap();
         let sd = super::shapes().iter().find(|s| s.fips == "06073").unwrap();
-        let nums: Vec<f64> = sd
-            .path
-            .split(['M', 'L', 'Z', ' '])
-            .filter_map(|t| t.parse().ok())
-            .collect();
+        let nums: Vec<f64> = sd.path.split(['M', 'L', 'Z', ' ']).filter_map(|t| t.parse().ok()).collect();
         let xs: Vec<f64> = nums.iter().step_by(2).copied().collect();
         let ys: Vec<f64> = nums.iter().skip(1).step_by(2).copied().collect();
         let (x0, x1) = (xs.iter().cloned().fold(f64::MAX, f64::min), xs.iter().cloned().fold(f64::MIN, f64::max));
