@@ -259,7 +259,7 @@ pub async fn start_with(config: &Config, mut tokens: auth::Tokens, pages: Option
     };
     drop(writer);
     let app = match pages {
-        Some(pages) => router(state.clone()).merge(pages(state.clone())),
+        Some(pages) => router(state.clone()).merge(routes::observed(pages(state.clone()), state.clone())),
         None => router(state.clone()),
     };
     let limits = listen::Limits {

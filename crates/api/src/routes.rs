@@ -205,6 +205,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// `pages` (routes served beside the API) counted, timed and logged as the API's requests are.
+pub(crate) fn observed(pages: Router, state: Arc<AppState>) -> Router {
+    pages.layer(middleware::from_fn_with_state(state, observe))
+}
+
 /// Counts and times every request, and logs it.
 async fn observe(State(st): St, req: Request, next: Next) -> Response {
     let start = Instant::now();

@@ -399,3 +399,12 @@ fn asking_the_law_decides_a_case_with_the_officers_designations_and_refuses_bad_
     ask("&lat=32.79&lon=-116.96");
     assert_eq!(w.events(), before);
 }
+
+#[test]
+fn pages_are_counted_in_the_servers_metrics() {
+    let w = Web::start();
+    let s = w.sign_in("O-USBP-0001");
+    w.get(&s, "/forms/subject");
+    let m = w.get("", "/metrics").body;
+    assert!(m.contains(r#"route="/forms/{workflow}""#), "{m}");
+}
