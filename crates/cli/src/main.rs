@@ -19,6 +19,7 @@ mod lawbench;
 mod lawcmd;
 mod printer;
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -265,6 +266,10 @@ enum Command {
         cmd: lawcmd::LawCmd,
     },
     /// Measure the ledger against baselines in the same process (see BENCHMARKS.md).
+    /// Run the capacity simulator: a scenario's monthly series (monthly.csv in ICE's metric and
+    /// agency names), its report and the answers to the planners' questions; or regenerate the
+    /// baseline from FY2019–FY2024 data and print its fit (`--calibrate`).
+    Simulate(simulate::SimArgs),
     Bench {
         #[command(subcommand)]
         which: bench::Which,
@@ -351,6 +356,7 @@ fn main() -> ExitCode {
         Command::Policy { cmd } => lawcmd::policy(&p, cmd),
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),
+        Command::Simulate(args) => simulate::run(&p, args),
     };
     match result {
         Ok(code) => code,
