@@ -100,7 +100,12 @@ pub fn simulate(
         .table(last)
         .into_iter()
         .map(|(st, w, r)| {
-            (st.to_string(), format!("{:.1}%", 100.0 * w), r.answer.name().to_string(), format!("{} — {}", r.rule_id, r.citation))
+            (
+                st.to_string(),
+                format!("{:.1}%", 100.0 * w),
+                r.answer.name().to_string(),
+                format!("{} — {}", r.rule_id, r.citation),
+            )
         })
         .collect();
     let people = base.iter().map(|r| r.people).sum::<u64>() / u64::from(runs);

@@ -5,7 +5,7 @@
 //! documented FY2024 at-large share), the detainers that pace implies under each state's law,
 //! the mean stay by arresting agency and criminality, the criminality mix of book-ins, and a
 //! bed count that never binds (the baseline reproduces what happened; the what-ifs bind).
-//! The bundled `scenarios/sim/baseline-fy2024.toml` is exactly this function's output (a test
+//! The bundled `simulations/baseline-fy2024.toml` is exactly this function's output (a test
 //! checks it), so anyone can rerun the calibration: `liaison simulate --calibrate`.
 
 use crate::inputs::{Agency, Criminality, Inputs, Month};
@@ -60,7 +60,8 @@ fn honored_share(jail: &JailLaw, fy: i16) -> f64 {
 
 struct Fy {
     fy: i16,
-    bp_share: f64,
+    /// (month, CBP book-ins / Border Patrol encounters) for each month of the year.
+    bp_share: Vec<(Month, f64)>,
     at_large_pace: f64,
     detainers: f64,
     beds: f64,
@@ -77,9 +78,8 @@ pub fn baseline(law: &law::Law, inputs: &Inputs) -> String {
     let ice = &inputs.ice;
     // 287(g) productivity: the FY2018 share of FY2024's arrests over the JEM and WSO
     // agreements in force mid-FY2024.
-    let arrests_2024 = ice.fy("initial_book_ins", 2024, Some(Agency::Ice), None).unwrap_or(0.0)
-        / fy_days(2024)
-        / ICE_BOOK_IN_SHARE;
+    let arrests_2024 =
+        ice.fy("initial_book_ins", 2024, Some(Agency::Ice), None).unwrap_or(0.0) / fy_days(2024) / ICE_BOOK_IN_SHARE;
     let (jem24, wso24, _) = agreements_mid(inputs, 2024);
     let per_agreement = G287_SHARE * arrests_2024 / (jem24 + wso24).max(1.0);
     // Pickup share: FY2024's custodial arrests over its documented detainers.
@@ -94,13 +94,14 @@ pub fn baseline(law: &law::Law, inputs: &Inputs) -> String {
                 Some(cur)
             })
             .collect();
-        let encounters: f64 = months
+        let bp_share = months
             .iter()
-            .filter_map(|m| inputs.usbp.get(m))
-            .flat_map(|s| s.values())
-            .map(|q| *q as f64)
-            .sum();
-        let cbp = ice.fy("initial_book_ins", fy, Some(Agency::Cbp), None).unwrap_or(0.0);
+            .map(|m| {
+                let encounters: f64 = inputs.usbp.get(m).map(|s| s.values().map(|q| *q as f64).sum()).unwrap_or(0.0);
+                let cbp = ice.month("initial_book_ins", *m, Some(Agency::Cbp)).unwrap_or(0.0);
+                (*m, round3((cbp / encounters.max(1.0)).min(1.0)))
+            })
+            .collect();
         let ice_bi = ice.fy("initial_book_ins", fy, Some(Agency::Ice), None).unwrap_or(0.0);
         let arrests = ice_bi / fy_days(fy) / ICE_BOOK_IN_SHARE;
         let (jem, wso, _) = agreements_mid(inputs, fy);
@@ -127,7 +128,7 @@ pub fn baseline(law: &law::Law, inputs: &Inputs) -> String {
         }
         years.push(Fy {
             fy,
-            bp_share: round3(cbp / encounters.max(1.0)),
+            bp_share,
             at_large_pace: round4(arrests * AT_LARGE_SHARE / (ERO_OFFICERS * FIELD_SHARE)),
             detainers: (custodial / (pickup * honored_share(&jail, fy)).max(1e-9)).round(),
             beds: (max_adp * 1.15 / 100.0).round() * 100.0,
@@ -177,10 +178,14 @@ calibrated_on = ["2018-10", "2024-09"]
     let value = |v: f64| format!("value = {v}");
     let points = |p: String| format!("points = [{p}]");
     param("bp_encounters_per_month", "unused: the sector data cover every month of the baseline", value(0.0));
+    // Per month: how many apprehensions ICE could take followed its beds and policy (Title 42,
+    // the June 2024 proclamation) more than the border's flow, and nothing in the data says which.
+    let monthly: Vec<String> =
+        years.iter().flat_map(|y| y.bp_share.iter().map(|(m, v)| format!("[\"{}\", {v}]", m.first_day()))).collect();
     param(
         "bp_book_in_share",
-        "[V-data] CBP initial book-ins (ICE statistics) / Border Patrol encounters (OHSS sectors), per fiscal year",
-        points(fy_points(&|y| y.bp_share)),
+        "[V-data] CBP initial book-ins (ICE statistics) / Border Patrol encounters (OHSS sectors), per month",
+        points(monthly.join(", ")),
     );
     param("bp_custody_hours_mean", "[U] assumption, under CBP's 72-hour standard (TEDS 2015 §4.1)", value(48.0));
     param("ero_officers", "[S] about 6,000 deportation officers (reference.md §10 item 1)", value(ERO_OFFICERS));
@@ -198,7 +203,11 @@ calibrated_on = ["2018-10", "2024-09"]
         "[V-data] custodial arrests per day (ICE arrests less at-large and 287(g)) / (honored share under state law × pickup share), per fiscal year",
         points(fy_points(&|y| y.detainers)),
     );
-    param("honor_share_discretionary", "[S] refusals 2–4% of I-247As, FY2016–2017 (calibration.md A.12)", value(HONOR_DISCRETIONARY));
+    param(
+        "honor_share_discretionary",
+        "[S] refusals 2–4% of I-247As, FY2016–2017 (calibration.md A.12)",
+        value(HONOR_DISCRETIONARY),
+    );
     param(
         "pickup_share",
         "[S/V-data] FY2024 custodial arrests / (380 detainers a day, TRAC Jan–Feb 2024 (A.12) × honored share); FY2016: ICE took custody after fewer than 40%",
@@ -223,7 +232,11 @@ calibrated_on = ["2018-10", "2024-09"]
         "[S/U] Chicago, Operation Midway Blitz: >3,200 arrests in ~68 days (reference.md §10 item 4) by ~200 agents [U]",
         value(0.23),
     );
-    param("ice_book_in_share", "[V-data/V-doc] FY2024: 90,615 ICE book-ins / 113,431 administrative arrests", value(round3(ICE_BOOK_IN_SHARE)));
+    param(
+        "ice_book_in_share",
+        "[V-data/V-doc] FY2024: 90,615 ICE book-ins / 113,431 administrative arrests",
+        value(round3(ICE_BOOK_IN_SHARE)),
+    );
     param(
         "beds",
         "[V-data] 115% of the fiscal year's highest monthly ADP, so that beds never bind in the baseline",
@@ -267,7 +280,11 @@ calibrated_on = ["2018-10", "2024-09"]
     param("release_recognizance", "[V-data] FY2024 order of recognizance 26,546 (A.5)", value(26546.0 / 106_490.0));
     param("release_supervision", "[V-data] FY2024 order of supervision 7,930 (A.5)", value(7930.0 / 106_490.0));
     param("release_parole", "[V-data] FY2024 paroled 60,620 (A.5)", value(60620.0 / 106_490.0));
-    param("removal_flights_per_day", "[S] 4.8 removal flights a day, June 2024 (Witness at the Border, A.11)", value(4.8));
+    param(
+        "removal_flights_per_day",
+        "[S] 4.8 removal flights a day, June 2024 (Witness at the Border, A.11)",
+        value(4.8),
+    );
     param("seats_per_flight", "[U] 100–135 seats per charter (A.11)", value(135.0));
     param("land_removals_per_day", "[U] assumption: land removals to Mexico", value(400.0));
     param("escort_officer_days_per_flight", "[U] assumption", value(10.0));

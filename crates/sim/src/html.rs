@@ -55,7 +55,8 @@ pub fn chart(title: &str, unit: &str, lines: &[Line]) -> String {
     }
     for (i, m) in months.iter().enumerate() {
         if m.month == 10 || i == 0 {
-            let _ = write!(s, r#"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle">{m}</text>"#, x(*m), h - 8.0);
+            let _ =
+                write!(s, r#"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle">{m}</text>"#, x(*m), h - 8.0);
         }
     }
     for l in lines {
@@ -82,12 +83,7 @@ pub fn chart(title: &str, unit: &str, lines: &[Line]) -> String {
     }
     s.push_str("</svg><figcaption>");
     for l in lines {
-        let _ = write!(
-            s,
-            r#"<span class="key"><span style="background:{}"></span>{}</span> "#,
-            l.colour,
-            esc(l.name)
-        );
+        let _ = write!(s, r#"<span class="key"><span style="background:{}"></span>{}</span> "#, l.colour, esc(l.name));
     }
     let _ = write!(s, "({}; shaded: p5–p95 across runs)</figcaption>", esc(unit));
     // The same numbers as a table.
@@ -134,7 +130,12 @@ pub fn series(m: &Monthly, metric: &str, agency: &str) -> Vec<(Month, f64, f64, 
 }
 
 /// ICE's published series for the months the run covers.
-pub fn observed(ice: &IceStats, m: &Monthly, metric: &str, agency: Option<crate::inputs::Agency>) -> Vec<(Month, f64, f64, f64)> {
+pub fn observed(
+    ice: &IceStats,
+    m: &Monthly,
+    metric: &str,
+    agency: Option<crate::inputs::Agency>,
+) -> Vec<(Month, f64, f64, f64)> {
     let mut months: Vec<Month> = m.keys().map(|k| k.0).collect();
     months.dedup();
     months.into_iter().filter_map(|p| ice.month(metric, p, agency).map(|v| (p, v, v, v))).collect()
@@ -190,7 +191,13 @@ pub fn page(p: &Page) -> String {
             esc(&c.evidence)
         );
         for c in p.constraints {
-            let _ = write!(s, "<tr><td>{}</td><td>{:.0}%</td><td style=\"text-align:left\">{}</td></tr>", esc(c.name), 100.0 * c.load, esc(&c.evidence));
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{:.0}%</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(c.name),
+                100.0 * c.load,
+                esc(&c.evidence)
+            );
         }
         s.push_str("</tbody></table>");
     }
@@ -200,10 +207,30 @@ pub fn page(p: &Page) -> String {
         "Initial book-ins per month",
         "book-ins per month; dashed: ICE's published figures",
         &[
-            Line { name: "CBP (simulated)", colour: "#b85c00", points: series(m, "initial_book_ins", "CBP"), dashed: false },
-            Line { name: "ICE (simulated)", colour: "#005ea2", points: series(m, "initial_book_ins", "ICE"), dashed: false },
-            Line { name: "CBP (ICE statistics)", colour: "#7a3d00", points: observed(p.ice, m, "initial_book_ins", Some(Agency::Cbp)), dashed: true },
-            Line { name: "ICE (ICE statistics)", colour: "#002d4d", points: observed(p.ice, m, "initial_book_ins", Some(Agency::Ice)), dashed: true },
+            Line {
+                name: "CBP (simulated)",
+                colour: "#b85c00",
+                points: series(m, "initial_book_ins", "CBP"),
+                dashed: false,
+            },
+            Line {
+                name: "ICE (simulated)",
+                colour: "#005ea2",
+                points: series(m, "initial_book_ins", "ICE"),
+                dashed: false,
+            },
+            Line {
+                name: "CBP (ICE statistics)",
+                colour: "#7a3d00",
+                points: observed(p.ice, m, "initial_book_ins", Some(Agency::Cbp)),
+                dashed: true,
+            },
+            Line {
+                name: "ICE (ICE statistics)",
+                colour: "#002d4d",
+                points: observed(p.ice, m, "initial_book_ins", Some(Agency::Ice)),
+                dashed: true,
+            },
         ],
     ));
     s.push_str("<h2>Detained population against beds</h2>");
@@ -215,7 +242,12 @@ pub fn page(p: &Page) -> String {
             Line { name: "ICE arrests (simulated)", colour: "#005ea2", points: series(m, "adp", "ICE"), dashed: false },
             Line { name: "Total (simulated)", colour: "#1b1b1b", points: series(m, "adp", "Total"), dashed: false },
             Line { name: "Beds", colour: "#008817", points: series(m, "beds", "Total"), dashed: false },
-            Line { name: "Total (ICE statistics)", colour: "#555", points: observed(p.ice, m, "adp", None), dashed: true },
+            Line {
+                name: "Total (ICE statistics)",
+                colour: "#555",
+                points: observed(p.ice, m, "adp", None),
+                dashed: true,
+            },
         ],
     ));
     s.push_str("<h2>Arrests by channel</h2>");
@@ -237,11 +269,31 @@ pub fn page(p: &Page) -> String {
         "people per month",
         &[
             Line { name: "Removals", colour: "#005ea2", points: series(m, "removals", "Total"), dashed: false },
-            Line { name: "Removal capacity", colour: "#73b3e7", points: series(m, "removal_capacity", "Total"), dashed: true },
+            Line {
+                name: "Removal capacity",
+                colour: "#73b3e7",
+                points: series(m, "removal_capacity", "Total"),
+                dashed: true,
+            },
             Line { name: "Paroled", colour: "#b85c00", points: series(m, "releases_paroled", "Total"), dashed: false },
-            Line { name: "Released for want of a bed", colour: "#b50909", points: series(m, "releases_capacity_no_bed", "Total"), dashed: false },
-            Line { name: "Detainers declined", colour: "#8e6fb5", points: series(m, "detainers_declined", "ICE"), dashed: false },
-            Line { name: "Border Patrol to ICE handoffs", colour: "#4d8055", points: series(m, "handoffs_bp_to_ice", "CBP"), dashed: false },
+            Line {
+                name: "Released for want of a bed",
+                colour: "#b50909",
+                points: series(m, "releases_capacity_no_bed", "Total"),
+                dashed: false,
+            },
+            Line {
+                name: "Detainers declined",
+                colour: "#8e6fb5",
+                points: series(m, "detainers_declined", "ICE"),
+                dashed: false,
+            },
+            Line {
+                name: "Border Patrol to ICE handoffs",
+                colour: "#4d8055",
+                points: series(m, "handoffs_bp_to_ice", "CBP"),
+                dashed: false,
+            },
         ],
     ));
     if !p.fit.rows.is_empty() {
@@ -253,7 +305,14 @@ pub fn page(p: &Page) -> String {
     }
     s.push_str("<h2>The law the jails answered under</h2><p>A county jail's answer to an I-247A with an I-200 warrant, decided by the law engine on the run's last day; detainers are spread over states by their share of ICE's FY2024 detained population.</p><table><thead><tr><th>State</th><th>Share</th><th>Answer</th><th>Rule and citation</th></tr></thead><tbody>");
     for (st, w, a, r) in p.jail_table {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>", esc(st), esc(w), esc(a), esc(r));
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(st),
+            esc(w),
+            esc(a),
+            esc(r)
+        );
     }
     s.push_str("</tbody></table><h2>Parameters and their sources</h2><table><thead><tr><th>Parameter</th><th>Value</th><th>Source</th></tr></thead><tbody>");
     for (k, prm) in &sc.param {
@@ -261,7 +320,13 @@ pub fn page(p: &Page) -> String {
             Some(v) => format!("{v}"),
             None => prm.points.iter().map(|(d, v)| format!("{d}: {v}")).collect::<Vec<_>>().join("; "),
         };
-        let _ = write!(s, "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>", esc(k), esc(&v), esc(&prm.source));
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(k),
+            esc(&v),
+            esc(&prm.source)
+        );
     }
     s.push_str("</tbody></table>");
     if !sc.operations.is_empty() {

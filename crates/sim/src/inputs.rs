@@ -206,11 +206,14 @@ impl Inputs {
     }
 }
 
+/// A row: its line number and its cells by column name.
+type Row = (u64, BTreeMap<String, String>);
+
 fn records<'a>(
     file: &'static str,
     text: &'a str,
     need: &[&str],
-) -> Result<impl Iterator<Item = Result<(u64, BTreeMap<String, String>), InputError>> + 'a, InputError> {
+) -> Result<impl Iterator<Item = Result<Row, InputError>> + 'a, InputError> {
     let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let header: Vec<String> = r
         .headers()
@@ -236,10 +239,11 @@ fn records<'a>(
 
 fn num(file: &'static str, line: u64, m: &BTreeMap<String, String>, col: &str) -> Result<f64, InputError> {
     let s = m.get(col).map(String::as_str).unwrap_or("");
-    s.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| InputError { file, line, reason: format!("{col} {s:?} is not a non-negative number") })
+    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| InputError {
+        file,
+        line,
+        reason: format!("{col} {s:?} is not a non-negative number"),
+    })
 }
 
 fn ice_stats(text: &str) -> Result<IceStats, InputError> {
@@ -326,8 +330,11 @@ fn aors(offices: &str, facilities: &str) -> Result<Aors, InputError> {
 }
 
 fn agreements() -> Result<Vec<Agreement287g>, InputError> {
-    let facts = reference::load(&reference::Sources::bundled())
-        .map_err(|e| InputError { file: e.file, line: e.line, reason: e.reason })?;
+    let facts = reference::load(&reference::Sources::bundled()).map_err(|e| InputError {
+        file: e.file,
+        line: e.line,
+        reason: e.reason,
+    })?;
     Ok(facts
         .into_iter()
         .filter_map(|f| match f.event {

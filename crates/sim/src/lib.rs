@@ -70,8 +70,5 @@ pub fn run_many(
             });
         }
     });
-    slots
-        .into_iter()
-        .map(|m| m.into_inner().expect("not poisoned").expect("every run index was taken"))
-        .collect()
+    slots.into_iter().map(|m| m.into_inner().expect("not poisoned").expect("every run index was taken")).collect()
 }

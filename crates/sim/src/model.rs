@@ -267,7 +267,12 @@ pub fn run(
         days.push(std::mem::take(&mut e.today));
         progress(d + 1);
     }
-    Ok(Run { days, aors: inputs.aors.iter().map(|a| a.code.clone()).collect(), people: e.people.len() as u64, events: e.events })
+    Ok(Run {
+        days,
+        aors: inputs.aors.iter().map(|a| a.code.clone()).collect(),
+        people: e.people.len() as u64,
+        events: e.events,
+    })
 }
 
 fn poisson(rng: &mut Pcg64Mcg, mean: f64) -> u32 {
@@ -488,8 +493,7 @@ impl Engine<'_> {
     fn arrivals(&mut self, day: u32, d: Date) {
         let h0 = day * 24;
         let free_beds = (self.today.beds as i64 - self.total_detained() as i64).max(0) as u32;
-        let mut discretionary_left =
-            if self.sc.scenario.when_full == WhenFull::Defer { free_beds } else { u32::MAX };
+        let mut discretionary_left = if self.sc.scenario.when_full == WhenFull::Defer { free_beds } else { u32::MAX };
         self.border_patrol(h0, d);
         // ICE officers: arrest teams less yesterday's escorts and pickups.
         let field = (self.v("ero_officers", d) * self.v("field_share", d) - self.busy_officer_days).max(0.0);
@@ -516,8 +520,12 @@ impl Engine<'_> {
                 continue;
             }
             let (channel, key) = match a.model {
-                domain::agreement::Model287g::JailEnforcementModel => (Channel::G287Jem, "jem_arrests_per_agreement_day"),
-                domain::agreement::Model287g::WarrantServiceOfficer => (Channel::G287Wso, "wso_arrests_per_agreement_day"),
+                domain::agreement::Model287g::JailEnforcementModel => {
+                    (Channel::G287Jem, "jem_arrests_per_agreement_day")
+                }
+                domain::agreement::Model287g::WarrantServiceOfficer => {
+                    (Channel::G287Wso, "wso_arrests_per_agreement_day")
+                }
                 domain::agreement::Model287g::TaskForceModel => (Channel::G287Tfm, "tfm_arrests_per_agreement_day"),
             };
             let aor = self.inputs.aor_of_state(&a.state).unwrap_or(0);
@@ -595,16 +603,16 @@ impl Engine<'_> {
         let days_in_month = m.days() as f64;
         let share = self.v("bp_book_in_share", d);
         let hours = self.v("bp_custody_hours_mean", d);
-        let sectors: Vec<(usize, f64)> = match self.inputs.usbp.get(&m).filter(|_| self.sc.scenario.bp_encounters_from_data) {
-            Some(by_sector) => by_sector
-                .iter()
-                .map(|(s, q)| (self.sector_aor(s), *q as f64 / days_in_month))
-                .collect(),
-            None => {
-                let total = self.v("bp_encounters_per_month", d) / days_in_month;
-                self.sector_shares().into_iter().map(|(aor, s)| (aor, total * s)).collect()
-            }
-        };
+        let sectors: Vec<(usize, f64)> =
+            match self.inputs.usbp.get(&m).filter(|_| self.sc.scenario.bp_encounters_from_data) {
+                Some(by_sector) => {
+                    by_sector.iter().map(|(s, q)| (self.sector_aor(s), *q as f64 / days_in_month)).collect()
+                }
+                None => {
+                    let total = self.v("bp_encounters_per_month", d) / days_in_month;
+                    self.sector_shares().into_iter().map(|(aor, s)| (aor, total * s)).collect()
+                }
+            };
         for (aor, rate) in sectors {
             let n = poisson(&mut self.rng, rate);
             self.today.bp_encounters += n;
@@ -722,8 +730,7 @@ impl Engine<'_> {
 
     fn removals(&mut self, d: Date) {
         let flights = self.v("removal_flights_per_day", d);
-        let capacity =
-            (flights * self.v("seats_per_flight", d) + self.v("land_removals_per_day", d)).round() as u32;
+        let capacity = (flights * self.v("seats_per_flight", d) + self.v("land_removals_per_day", d)).round() as u32;
         self.today.removal_capacity = capacity;
         let mut done = 0;
         while done < capacity {

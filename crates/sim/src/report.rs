@@ -39,7 +39,11 @@ fn month_rows(days: &[Day], aors: &[String]) -> BTreeMap<(Month, String, String)
         }
         let ice: u32 = Channel::ALL.iter().filter(|c| c.agency() == Agency::Ice).map(|c| d.arrests[*c as usize]).sum();
         add("arrests", "ICE", ice as f64);
-        add("arrests", "CBP", (d.arrests[Channel::BorderPatrol as usize] + d.arrests[Channel::BpInterior as usize]) as f64);
+        add(
+            "arrests",
+            "CBP",
+            (d.arrests[Channel::BorderPatrol as usize] + d.arrests[Channel::BpInterior as usize]) as f64,
+        );
         add("bp_encounters", "CBP", d.bp_encounters as f64);
         add("handoffs_bp_to_ice", "CBP", d.handoffs_bp_to_ice as f64);
         add("handoffs_over_72h", "CBP", d.handoffs_over_72h as f64);
@@ -107,7 +111,11 @@ fn fmt_num(v: f64) -> String {
 /// `monthly.csv`: `period,metric,arresting_agency,value` (and `p05,p95` with several runs),
 /// in ICE's metric and agency names. Per-AOR rows are left to `aor_monthly.csv`.
 pub fn monthly_csv(m: &Monthly, runs: u32) -> String {
-    let mut s = String::from(if runs > 1 { "period,metric,arresting_agency,value,p05,p95\n" } else { "period,metric,arresting_agency,value\n" });
+    let mut s = String::from(if runs > 1 {
+        "period,metric,arresting_agency,value,p05,p95\n"
+    } else {
+        "period,metric,arresting_agency,value\n"
+    });
     for ((p, metric, agency), c) in m {
         if metric == "adp_aor" {
             continue;
@@ -242,7 +250,11 @@ pub fn fit(m: &Monthly, ice: &IceStats) -> Fit {
 pub fn fit_csv(f: &Fit) -> String {
     let mut s = String::from("period,metric,arresting_agency,observed,simulated,error_pct\n");
     for r in &f.rows {
-        let _ = writeln!(s, "{},{},{},{:.1},{:.1},{:.1}", r.period, r.metric, r.arresting_agency, r.observed, r.simulated, r.error_pct);
+        let _ = writeln!(
+            s,
+            "{},{},{},{:.1},{:.1},{:.1}",
+            r.period, r.metric, r.arresting_agency, r.observed, r.simulated, r.error_pct
+        );
     }
     s
 }
@@ -285,7 +297,8 @@ pub fn constraints(runs: &[Run]) -> Vec<Constraint> {
         if d.population.iter().sum::<u32>() as f64 >= 0.98 * d.beds as f64 { 1.0 } else { 0.0 }
     });
     let no_bed = window_mean(runs, W, &|d| {
-        (d.releases[Release::CapacityNoBed as usize] + d.releases[Release::CapacityEarly as usize] + d.deferred_arrests) as f64
+        (d.releases[Release::CapacityNoBed as usize] + d.releases[Release::CapacityEarly as usize] + d.deferred_arrests)
+            as f64
     });
     let removals = window_mean(runs, W, &|d| d.removals as f64);
     let rcap = window_mean(runs, W, &|d| d.removal_capacity as f64);
@@ -312,12 +325,16 @@ pub fn constraints(runs: &[Run]) -> Vec<Constraint> {
         Constraint {
             name: "removal capacity",
             load: if rcap > 0.0 { removals / rcap } else { 0.0 },
-            evidence: format!("{removals:.0} removals/day of a capacity of {rcap:.0}/day; {queue:.0} waiting for a seat on average"),
+            evidence: format!(
+                "{removals:.0} removals/day of a capacity of {rcap:.0}/day; {queue:.0} waiting for a seat on average"
+            ),
         },
         Constraint {
             name: "transport",
             load: if field + escort > 0.0 { escort / (field + escort) } else { 0.0 },
-            evidence: format!("{escort:.0} officer-days/day escorting flights and transfers, against {field:.0} on arrest teams"),
+            evidence: format!(
+                "{escort:.0} officer-days/day escorting flights and transfers, against {field:.0} on arrest teams"
+            ),
         },
     ];
     v.sort_by(|a, b| b.load.total_cmp(&a.load));
@@ -341,7 +358,10 @@ pub const VARIANTS: [(&str, &[&str]); 5] = [
 ];
 
 fn per_year(runs: &[Run], f: &dyn Fn(&Day) -> f64) -> (f64, f64, f64) {
-    let mut v: Vec<f64> = runs.iter().map(|r| r.days.iter().rev().take(365).map(f).sum::<f64>() * 365.0 / r.days.len().min(365) as f64).collect();
+    let mut v: Vec<f64> = runs
+        .iter()
+        .map(|r| r.days.iter().rev().take(365).map(f).sum::<f64>() * 365.0 / r.days.len().min(365) as f64)
+        .collect();
     v.sort_by(f64::total_cmp);
     (v.iter().sum::<f64>() / v.len() as f64, quantile(&v, 0.05), quantile(&v, 0.95))
 }
@@ -387,7 +407,11 @@ pub fn answers(base: &[Run], variants: &BTreeMap<&str, Vec<Run>>) -> Vec<Answer>
     let b100 = v("beds_100000");
     let adp = |r: &[Run]| per_day(r, &|d| d.population.iter().sum::<u32>() as f64);
     let cap_rel = |r: &[Run]| {
-        per_year(r, &|d| (d.releases[Release::CapacityNoBed as usize] + d.releases[Release::CapacityEarly as usize] + d.deferred_arrests) as f64)
+        per_year(r, &|d| {
+            (d.releases[Release::CapacityNoBed as usize]
+                + d.releases[Release::CapacityEarly as usize]
+                + d.deferred_arrests) as f64
+        })
     };
     let rem = |r: &[Run]| per_year(r, &|d| d.removals as f64);
     let q3 = format!(
@@ -412,8 +436,14 @@ pub fn answers(base: &[Run], variants: &BTreeMap<&str, Vec<Run>>) -> Vec<Answer>
         range(r12)
     );
     vec![
-        Answer { question: "Can ICE reach 3,000 arrests a day with about 6,000–6,500 deportation officers?", answer: q1 },
-        Answer { question: "Do Border Patrol agents deployed to interior cities add arrests, or only headlines?", answer: q2 },
+        Answer {
+            question: "Can ICE reach 3,000 arrests a day with about 6,000–6,500 deportation officers?",
+            answer: q1,
+        },
+        Answer {
+            question: "Do Border Patrol agents deployed to interior cities add arrests, or only headlines?",
+            answer: q2,
+        },
         Answer { question: "What happens as detention grows from 50,000 toward 100,000 beds?", answer: q3 },
         Answer {
             question: "How far are 600,000 removals a year from a 1 million goal, and what is the limit: arrests, beds, transport or removal flights?",

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 /// The bundled scenarios, by name.
 pub const BUNDLED: [(&str, &str); 2] = [
-    ("baseline-fy2024", include_str!("../../../scenarios/sim/baseline-fy2024.toml")),
-    ("seeds-2025", include_str!("../../../scenarios/sim/seeds-2025.toml")),
+    ("baseline-fy2024", include_str!("../../../simulations/baseline-fy2024.toml")),
+    ("seeds-2025", include_str!("../../../simulations/seeds-2025.toml")),
 ];
 
 /// The longest run the simulator accepts, in days (about 30 years).
@@ -264,7 +264,12 @@ impl Scenario {
         check_bound(key, v).map_err(|e| ScenarioError(format!("--set {e}")))?;
         self.param.insert(
             key.name.to_string(),
-            Param { source: format!("what-if: --set {}={v}", key.name), value: Some(v), points: vec![], interpolate: Interpolate::Step },
+            Param {
+                source: format!("what-if: --set {}={v}", key.name),
+                value: Some(v),
+                points: vec![],
+                interpolate: Interpolate::Step,
+            },
         );
         Ok(())
     }

@@ -26,12 +26,12 @@ fn runs(sc: &Scenario, seed: u64, n: u32, threads: usize) -> Vec<sim::Run> {
 #[test]
 fn bundled_baseline_is_what_calibration_produces() {
     let text = sim::calibrate::baseline(law(), inputs());
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/sim/baseline-fy2024.toml");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../simulations/baseline-fy2024.toml");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(path, &text).unwrap();
     }
     let bundled = std::fs::read_to_string(path).unwrap();
-    assert!(bundled == text, "scenarios/sim/baseline-fy2024.toml differs from calibration; rerun with UPDATE_EXPECT=1");
+    assert!(bundled == text, "simulations/baseline-fy2024.toml differs from calibration; rerun with UPDATE_EXPECT=1");
     Scenario::parse(&text).expect("the calibrated baseline parses");
 }
 
@@ -45,7 +45,10 @@ fn seeds_2025_takes_fy2024_values_from_the_baseline() {
         if p.source.starts_with("FY2024 calibrated (baseline)") {
             let want = base.p(k).at(fy2024);
             let got = p.at(fy2024);
-            assert!((got - want).abs() <= 0.0051 * want.abs().max(1.0), "{k}: seeds-2025 has {got}, the FY2024 baseline {want}");
+            assert!(
+                (got - want).abs() <= 0.0051 * want.abs().max(1.0),
+                "{k}: seeds-2025 has {got}, the FY2024 baseline {want}"
+            );
             checked += 1;
         }
     }
@@ -115,7 +118,8 @@ fn invariants_hold_when_beds_are_short_under_every_policy() {
         let r = &runs(&sc, 11, 1, 1)[0];
         let last = r.days.last().unwrap();
         let detained: u32 = last.population.iter().sum();
-        let cap = (last.beds as f64 * if matches!(when, WhenFull::Overflow | WhenFull::Defer) { 1.1 } else { 1.0 }) as u32;
+        let cap =
+            (last.beds as f64 * if matches!(when, WhenFull::Overflow | WhenFull::Defer) { 1.1 } else { 1.0 }) as u32;
         // The September 2024 population (~37,000) starts above 20,000 beds; it drains, and
         // new book-ins never exceed the beds.
         assert!(detained <= cap + 50, "{when:?}: {detained} detained in {} beds", last.beds);
@@ -133,7 +137,7 @@ fn what_ifs_are_checked() {
     assert!(sc.set("beds").unwrap_err().0.contains("KEY=VALUE"));
     sc.set("beds=100000").unwrap();
     assert_eq!(sc.p("beds").at(jiff::civil::date(2025, 1, 1)), 100_000.0);
-    let bad = include_str!("../../../scenarios/sim/seeds-2025.toml").replace("[param.beds]", "[param.bedz]");
+    let bad = include_str!("../../../simulations/seeds-2025.toml").replace("[param.beds]", "[param.bedz]");
     assert!(Scenario::parse(&bad).unwrap_err().0.contains("param.beds is missing"));
 }
 

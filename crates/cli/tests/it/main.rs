@@ -6,6 +6,7 @@ mod edits;
 mod lawcmds;
 mod readme;
 mod serve_crash;
+mod simulate;
 mod tamper;
 mod tamper_both;
 mod witness;
