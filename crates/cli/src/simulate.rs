@@ -36,7 +36,8 @@ pub struct SimArgs {
     /// report.html into this directory (`--out sim-out`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Skip the what-if runs behind the four answers (faster; the answers are left out).
+    /// Skip the what-if runs behind the four answers (faster; the answers are left out)
+    /// (`--no-answers`).
     #[arg(long)]
     pub no_answers: bool,
     /// Regenerate the baseline from FY2019–FY2024 data, run it and print its fit; with --out,

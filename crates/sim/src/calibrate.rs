@@ -177,6 +177,7 @@ calibrated_on = ["2018-10", "2024-09"]
     };
     let value = |v: f64| format!("value = {v}");
     let points = |p: String| format!("points = [{p}]");
+    param("population_scale", "1: the nation (the benchmark scales it)", value(1.0));
     param("bp_encounters_per_month", "unused: the sector data cover every month of the baseline", value(0.0));
     // Per month: how many apprehensions ICE could take followed its beds and policy (Title 42,
     // the June 2024 proclamation) more than the border's flow, and nothing in the data says which.

@@ -162,6 +162,8 @@ pub struct Inputs {
     pub agreements: Vec<Agreement287g>,
     /// The date of ICE's 287(g) snapshot the agreements come from.
     pub agreements_snapshot: Date,
+    /// Each state's AOR (see [`Inputs::aor_of_state`]).
+    pub state_aor: BTreeMap<String, usize>,
     /// FY2024 facility ADP by (state, AOR index).
     pub state_aor_adp: BTreeMap<(String, usize), f64>,
     /// Facility rows whose AOR column holds no AOR code (ICE printed a shifted address).
@@ -177,7 +179,7 @@ impl Inputs {
             aors(reference::AOR_FIELD_OFFICES_CSV, ICE_DETENTION_FACILITIES_CSV)?;
         let agreements = agreements()?;
         let agreements_snapshot = reference::AGREEMENTS_287G_SNAPSHOT.parse().expect("constant date");
-        Ok(Inputs {
+        let mut inputs = Inputs {
             ice,
             usbp,
             sector_state,
@@ -187,12 +189,24 @@ impl Inputs {
             agreements,
             agreements_snapshot,
             facility_rows_unusable,
-        })
+            state_aor: BTreeMap::new(),
+        };
+        let states: Vec<String> = inputs.aors.iter().flat_map(|a| a.states.clone()).collect();
+        for st in states {
+            if let Some(i) = inputs.find_aor_of_state(&st) {
+                inputs.state_aor.insert(st, i);
+            }
+        }
+        Ok(inputs)
+    }
+
+    pub fn aor_of_state(&self, state: &str) -> Option<usize> {
+        self.state_aor.get(state).copied()
     }
 
     /// The AOR whose facilities held the most people in the state in FY2024 (the state's
     /// first listed AOR when none did).
-    pub fn aor_of_state(&self, state: &str) -> Option<usize> {
+    fn find_aor_of_state(&self, state: &str) -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
         for (i, a) in self.aors.iter().enumerate() {
             if a.states.iter().any(|s| s == state) {

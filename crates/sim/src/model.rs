@@ -18,7 +18,7 @@
 
 use crate::inputs::{Agency, Criminality, Inputs, Month};
 use crate::law::JailLaw;
-use crate::scenario::{Scenario, WhenFull};
+use crate::scenario::{K, Scenario, WhenFull};
 use jiff::civil::{Date, Weekday};
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp, LogNormal, Poisson};
@@ -215,6 +215,16 @@ struct Engine<'a> {
     busy_officer_days: f64,
     /// Yesterday's ICE arrests by the non-at-large channels (to aim at-large at the target).
     other_ice_yesterday: f64,
+    /// Today's parameter values, indexed by `K`.
+    p: Vec<f64>,
+    /// 287(g) agreements by signing date: (date, AOR, channel), and how many are in force by
+    /// AOR and model.
+    agreements: Vec<(Date, usize, Channel)>,
+    agreements_next: usize,
+    agreements_in_force: Vec<[u32; 3]>,
+    /// Each Border Patrol sector's AOR, and each AOR's share of recent encounters.
+    sector_aor: std::collections::BTreeMap<String, usize>,
+    sector_shares: Vec<(usize, f64)>,
 }
 
 /// Runs the scenario once with the seed. Pure: the same inputs give the same run.
@@ -247,9 +257,33 @@ pub fn run(
         today: Day::default(),
         busy_officer_days: 0.0,
         other_ice_yesterday: 0.0,
+        p: sc.values_at(sc.scenario.from),
+        agreements: Vec::new(),
+        agreements_next: 0,
+        agreements_in_force: vec![[0; 3]; n_aor],
+        sector_aor: inputs
+            .sector_state
+            .iter()
+            .map(|(s, st)| (s.clone(), inputs.aor_of_state(st).unwrap_or(0)))
+            .collect(),
+        sector_shares: Vec::new(),
     };
+    e.agreements = inputs
+        .agreements
+        .iter()
+        .map(|a| {
+            let channel = match a.model {
+                domain::agreement::Model287g::JailEnforcementModel => Channel::G287Jem,
+                domain::agreement::Model287g::WarrantServiceOfficer => Channel::G287Wso,
+                domain::agreement::Model287g::TaskForceModel => Channel::G287Tfm,
+            };
+            (a.signed_on, inputs.aor_of_state(&a.state).unwrap_or(0), channel)
+        })
+        .collect();
+    e.agreements.sort();
+    e.sector_shares = e.compute_sector_shares();
     let from = sc.scenario.from;
-    e.set_beds(from);
+    e.set_beds();
     e.initial_population(from);
     e.start_len = e.detained.iter().map(|l| l.len() as u32).collect();
     let mut days = Vec::with_capacity(sc.scenario.days as usize);
@@ -259,10 +293,11 @@ pub fn run(
             what: format!("day {d} is past the calendar: {err}"),
         })?;
         e.today = Day { date: Some(date), ..Day::default() };
-        e.set_beds(date);
+        e.p = sc.values_at(date);
+        e.set_beds();
         e.arrivals(d, date);
-        e.process_until((d + 1) * 24, date);
-        e.removals(date);
+        e.process_until((d + 1) * 24);
+        e.removals();
         e.end_of_day(date)?;
         days.push(std::mem::take(&mut e.today));
         progress(d + 1);
@@ -288,12 +323,12 @@ fn lognormal(rng: &mut Pcg64Mcg, mean: f64, sigma: f64) -> f64 {
 }
 
 impl Engine<'_> {
-    fn v(&self, key: &str, d: Date) -> f64 {
-        self.sc.p(key).at(d)
+    fn v(&self, k: K) -> f64 {
+        self.p[k as usize]
     }
 
-    fn set_beds(&mut self, d: Date) {
-        let beds = self.v("beds", d);
+    fn set_beds(&mut self) {
+        let beds = self.v(K::beds) * self.v(K::population_scale);
         for (c, s) in self.caps.iter_mut().zip(&self.aor_share) {
             *c = (beds * s).round() as u32;
         }
@@ -305,18 +340,18 @@ impl Engine<'_> {
         self.heap.push(std::cmp::Reverse((hour, self.seq, kind, person)));
     }
 
-    fn new_person(&mut self, channel: Channel, aor: usize, place: Place, hour: u32, d: Date) -> u32 {
-        let crim = self.criminality(channel.agency(), d);
+    fn new_person(&mut self, channel: Channel, aor: usize, place: Place, hour: u32) -> u32 {
+        let crim = self.criminality(channel.agency());
         let id = self.people.len() as u32;
         self.people.push(Person { channel, crim, place, aor: aor as u8, slot: 0, since_hour: hour, honored: false });
         self.counts[place as usize] += 1;
         id
     }
 
-    fn criminality(&mut self, a: Agency, d: Date) -> Criminality {
+    fn criminality(&mut self, a: Agency) -> Criminality {
         let (c, p) = match a {
-            Agency::Cbp => (self.v("convicted_share_cbp", d), self.v("pending_share_cbp", d)),
-            Agency::Ice => (self.v("convicted_share_ice", d), self.v("pending_share_ice", d)),
+            Agency::Cbp => (self.v(K::convicted_share_cbp), self.v(K::pending_share_cbp)),
+            Agency::Ice => (self.v(K::convicted_share_ice), self.v(K::pending_share_ice)),
         };
         let u: f64 = self.rng.random();
         if u < c {
@@ -344,12 +379,12 @@ impl Engine<'_> {
         let months = stats.months();
         let before = Month::of(from.checked_sub(jiff::Span::new().days(1)).unwrap_or(from));
         let Some(m) = months.iter().rev().find(|m| **m <= before).or(months.first()).copied() else { return };
-        let sigma = self.v("los_sigma", from);
+        let sigma = self.v(K::los_sigma);
         for a in Agency::ALL {
             for c in Criminality::ALL {
                 let adp = stats.monthly.get(&("adp".to_string(), m, Some(a), Some(c))).copied().unwrap_or(0.0);
-                let mean = self.los_mean(a, c, from);
-                for _ in 0..adp.round() as u32 {
+                let mean = self.los_mean(a, c);
+                for _ in 0..(adp * self.v(K::population_scale)).round() as u32 {
                     let aor = self.pick_aor();
                     let channel = if a == Agency::Cbp { Channel::BorderPatrol } else { Channel::IceAtLarge };
                     let id = self.people.len() as u32;
@@ -387,16 +422,15 @@ impl Engine<'_> {
         self.aor_share.len() - 1
     }
 
-    fn los_mean(&self, a: Agency, c: Criminality, d: Date) -> f64 {
-        let k = match (a, c) {
-            (Agency::Cbp, Criminality::Convicted) => "los_days_cbp_convicted",
-            (Agency::Cbp, Criminality::Pending) => "los_days_cbp_pending",
-            (Agency::Cbp, Criminality::Other) => "los_days_cbp_other",
-            (Agency::Ice, Criminality::Convicted) => "los_days_ice_convicted",
-            (Agency::Ice, Criminality::Pending) => "los_days_ice_pending",
-            (Agency::Ice, Criminality::Other) => "los_days_ice_other",
-        };
-        self.v(k, d)
+    fn los_mean(&self, a: Agency, c: Criminality) -> f64 {
+        self.v(match (a, c) {
+            (Agency::Cbp, Criminality::Convicted) => K::los_days_cbp_convicted,
+            (Agency::Cbp, Criminality::Pending) => K::los_days_cbp_pending,
+            (Agency::Cbp, Criminality::Other) => K::los_days_cbp_other,
+            (Agency::Ice, Criminality::Convicted) => K::los_days_ice_convicted,
+            (Agency::Ice, Criminality::Pending) => K::los_days_ice_pending,
+            (Agency::Ice, Criminality::Other) => K::los_days_ice_other,
+        })
     }
 
     fn detain(&mut self, id: u32, aor: usize) {
@@ -426,7 +460,7 @@ impl Engine<'_> {
 
     /// Books a person into detention, near `aor` if there is room. Returns false when the
     /// person is released for want of a bed.
-    fn book_in(&mut self, id: u32, aor: usize, hour: u32, d: Date) -> bool {
+    fn book_in(&mut self, id: u32, aor: usize, hour: u32) -> bool {
         let target = if (self.detained[aor].len() as u32) < self.caps[aor] {
             Some(aor)
         } else {
@@ -442,7 +476,7 @@ impl Engine<'_> {
         let target = match (target, self.sc.scenario.when_full) {
             (Some(t), _) => t,
             (None, WhenFull::Overflow | WhenFull::Defer) => {
-                let limit = self.today.beds as f64 * (1.0 + self.v("overflow_share", d));
+                let limit = self.today.beds as f64 * (1.0 + self.v(K::overflow_share));
                 if (self.total_detained() as f64) < limit {
                     aor
                 } else {
@@ -468,8 +502,8 @@ impl Engine<'_> {
         let p = self.people[id as usize];
         self.detain(id, target);
         self.today.book_ins[p.channel.agency() as usize] += 1;
-        let mean = self.los_mean(p.channel.agency(), p.crim, d);
-        let sigma = self.v("los_sigma", d);
+        let mean = self.los_mean(p.channel.agency(), p.crim);
+        let sigma = self.v(K::los_sigma);
         let stay = lognormal(&mut self.rng, mean, sigma);
         self.schedule(hour + (stay * 24.0).max(1.0) as u32, Kind::StayEnd, id);
         true
@@ -482,7 +516,7 @@ impl Engine<'_> {
     }
 
     fn weekday_factor(&self, d: Date) -> f64 {
-        let wf = self.v("weekend_factor", d);
+        let wf = self.v(K::weekend_factor);
         let weekday = 7.0 / (5.0 + 2.0 * wf);
         match d.weekday() {
             Weekday::Saturday | Weekday::Sunday => wf * weekday,
@@ -496,13 +530,14 @@ impl Engine<'_> {
         let mut discretionary_left = if self.sc.scenario.when_full == WhenFull::Defer { free_beds } else { u32::MAX };
         self.border_patrol(h0, d);
         // ICE officers: arrest teams less yesterday's escorts and pickups.
-        let field = (self.v("ero_officers", d) * self.v("field_share", d) - self.busy_officer_days).max(0.0);
+        let scale = self.v(K::population_scale);
+        let field = (self.v(K::ero_officers) * scale * self.v(K::field_share) - self.busy_officer_days).max(0.0);
         self.busy_officer_days = 0.0;
         let wf = self.weekday_factor(d);
-        let pace = field * self.v("at_large_per_officer_day", d) * wf;
-        let capacity = field * self.v("at_large_max_per_officer_day", d) * wf;
-        let target = self.v("arrest_target_per_day", d);
-        let wanted = if target > 0.0 { pace.max(target * wf - self.other_ice_yesterday) } else { pace };
+        let pace = field * self.v(K::at_large_per_officer_day) * wf;
+        let capacity = field * self.v(K::at_large_max_per_officer_day) * wf;
+        let target = self.v(K::arrest_target_per_day);
+        let wanted = if target > 0.0 { pace.max(target * scale * wf - self.other_ice_yesterday) } else { pace };
         self.today.field_officers = field;
         self.today.at_large_capacity = capacity;
         self.today.arrest_target = target;
@@ -511,40 +546,34 @@ impl Engine<'_> {
         for _ in 0..at_large {
             let aor = self.pick_aor();
             let h = h0 + 6 + self.rng.random_range(0..12);
-            self.field_arrest(Channel::IceAtLarge, aor, h, d, &mut discretionary_left);
+            self.field_arrest(Channel::IceAtLarge, aor, h, &mut discretionary_left);
         }
         // 287(g): arrests by model from the agreements in force (signed by today).
-        let mut by_state: Vec<(usize, Channel, f64)> = Vec::new();
-        for a in &self.inputs.agreements {
-            if a.signed_on > d {
-                continue;
+        while let Some(&(signed, aor, channel)) = self.agreements.get(self.agreements_next) {
+            if signed > d {
+                break;
             }
-            let (channel, key) = match a.model {
-                domain::agreement::Model287g::JailEnforcementModel => {
-                    (Channel::G287Jem, "jem_arrests_per_agreement_day")
-                }
-                domain::agreement::Model287g::WarrantServiceOfficer => {
-                    (Channel::G287Wso, "wso_arrests_per_agreement_day")
-                }
-                domain::agreement::Model287g::TaskForceModel => (Channel::G287Tfm, "tfm_arrests_per_agreement_day"),
-            };
-            let aor = self.inputs.aor_of_state(&a.state).unwrap_or(0);
-            by_state.push((aor, channel, self.v(key, d) * if channel == Channel::G287Tfm { wf } else { 1.0 }));
+            self.agreements_in_force[aor][channel as usize - Channel::G287Jem as usize] += 1;
+            self.agreements_next += 1;
         }
-        by_state.sort_by_key(|(aor, c, _)| (*aor, *c));
-        let mut i = 0;
-        while i < by_state.len() {
-            let (aor, c, _) = by_state[i];
-            let mut rate = 0.0;
-            while i < by_state.len() && by_state[i].0 == aor && by_state[i].1 == c {
-                rate += by_state[i].2;
-                i += 1;
-            }
-            let n = poisson(&mut self.rng, rate);
-            other_ice += n;
-            for _ in 0..n {
-                let h = h0 + self.rng.random_range(0..24);
-                self.field_arrest(c, aor, h, d, &mut discretionary_left);
+        let per_agreement = [
+            self.v(K::jem_arrests_per_agreement_day),
+            self.v(K::wso_arrests_per_agreement_day),
+            self.v(K::tfm_arrests_per_agreement_day) * wf,
+        ];
+        let channels = [Channel::G287Jem, Channel::G287Wso, Channel::G287Tfm];
+        for aor in 0..self.agreements_in_force.len() {
+            for m in 0..3 {
+                let count = self.agreements_in_force[aor][m];
+                if count == 0 {
+                    continue;
+                }
+                let n = poisson(&mut self.rng, count as f64 * per_agreement[m] * scale);
+                other_ice += n;
+                for _ in 0..n {
+                    let h = h0 + self.rng.random_range(0..24);
+                    self.field_arrest(channels[m], aor, h, &mut discretionary_left);
+                }
             }
         }
         // Border Patrol agents detailed to interior operations.
@@ -556,7 +585,7 @@ impl Engine<'_> {
             .map(|o| (self.inputs.aor_of_state(&o.state).unwrap_or(0), o.agents))
             .collect();
         let set_agents = self.sc.p("bp_interior_agents");
-        let per_agent = self.v("bp_interior_per_agent_day", d) * wf;
+        let per_agent = self.v(K::bp_interior_per_agent_day) * wf * scale;
         for (aor, agents) in &active {
             let agents = if set_agents.source.starts_with("what-if") {
                 set_agents.at(d) / active.len() as f64
@@ -566,15 +595,15 @@ impl Engine<'_> {
             let n = poisson(&mut self.rng, agents * per_agent);
             for _ in 0..n {
                 let h = h0 + 6 + self.rng.random_range(0..12);
-                self.field_arrest(Channel::BpInterior, *aor, h, d, &mut discretionary_left);
+                self.field_arrest(Channel::BpInterior, *aor, h, &mut discretionary_left);
             }
         }
         // Detainers lodged with jails, answered under the state's law.
-        let detainers = self.v("detainers_per_day", d);
+        let detainers = self.v(K::detainers_per_day) * scale;
         let n = poisson(&mut self.rng, detainers);
         self.today.detainers_issued = n;
-        let honor = self.v("honor_share_discretionary", d);
-        let jail_days = self.v("jail_days_mean", d);
+        let honor = self.v(K::honor_share_discretionary);
+        let jail_days = self.v(K::jail_days_mean);
         for _ in 0..n {
             let (state, aor) = self.jail_law.pick_state(self.rng.random());
             let answer = self.jail_law.answer(state, d);
@@ -584,7 +613,7 @@ impl Engine<'_> {
                 crate::law::Answer::MayHonor => self.rng.random::<f64>() < honor,
             };
             let h = h0 + self.rng.random_range(0..24);
-            let id = self.new_person(Channel::IceCustodial, aor, Place::Jail, h, d);
+            let id = self.new_person(Channel::IceCustodial, aor, Place::Jail, h);
             self.people[id as usize].honored = honored;
             if honored {
                 self.today.detainers_honored += 1;
@@ -600,17 +629,18 @@ impl Engine<'_> {
 
     fn border_patrol(&mut self, h0: u32, d: Date) {
         let m = Month::of(d);
+        let scale = self.v(K::population_scale);
         let days_in_month = m.days() as f64;
-        let share = self.v("bp_book_in_share", d);
-        let hours = self.v("bp_custody_hours_mean", d);
+        let share = self.v(K::bp_book_in_share);
+        let hours = self.v(K::bp_custody_hours_mean);
         let sectors: Vec<(usize, f64)> =
             match self.inputs.usbp.get(&m).filter(|_| self.sc.scenario.bp_encounters_from_data) {
                 Some(by_sector) => {
-                    by_sector.iter().map(|(s, q)| (self.sector_aor(s), *q as f64 / days_in_month)).collect()
+                    by_sector.iter().map(|(s, q)| (self.sector_aor(s), *q as f64 / days_in_month * scale)).collect()
                 }
                 None => {
-                    let total = self.v("bp_encounters_per_month", d) / days_in_month;
-                    self.sector_shares().into_iter().map(|(aor, s)| (aor, total * s)).collect()
+                    let total = self.v(K::bp_encounters_per_month) / days_in_month * scale;
+                    self.sector_shares.iter().map(|(aor, s)| (*aor, total * s)).collect()
                 }
             };
         for (aor, rate) in sectors {
@@ -620,7 +650,7 @@ impl Engine<'_> {
             let handed = (0..n).filter(|_| self.rng.random::<f64>() < share).count();
             for _ in 0..handed {
                 let h = h0 + self.rng.random_range(0..24);
-                let id = self.new_person(Channel::BorderPatrol, aor, Place::BorderPatrol, h, d);
+                let id = self.new_person(Channel::BorderPatrol, aor, Place::BorderPatrol, h);
                 self.events += 1;
                 let wait = lognormal(&mut self.rng, hours, 0.6);
                 self.schedule(h + wait.max(1.0) as u32, Kind::Handoff, id);
@@ -629,11 +659,11 @@ impl Engine<'_> {
     }
 
     fn sector_aor(&self, sector: &str) -> usize {
-        self.inputs.sector_state.get(sector).and_then(|st| self.inputs.aor_of_state(st)).unwrap_or(0)
+        self.sector_aor.get(sector).copied().unwrap_or(0)
     }
 
     /// Each AOR's share of Border Patrol encounters over the last 12 months of sector data.
-    fn sector_shares(&self) -> Vec<(usize, f64)> {
+    fn compute_sector_shares(&self) -> Vec<(usize, f64)> {
         let mut by_aor = vec![0.0; self.inputs.aors.len()];
         for by_sector in self.inputs.usbp.values().rev().take(12) {
             for (s, q) in by_sector {
@@ -644,7 +674,7 @@ impl Engine<'_> {
         by_aor.into_iter().enumerate().filter(|(_, q)| *q > 0.0).map(|(i, q)| (i, q / total)).collect()
     }
 
-    fn field_arrest(&mut self, channel: Channel, aor: usize, hour: u32, d: Date, discretionary_left: &mut u32) {
+    fn field_arrest(&mut self, channel: Channel, aor: usize, hour: u32, discretionary_left: &mut u32) {
         if channel.discretionary() {
             if *discretionary_left == 0 {
                 self.today.deferred_arrests += 1;
@@ -654,14 +684,14 @@ impl Engine<'_> {
         }
         self.today.arrests[channel as usize] += 1;
         self.events += 1;
-        if channel.agency() == Agency::Ice && self.rng.random::<f64>() >= self.v("ice_book_in_share", d) {
+        if channel.agency() == Agency::Ice && self.rng.random::<f64>() >= self.v(K::ice_book_in_share) {
             return; // released at arrest (alternatives to detention): not a person in custody
         }
-        let id = self.new_person(channel, aor, Place::Out, hour, d);
-        self.book_in(id, aor, hour, d);
+        let id = self.new_person(channel, aor, Place::Out, hour);
+        self.book_in(id, aor, hour);
     }
 
-    fn process_until(&mut self, end_hour: u32, d: Date) {
+    fn process_until(&mut self, end_hour: u32) {
         while let Some(std::cmp::Reverse((h, _, kind, id))) = self.heap.peek().copied() {
             if h >= end_hour {
                 break;
@@ -676,18 +706,18 @@ impl Engine<'_> {
                         self.today.handoffs_over_72h += 1;
                     }
                     self.move_to(id, Place::Out);
-                    self.book_in(id, p.aor as usize, h, d);
+                    self.book_in(id, p.aor as usize, h);
                 }
                 Kind::JailRelease => {
                     let p = self.people[id as usize];
-                    let picked = p.honored && self.rng.random::<f64>() < self.v("pickup_share", d);
+                    let picked = p.honored && self.rng.random::<f64>() < self.v(K::pickup_share);
                     self.move_to(id, Place::Out);
                     if picked {
                         self.today.detainers_picked_up += 1;
                         self.today.arrests[Channel::IceCustodial as usize] += 1;
-                        self.busy_officer_days += self.v("officer_days_per_pickup", d);
-                        if self.rng.random::<f64>() < self.v("ice_book_in_share", d) {
-                            self.book_in(id, p.aor as usize, h, d);
+                        self.busy_officer_days += self.v(K::officer_days_per_pickup);
+                        if self.rng.random::<f64>() < self.v(K::ice_book_in_share) {
+                            self.book_in(id, p.aor as usize, h);
                         }
                     } else {
                         self.today.detainers_released_before_pickup += 1;
@@ -697,11 +727,11 @@ impl Engine<'_> {
                     if self.people[id as usize].place != Place::Detained {
                         continue; // released early to make room: this end is stale
                     }
-                    if self.rng.random::<f64>() < self.v("removal_share", d) {
+                    if self.rng.random::<f64>() < self.v(K::removal_share) {
                         self.move_to(id, Place::RemovalQueue);
                         self.removal_queue.push_back(id);
                     } else {
-                        let r = self.release_reason(d);
+                        let r = self.release_reason();
                         self.undetain(id, Place::Out);
                         self.today.releases[r as usize] += 1;
                     }
@@ -710,12 +740,12 @@ impl Engine<'_> {
         }
     }
 
-    fn release_reason(&mut self, d: Date) -> Release {
+    fn release_reason(&mut self) -> Release {
         let w = [
-            (Release::Bond, self.v("release_bond", d)),
-            (Release::Recognizance, self.v("release_recognizance", d)),
-            (Release::Supervision, self.v("release_supervision", d)),
-            (Release::Parole, self.v("release_parole", d)),
+            (Release::Bond, self.v(K::release_bond)),
+            (Release::Recognizance, self.v(K::release_recognizance)),
+            (Release::Supervision, self.v(K::release_supervision)),
+            (Release::Parole, self.v(K::release_parole)),
         ];
         let total: f64 = w.iter().map(|x| x.1).sum();
         let mut u = self.rng.random::<f64>() * total;
@@ -728,9 +758,9 @@ impl Engine<'_> {
         Release::Parole
     }
 
-    fn removals(&mut self, d: Date) {
-        let flights = self.v("removal_flights_per_day", d);
-        let capacity = (flights * self.v("seats_per_flight", d) + self.v("land_removals_per_day", d)).round() as u32;
+    fn removals(&mut self) {
+        let flights = self.v(K::removal_flights_per_day);
+        let capacity = (flights * self.v(K::seats_per_flight) + self.v(K::land_removals_per_day)).round() as u32;
         self.today.removal_capacity = capacity;
         let mut done = 0;
         while done < capacity {
@@ -743,8 +773,8 @@ impl Engine<'_> {
             self.events += 1;
         }
         self.today.removals = done;
-        let escort = flights * self.v("escort_officer_days_per_flight", d)
-            + self.today.transfers as f64 * self.v("escort_officer_days_per_transfer", d);
+        let escort = flights * self.v(K::escort_officer_days_per_flight)
+            + self.today.transfers as f64 * self.v(K::escort_officer_days_per_transfer);
         self.today.escort_officer_days = escort;
         self.busy_officer_days += escort;
     }

@@ -33,10 +33,15 @@ macro_rules! keys {
     ($($name:ident: $min:expr, $max:expr, $doc:expr;)*) => {
         /// Every parameter, in the order the report lists them.
         pub const KEYS: &[Key] = &[$(Key { name: stringify!($name), min: $min, max: $max, doc: $doc }),*];
+        /// A parameter by its place in [`KEYS`] (the model reads a day's values by it).
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum K { $($name),* }
     };
 }
 
 keys! {
+    population_scale: 0.01, 100.0, "every flow and capacity multiplied by this (1: the nation; the benchmark scales it)";
     bp_encounters_per_month: 0.0, 2.0e6, "Border Patrol encounters nationwide per month (months the sector data do not cover)";
     bp_book_in_share: 0.0, 1.0, "share of Border Patrol apprehensions handed to ICE and booked into detention";
     bp_custody_hours_mean: 1.0, 720.0, "mean hours in Border Patrol custody before ICE takes the person";
@@ -286,6 +291,11 @@ impl Scenario {
             self.scenario.days = d;
         }
         Ok(())
+    }
+
+    /// Every parameter's value on `d`, in [`KEYS`] order (index by [`K`]).
+    pub fn values_at(&self, d: Date) -> Vec<f64> {
+        KEYS.iter().map(|k| self.p(k.name).at(d)).collect()
     }
 
     pub fn p(&self, name: &str) -> &Param {
