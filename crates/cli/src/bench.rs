@@ -58,6 +58,18 @@ pub enum Which {
         #[arg(long, default_value_t = 20_000)]
         requests: u32,
     },
+    /// One simulated national fiscal year (FY2024) on one thread, at growing population.
+    Sim {
+        /// Comma-separated population multiples (`--scales 1,4,16`).
+        #[arg(long, default_value = "1,4,16")]
+        scales: String,
+        /// Repetitions per scale; the median is reported (`--reps 3`).
+        #[arg(long, default_value_t = 3)]
+        reps: u32,
+        /// The run's seed (`--seed 1`).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Border-zone query latency on the real boundary geometry.
     Zone {
         /// Points to query (`--points 20000`).
@@ -73,6 +85,7 @@ pub fn run(p: &Printer, which: Which) -> Result<ExitCode> {
         Which::Verify { events, pg } => verify(p, events, pg.as_deref()),
         Which::Law { requests } => crate::lawbench::decisions(p, requests),
         Which::Zone { points } => crate::lawbench::zone(p, points),
+        Which::Sim { scales, reps, seed } => crate::simbench::run(p, &parse_list(&scales)?, reps, seed),
     }
 }
 

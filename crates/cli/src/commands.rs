@@ -554,13 +554,13 @@ pub fn mirror(p: &Printer, from: &str, token_file: &Path, db: &Path, limit: u64)
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Result<ExitCode> {
+pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>, people: u32) -> Result<ExitCode> {
     let db = db.unwrap_or_else(|| std::env::temp_dir().join(format!("liaison-demo-{}.db", std::process::id())));
     let created = !db.exists();
     let result = create_with_reference(&db, false).and_then(|(mut store, n)| {
         let path = db.display();
         let hint = format!("try: liaison verify --db {path}\n     liaison log --db {path} --subject S-DEMO-0003\n");
-        run_demo(p, &mut store, &path.to_string(), n, &hint)
+        run_demo(p, &mut store, &path.to_string(), n, &hint, people)
     });
     if result.is_err() && created {
         // A demo that failed half-way leaves nothing behind.
@@ -575,9 +575,9 @@ pub fn demo(p: &Printer, db: Option<PathBuf>, serve_on: Option<String>) -> Resul
 }
 
 /// `liaison demo --pg URL --signing-key FILE`: the demo in an empty PostgreSQL database.
-pub fn demo_pg(p: &Printer, url: &str, key: &Path, serve_on: Option<String>) -> Result<ExitCode> {
+pub fn demo_pg(p: &Printer, url: &str, key: &Path, serve_on: Option<String>, people: u32) -> Result<ExitCode> {
     let (mut store, n) = create_pg_with_reference(url, key, false)?;
-    let code = run_demo(p, &mut store, "PostgreSQL", n, "")?;
+    let code = run_demo(p, &mut store, "PostgreSQL", n, "", people)?;
     drop(store);
     if let Some(addr) = serve_on {
         let config = crate::serve::demo_config(url.to_string(), Some(key.to_path_buf()))?;
@@ -586,7 +586,86 @@ pub fn demo_pg(p: &Printer, url: &str, key: &Path, serve_on: Option<String>) -> 
     Ok(code)
 }
 
-fn run_demo(p: &Printer, store: &mut dyn Store, label: &str, reference_events: u64, hint: &str) -> Result<ExitCode> {
+fn run_demo(
+    p: &Printer,
+    store: &mut dyn Store,
+    label: &str,
+    reference_events: u64,
+    hint: &str,
+    people: u32,
+) -> Result<ExitCode> {
+    seed_demo(store)?;
+    let fed = if people > 0 {
+        let days = 28;
+        let sc = crate::simfeed::demo_scenario(days)?;
+        let bar = p.progress(u64::from(days), "simulating");
+        let run = crate::simfeed::simulate_one(&sc, 1, &|n| bar.set_position(n))?;
+        bar.finish_and_clear();
+        let bar = p.progress(0, "replaying through the law engine");
+        let fed = crate::simfeed::feed(store, &run, people, 1, &|i, n| {
+            bar.set_length(n);
+            bar.set_position(i)
+        })?;
+        bar.finish_and_clear();
+        Some(fed)
+    } else {
+        None
+    };
+    let report =
+        ops::verify(store, &ops::VerifyOptions { rules_hash: Some(&law_hash), ..Default::default() }, &mut |_| {})?;
+    let mut text = format!(
+        "Liaison demo store: {label}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n"
+    );
+    let mut chains = Vec::new();
+    for s in DEMO_SUBJECTS {
+        let chain = ops::custody_chain(store, s, None)?;
+        text.push_str(&format!("{s}\n{}", render_chain(&chain)));
+        chains.push(json!({ "subject": s, "chain": chain }));
+    }
+    if let Some(f) = &fed {
+        text.push_str(&format!("\n{}", crate::simfeed::render(f)));
+    }
+    text.push_str(&format!("\nledger intact: {} events, root {}\n{hint}", report.count, hex::encode(report.root)));
+    p.emit(
+        &text,
+        json!({ "db": label, "events": report.count, "root": hex::encode(report.root), "chains": chains, "simulated": fed }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `db`, or creates it with the reference data and the demo scenario (its cast of
+/// officers and facilities) when it does not exist, runs `f` on it and verifies the result.
+/// A store this call created is removed again if anything fails.
+pub fn with_demo_store(
+    db: &Path,
+    f: &mut dyn FnMut(&mut dyn Store) -> Result<crate::simfeed::Fed>,
+) -> Result<crate::simfeed::Fed> {
+    let created = !db.exists();
+    let result = (|| {
+        let mut store = if created {
+            let (mut store, _) = create_with_reference(db, false)?;
+            seed_demo(&mut store)?;
+            store
+        } else {
+            SqliteStore::open(db).with_context(|| format!("opening store {}", db.display()))?
+        };
+        let fed = f(&mut store)?;
+        let report = ops::verify(
+            &mut store,
+            &ops::VerifyOptions { rules_hash: Some(&law_hash), ..Default::default() },
+            &mut |_| {},
+        )?;
+        anyhow::ensure!(report.count > 0, "the store is empty after the replay");
+        Ok(fed)
+    })();
+    if result.is_err() && created {
+        remove_store_files(db);
+    }
+    result
+}
+
+/// The demo scenario's commands, each with the legal decision the demo asks of it.
+fn seed_demo(store: &mut dyn Store) -> Result<()> {
     let t0: Timestamp = "2026-03-02T08:00:00Z".parse().expect("valid");
     let law = law::Law::bundled();
     let mut first_seq: BTreeMap<String, u64> = BTreeMap::new();
@@ -612,18 +691,5 @@ fn run_demo(p: &Printer, store: &mut dyn Store, label: &str, reference_events: u
         let first = outcome.expect("ran").with_context(|| format!("demo command {key}"))?;
         first_seq.insert(key, first);
     }
-    let report =
-        ops::verify(store, &ops::VerifyOptions { rules_hash: Some(&law_hash), ..Default::default() }, &mut |_| {})?;
-    let mut text = format!(
-        "Liaison demo store: {label}\n{reference_events} reference events (agencies, AORs, Border Patrol sectors, 287(g) agreements) and a synthetic scenario.\n\n"
-    );
-    let mut chains = Vec::new();
-    for s in DEMO_SUBJECTS {
-        let chain = ops::custody_chain(store, s, None)?;
-        text.push_str(&format!("{s}\n{}", render_chain(&chain)));
-        chains.push(json!({ "subject": s, "chain": chain }));
-    }
-    text.push_str(&format!("\nledger intact: {} events, root {}\n{hint}", report.count, hex::encode(report.root)));
-    p.emit(&text, json!({ "db": label, "events": report.count, "root": hex::encode(report.root), "chains": chains }));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -19,6 +19,8 @@ mod lawbench;
 mod lawcmd;
 mod printer;
 mod serve;
+mod simbench;
+mod simfeed;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -168,6 +170,11 @@ enum Command {
         /// Where to write the PostgreSQL store's new signing key (`--signing-key log.key`).
         #[arg(long)]
         signing_key: Option<PathBuf>,
+        /// Simulated people replayed after the scenario: four weeks of `seeds-2025` from
+        /// 2026-03-03, sent through the law engine as real commands; 0 for the three-person
+        /// scenario alone (`--people 200`).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=i64::from(simfeed::PEOPLE_MAX)))]
+        people: u32,
     },
     /// Issue a bearer token for a principal: adds (or replaces) it in the tokens file, keeping
     /// only the argon2id hash, and prints the token once.
@@ -342,9 +349,9 @@ fn main() -> ExitCode {
         }
         Command::Export { db, out } => commands::export(&p, &db, out.as_deref()),
         Command::Import { db, file } => commands::import(&p, &db, &file),
-        Command::Demo { db, addr, no_serve, pg, signing_key } => match (pg, signing_key) {
-            (Some(url), Some(key)) => commands::demo_pg(&p, &url, &key, (!no_serve).then_some(addr)),
-            _ => commands::demo(&p, db, (!no_serve).then_some(addr)),
+        Command::Demo { db, addr, no_serve, pg, signing_key, people } => match (pg, signing_key) {
+            (Some(url), Some(key)) => commands::demo_pg(&p, &url, &key, (!no_serve).then_some(addr), people),
+            _ => commands::demo(&p, db, (!no_serve).then_some(addr), people),
         },
         Command::Token { db, signing_key, tokens, id, agency, officer, roles } => {
             let store = api::Config { db, signing_key, ..api::Config::default() };

@@ -40,6 +40,14 @@ pub struct SimArgs {
     /// (`--no-answers`).
     #[arg(long)]
     pub no_answers: bool,
+    /// Replay a sample of the first run's actions as real commands through the law engine
+    /// into this store (a new one is made with the reference data and the demo's cast)
+    /// (`--into sim.db`).
+    #[arg(long, conflicts_with = "calibrate")]
+    pub into: Option<PathBuf>,
+    /// With --into: about how many simulated people to replay (`--people 500`).
+    #[arg(long, default_value_t = 200, requires = "into", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::simfeed::PEOPLE_MAX)))]
+    pub people: u32,
     /// Regenerate the baseline from FY2019–FY2024 data, run it and print its fit; with --out,
     /// also write the scenario file (`--calibrate --out docs/sim`).
     #[arg(long, conflicts_with = "scenario")]
@@ -61,6 +69,8 @@ fn load(name: &str) -> Result<Scenario> {
 
 /// The outputs of one simulation, in memory.
 pub struct Outputs {
+    /// The first run, for `--into`.
+    pub first: sim::Run,
     pub files: Vec<(&'static str, String)>,
     pub summary: serde_json::Value,
     pub human: String,
@@ -166,7 +176,8 @@ pub fn simulate(
         ("summary.txt", human.clone()),
         ("report.html", page),
     ];
-    Ok(Outputs { files, summary, human })
+    let first = base.into_iter().next().expect("at least one run");
+    Ok(Outputs { first, files, summary, human })
 }
 
 fn write_all(dir: &Path, files: &[(&str, String)]) -> Result<()> {
@@ -204,9 +215,23 @@ pub fn run(p: &Printer, a: SimArgs) -> Result<ExitCode> {
         write_all(dir, &out.files)?;
     }
     let mut human = out.human;
+    let mut summary = out.summary;
     if let Some(dir) = &a.out {
         human.push_str(&format!("\nwrote {} files to {}\n", out.files.len(), dir.display()));
     }
-    p.emit(&human, out.summary);
+    if let Some(db) = &a.into {
+        let fed = crate::commands::with_demo_store(db, &mut |store| {
+            let bar = p.progress(0, "replaying through the law engine");
+            let fed = crate::simfeed::feed(store, &out.first, a.people, a.seed, &|i, n| {
+                bar.set_length(n);
+                bar.set_position(i)
+            });
+            bar.finish_and_clear();
+            fed
+        })?;
+        human.push_str(&format!("\ninto {}:\n{}", db.display(), crate::simfeed::render(&fed)));
+        summary["into"] = json!({"db": db.display().to_string(), "replayed": fed});
+    }
+    p.emit(&human, summary);
     Ok(ExitCode::SUCCESS)
 }

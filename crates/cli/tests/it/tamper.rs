@@ -2,7 +2,7 @@
 //! and names the first bad sequence number. The attacker here can edit the database file
 //! (and drops the append-only triggers first) but does not hold the signing key.
 
-use super::{demo_store, liaison, s, stderr};
+use super::{liaison, s, scenario_store, stderr};
 use domain::Event;
 use ledger::{Entry, leaf_hash};
 use rusqlite::{Connection, params};
@@ -71,14 +71,14 @@ fn assert_tampered(db: &Path, extra: &[&str], first_bad: u64, says: &str) {
 
 #[test]
 fn modified_event_is_named() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| put(c, K, &edit(&bytes(c, K)), false));
     assert_tampered(&db, &[], K, "was modified");
 }
 
 #[test]
 fn modified_event_with_its_leaf_hash_recomputed_is_named_by_the_chain() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| put(c, K, &edit(&bytes(c, K)), true));
     // The edit makes it name a detainer nobody issued; an edit that did not would be named by
     // the next event's link (see `an_altered_chain_link...` for the other direction).
@@ -87,7 +87,7 @@ fn modified_event_with_its_leaf_hash_recomputed_is_named_by_the_chain() {
 
 #[test]
 fn modified_last_event_with_its_leaf_hash_recomputed_fails_the_signed_checkpoint() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         put(
             c,
@@ -101,7 +101,7 @@ fn modified_last_event_with_its_leaf_hash_recomputed_fails_the_signed_checkpoint
 
 #[test]
 fn deleted_event_is_named() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("DELETE FROM event WHERE seq = ?1", [K]).unwrap();
     });
@@ -110,7 +110,7 @@ fn deleted_event_is_named() {
 
 #[test]
 fn reordered_events_are_named() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         let (a, b) = (bytes(c, K), bytes(c, K + 1));
         put(c, K, &b, true);
@@ -121,7 +121,7 @@ fn reordered_events_are_named() {
 
 #[test]
 fn inserted_event_is_named() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("UPDATE event SET seq = -(seq + 1) WHERE seq >= ?1", [K]).unwrap();
         c.execute("UPDATE event SET seq = -seq WHERE seq < 0", []).unwrap();
@@ -148,7 +148,7 @@ fn inserted_event_is_named() {
 
 #[test]
 fn truncated_log_is_caught_by_the_stored_checkpoints() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("DELETE FROM event WHERE seq >= ?1", [K]).unwrap();
     });
@@ -157,7 +157,7 @@ fn truncated_log_is_caught_by_the_stored_checkpoints() {
 
 #[test]
 fn truncation_that_also_removes_checkpoints_is_caught_by_what_it_leaves_or_an_agencys_checkpoint() {
-    let (d, db) = demo_store();
+    let (d, db) = scenario_store();
     let kept = d.path().join("agency-checkpoint.txt");
     let o = liaison(&["checkpoint", "--db", s(&db)]);
     std::fs::write(&kept, &o.stdout).unwrap();
@@ -178,7 +178,7 @@ fn truncation_that_also_removes_checkpoints_is_caught_by_what_it_leaves_or_an_ag
 
 #[test]
 fn rewritten_history_with_a_consistent_chain_fails_the_signed_checkpoints() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         let mut prev: [u8; 32] = c
             .query_row("SELECT leaf FROM event WHERE seq = ?1", [K - 1], |r| r.get::<_, Vec<u8>>(0))
@@ -201,7 +201,7 @@ fn rewritten_history_with_a_consistent_chain_fails_the_signed_checkpoints() {
 
 #[test]
 fn a_forged_checkpoint_is_refused() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         let note: String = c.query_row("SELECT note FROM checkpoint WHERE size = 3477", [], |r| r.get(0)).unwrap();
         // Another root (its first base64 character changed), the signature kept.
@@ -216,7 +216,7 @@ fn a_forged_checkpoint_is_refused() {
 
 #[test]
 fn an_exact_copy_verifies_against_the_originals_checkpoint_and_another_log_does_not() {
-    let (d, db) = demo_store();
+    let (d, db) = scenario_store();
     let kept = d.path().join("cp.txt");
     std::fs::write(&kept, liaison(&["checkpoint", "--db", s(&db)]).stdout).unwrap();
     let file = d.path().join("all.ndjson");
@@ -228,7 +228,7 @@ fn an_exact_copy_verifies_against_the_originals_checkpoint_and_another_log_does_
     let (code, v) = verify_file(&file, &["--checkpoint", s(&kept)]);
     assert_eq!(code, 0, "{v}");
     // The same events under another key: what an attacker who rebuilt the log would have.
-    let (_d2, other) = demo_store();
+    let (_d2, other) = scenario_store();
     let (code, v) = verify(&other, &["--checkpoint", s(&kept)]);
     assert_eq!(code, 3, "{v}");
     assert!(v["error"].as_str().unwrap().contains("signed by key"), "{v}");
@@ -236,7 +236,7 @@ fn an_exact_copy_verifies_against_the_originals_checkpoint_and_another_log_does_
 
 #[test]
 fn an_altered_chain_link_is_named_when_a_checkpoint_vouches_for_the_event_before_it() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         let mut e: Entry<Event> = serde_json::from_slice(&bytes(c, K + 1)).unwrap();
         e.prev[0] ^= 1;
@@ -249,7 +249,7 @@ fn an_altered_chain_link_is_named_when_a_checkpoint_vouches_for_the_event_before
 
 #[test]
 fn a_subject_index_edit_that_hides_a_transfer_is_caught() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     let seq: u64 = 3465; // handoff_accepted: its subject comes from the handoff it names
     attack(&db, |c| {
         c.execute("UPDATE event SET subject = NULL WHERE seq = ?1", [seq]).unwrap();
@@ -261,7 +261,7 @@ fn a_subject_index_edit_that_hides_a_transfer_is_caught() {
 
 #[test]
 fn a_raised_recorded_time_is_caught_and_the_server_does_not_stamp_the_future_with_it() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("UPDATE event SET recorded_us = recorded_us + 12 * 86400 * 1000000 WHERE seq = 3476", []).unwrap();
     });
@@ -278,7 +278,7 @@ fn a_raised_recorded_time_is_caught_and_the_server_does_not_stamp_the_future_wit
 
 #[test]
 fn a_flipped_merkle_node_on_the_right_edge_stops_signing_and_is_named() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     // 3477 events: the level-4 node 216 (events 3456..=3471) is on the frontier.
     attack(&db, |c| {
         c.execute("UPDATE merkle_node SET hash = zeroblob(32) WHERE level = 4 AND idx = 216", []).unwrap();
@@ -297,7 +297,7 @@ fn a_flipped_merkle_node_on_the_right_edge_stops_signing_and_is_named() {
 
 #[test]
 fn a_deleted_checkpoint_row_is_named_by_the_commit_it_closed() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     let (start, size): (u64, u64) = {
         let c = Connection::open(&db).unwrap();
         let sizes: Vec<u64> = c
@@ -317,7 +317,7 @@ fn a_deleted_checkpoint_row_is_named_by_the_commit_it_closed() {
 
 #[test]
 fn a_malformed_checkpoint_exits_3_naming_the_commit_it_closed() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("UPDATE checkpoint SET note = 'garbage' WHERE size = 3477", []).unwrap();
     });
@@ -326,12 +326,12 @@ fn a_malformed_checkpoint_exits_3_naming_the_commit_it_closed() {
 
 #[test]
 fn an_edited_idempotency_row_and_meta_are_caught() {
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("UPDATE command SET request_hash = zeroblob(32) WHERE first_seq = 3470", []).unwrap();
     });
     assert_tampered(&db, &[], 3470, "request hash");
-    let (_d, db) = demo_store();
+    let (_d, db) = scenario_store();
     attack(&db, |c| {
         c.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'", []).unwrap();
     });
@@ -340,7 +340,7 @@ fn an_edited_idempotency_row_and_meta_are_caught() {
 
 #[test]
 fn policy_explain_works_on_a_mirror() {
-    let (d, db) = demo_store();
+    let (d, db) = scenario_store();
     let file = d.path().join("all.ndjson");
     assert!(liaison(&["export", "--db", s(&db), "--out", s(&file)]).status.success());
     let copy = d.path().join("mirror.db");

@@ -18,7 +18,9 @@ fn target(tag: &str) -> Target {
     match super::fresh_pg_database(&format!("tamper_{tag}")) {
         Some(url) => {
             let key = dir.path().join("pg.key");
-            let o = liaison(&["demo", "--pg", &url, "--signing-key", s(&key), "--no-serve"]);
+            // The attacks name events of the three-person scenario, so the store has only
+            // that (`--people 0`); main.rs tests the demo with its replayed weeks.
+            let o = liaison(&["demo", "--pg", &url, "--signing-key", s(&key), "--no-serve", "--people", "0"]);
             assert!(o.status.success(), "{}", stderr(&o));
             let mut attacker = postgres::Client::connect(&url, postgres::NoTls).unwrap();
             attacker
@@ -30,7 +32,7 @@ fn target(tag: &str) -> Target {
         }
         None => {
             let db = dir.path().join("demo.db");
-            let o = liaison(&["demo", "--db", s(&db), "--no-serve"]);
+            let o = liaison(&["demo", "--db", s(&db), "--no-serve", "--people", "0"]);
             assert!(o.status.success(), "{}", stderr(&o));
             let c = rusqlite::Connection::open(&db).unwrap();
             c.execute_batch(
