@@ -15,3 +15,11 @@
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 60000); });
 })();
+
+// The planner's sliders show their value as they move. Without script the value shows after
+// the plan runs (the server renders it).
+document.addEventListener("input", function (e) {
+  var t = e.target, id = t && t.getAttribute && t.getAttribute("data-output");
+  var out = id && document.getElementById(id);
+  if (out) out.textContent = Math.round(Number(t.value));
+});

@@ -293,6 +293,35 @@ test('A complaint against an event is filed, assigned and resolved, each step in
   await page.context().close();
 });
 
+test('A planner moves the what-ifs and sees the series, the band and the binding constraint', async () => {
+  const page = await newPage(chrome);
+  await signIn(page, demo.base, 'O-ERO-SND-0001');
+  await page.goto(demo.base + '/planner');
+  await page.locator('#scenario').selectOption('seeds-2025');
+  await page.locator('#runs').fill('2');
+  // The slider shows its value as it moves.
+  await page.locator('#ero_officers').fill('12000');
+  assert.equal(await page.locator('#ero_officers-value').innerText(), '12000');
+  await page.getByRole('button', { name: 'Run the plan' }).click();
+  await page.waitForURL(/ero_officers=12000/);
+  const binding = await page.locator('#binding').innerText();
+  assert.match(binding, /used over the last 90 days/);
+  // Both charts, each with its p5–p95 band, and the table of the same numbers.
+  assert.equal(await page.locator('main figure svg').count(), 2);
+  assert.ok((await page.locator('#planner-table tbody tr').count()) >= 12);
+  assert.equal(await page.locator('#ero_officers').inputValue(), '12000');
+  // More officers than the scenario's 6,500 move the arrests: a plan with fewer differs.
+  const more = await page.locator('#planner-table tbody tr').last().innerText();
+  await page.goto(demo.base + '/planner?scenario=seeds-2025&runs=2&ero_officers=3000');
+  const fewer = await page.locator('#planner-table tbody tr').last().innerText();
+  assert.notEqual(more, fewer);
+  // A value out of bounds is refused with what was wrong.
+  await page.goto(demo.base + '/planner?scenario=seeds-2025&beds=1');
+  assert.match(await mainText(page), /Detention beds: "1" is not a number from 20000 to 150000/);
+  await shot(page, 'planner-refused');
+  await page.context().close();
+});
+
 /** Every page, as the role that uses it: an axe scan and a screenshot each. */
 const PAGES = [
   ['login', null, '/login'],
@@ -327,6 +356,7 @@ const PAGES = [
   ['law', 'O-TX-ANG-0001', '/law'],
   ['law-answer', 'O-TX-ANG-0001', '/law?agency_kind=state_local_le&role=jail_staff&action=answer_detainer&when=2026-03-04T15%3A00&lat=31.3382&lon=-94.7291&facts=actor_has_custody+%3D+true%0D%0Ain_jail+%3D+true%0D%0Adetainer_answer+%3D+%22honor%22'],
   ['planner', 'O-ERO-SND-0001', '/planner'],
+  ['planner-run', 'O-ERO-SND-0001', '/planner?scenario=seeds-2025&runs=2&beds=100000&removal_flights_per_day=12'],
   ['public', 'O-ERO-SND-0001', '/public'],
   ['not-found', 'O-TX-ANG-0001', '/subjects/S-DEMO-0003'],
 ];

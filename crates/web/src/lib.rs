@@ -21,6 +21,7 @@ mod forms;
 mod law_page;
 mod map;
 mod oversight;
+mod planner;
 mod registry;
 mod session;
 mod shell;
@@ -74,7 +75,7 @@ pub fn pages(st: Arc<AppState>, demo: Option<Vec<Principal>>) -> Router {
         .route("/oversight/checkpoint.txt", get(oversight::checkpoint))
         .route("/ledger/proof/{seq}", get(oversight::proof))
         .route("/law", get(law_page::ask))
-        .route("/planner", get(shell::planned_page))
+        .route("/planner", get(planner::planner))
         .route("/public", get(shell::planned_page))
         .route("/assets/{file}", get(asset))
         .layer(middleware::from_fn(headers))

@@ -163,15 +163,11 @@ pub fn hold(h: &law::hold::HoldClock, zone: &str, now: Option<jiff::Timestamp>) 
     }
 }
 
-/// The Planner and Public places, kept in the navigation until their work lands.
+/// The Public place, kept in the navigation until its work lands.
 pub async fn planned_page(uri: axum::http::Uri, v: Viewer) -> Markup {
-    let (title, what) = if uri.path() == "/planner" {
-        ("Planner", "The capacity simulator (what-if runs on the same rules) comes with the simulator work (issue 13).")
-    } else {
-        (
-            "Public numbers",
-            "Privacy-protected statistics from the published data and the ledger come with the public-numbers work (issue 14).",
-        )
-    };
+    let (title, what) = (
+        "Public numbers",
+        "Privacy-protected statistics from the published data and the ledger come with the public-numbers work (issue 14).",
+    );
     page(Some(&v), title, uri.path(), html! { div.notice { p { (what) } } })
 }
