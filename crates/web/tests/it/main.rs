@@ -408,3 +408,29 @@ fn pages_are_counted_in_the_servers_metrics() {
     let m = w.get("", "/metrics").body;
     assert!(m.contains(r#"route="/forms/{workflow}""#), "{m}");
 }
+
+#[test]
+fn the_planner_runs_a_what_if_records_nothing_and_refuses_out_of_bounds_values() {
+    let w = Web::start();
+    let s = w.sign_in("O-TX-ANG-0001");
+    let before = w.events();
+    let a = w.get(&s, "/planner?scenario=baseline-fy2024&runs=2&beds=60000");
+    assert_eq!(a.status, 200);
+    assert!(a.body.contains("used over the last 90 days"), "the binding constraint: {}", a.body);
+    assert_eq!(a.body.matches("<svg").count() - a.body.matches("class=\"map").count(), 2, "two charts");
+    assert!(a.body.contains("id=\"planner-table\""));
+    assert!(a.body.contains("value=\"60000\""), "the slider keeps the plan's value");
+    assert_eq!(w.events(), before, "planning writes nothing");
+    for (q, says) in [
+        ("scenario=seeds-2025&beds=1", "Detention beds: &quot;1&quot; is not a number from 20000 to 150000"),
+        ("scenario=seeds-2025&runs=11", "runs: &quot;11&quot; is not a whole number from 1 to 10"),
+        ("scenario=nope", "scenario &quot;nope&quot; is not one of the bundled scenarios"),
+        ("scenario=seeds-2025&ero_officers=NaN", "ERO deportation officers: &quot;NaN&quot;"),
+    ] {
+        let a = w.get(&s, &format!("/planner?{q}"));
+        assert_eq!(a.status, 200, "{q}");
+        assert!(a.body.contains(says), "{q}: {}", a.body);
+        assert!(!a.body.contains("planner-table"), "{q}: nothing ran");
+    }
+    assert_eq!(w.get("", "/planner").status, 303, "signed out: to the sign-in page");
+}
