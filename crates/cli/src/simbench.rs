@@ -1,6 +1,6 @@
 //! Simulator benchmark: one national fiscal year (FY2024, `baseline-fy2024` from 2023-10-01
 //! for 366 days) on one thread, at 1×, 4× and 16× the population. Prints people, events and
-//! seconds, and each scale's time against the 1× run of the same process. `bench/simpy.py`
+//! seconds, and each scale's time against the 1× run of the same process. `bench/simpy_model.py`
 //! runs the same flows in SimPy and `bench/sim-vs-simpy` compares the two.
 
 use crate::printer::Printer;
