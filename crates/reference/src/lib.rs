@@ -11,6 +11,8 @@ use domain::{AgencyId, AgreementId, AorCode, Event, StateCode, Timestamp};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
 
+pub mod stats;
+
 pub const AOR_FIELD_OFFICES_CSV: &str = include_str!("../../../reference/ice_aor_field_offices.csv");
 pub const AOR_COVERAGE_CSV: &str = include_str!("../../../reference/ice_areas_of_responsibility.csv");
 pub const USBP_SECTORS_CSV: &str = include_str!("../../../reference/usbp_sectors.csv");

@@ -10,125 +10,12 @@ use domain::agreement::{AgreementKind, Model287g};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
 
-pub const ICE_DETENTION_MONTHLY_CSV: &str = include_str!("../../../reference/ice_detention_monthly.csv");
-pub const ICE_DETENTION_FACILITIES_CSV: &str = include_str!("../../../reference/ice_detention_facilities.csv");
-pub const USBP_ENCOUNTERS_BY_SECTOR_CSV: &str =
-    include_str!("../../../reference/cbp_usbp_encounters_monthly_by_sector.csv");
+use reference::stats::{ICE_DETENTION_FACILITIES_CSV, ICE_DETENTION_MONTHLY_CSV, USBP_ENCOUNTERS_BY_SECTOR_CSV};
 
 /// A bad row in an input file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file} line {line}: {reason}")]
-pub struct InputError {
-    pub file: &'static str,
-    pub line: u64,
-    pub reason: String,
-}
+pub type InputError = reference::ReferenceError;
 
-/// One month, `YYYY-MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month {
-    pub year: i16,
-    pub month: i8,
-}
-
-impl Month {
-    pub fn of(d: Date) -> Month {
-        Month { year: d.year(), month: d.month() }
-    }
-    pub fn parse(s: &str) -> Option<Month> {
-        let (y, m) = s.split_once('-')?;
-        let (year, month) = (y.parse().ok()?, m.parse().ok()?);
-        ((1990..=2100).contains(&year) && (1..=12).contains(&month)).then_some(Month { year, month })
-    }
-    pub fn first_day(self) -> Date {
-        Date::new(self.year, self.month, 1).expect("a parsed month")
-    }
-    pub fn days(self) -> i8 {
-        self.first_day().days_in_month()
-    }
-    pub fn next(self) -> Month {
-        if self.month == 12 { Month { year: self.year + 1, month: 1 } } else { Month { month: self.month + 1, ..self } }
-    }
-    /// The US federal fiscal year the month falls in (FY2025 = 2024-10 .. 2025-09).
-    pub fn fiscal_year(self) -> i16 {
-        if self.month >= 10 { self.year + 1 } else { self.year }
-    }
-}
-
-impl std::fmt::Display for Month {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
-
-/// The arresting agency, as ICE's statistics name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Agency {
-    Cbp,
-    Ice,
-}
-
-impl Agency {
-    pub const ALL: [Agency; 2] = [Agency::Cbp, Agency::Ice];
-    pub fn name(self) -> &'static str {
-        match self {
-            Agency::Cbp => "CBP",
-            Agency::Ice => "ICE",
-        }
-    }
-}
-
-/// ICE's criminality classes (FY2020 onward; FY2019's "Non-Criminal" is read as "Other
-/// Immigration Violator").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Criminality {
-    Convicted,
-    Pending,
-    Other,
-}
-
-impl Criminality {
-    pub const ALL: [Criminality; 3] = [Criminality::Convicted, Criminality::Pending, Criminality::Other];
-    pub fn name(self) -> &'static str {
-        match self {
-            Criminality::Convicted => "Convicted Criminal",
-            Criminality::Pending => "Pending Criminal Charges",
-            Criminality::Other => "Other Immigration Violator",
-        }
-    }
-    fn parse(s: &str) -> Option<Criminality> {
-        match s {
-            "Convicted Criminal" => Some(Criminality::Convicted),
-            "Pending Criminal Charges" => Some(Criminality::Pending),
-            "Other Immigration Violator" | "Non-Criminal" => Some(Criminality::Other),
-            _ => None,
-        }
-    }
-}
-
-/// ICE's monthly statistics: (metric, month, agency, criminality) → value. `agency` None is
-/// ICE's "Total"; `criminality` None is "Total".
-#[derive(Debug, Clone, Default)]
-pub struct IceStats {
-    pub monthly: BTreeMap<(String, Month, Option<Agency>, Option<Criminality>), f64>,
-    /// The "FY" column: (metric, fiscal year, agency, criminality) → value.
-    pub fiscal: BTreeMap<(String, i16, Option<Agency>, Option<Criminality>), f64>,
-}
-
-impl IceStats {
-    pub fn month(&self, metric: &str, m: Month, a: Option<Agency>) -> Option<f64> {
-        self.monthly.get(&(metric.to_string(), m, a, None)).copied()
-    }
-    pub fn fy(&self, metric: &str, fy: i16, a: Option<Agency>, c: Option<Criminality>) -> Option<f64> {
-        self.fiscal.get(&(metric.to_string(), fy, a, c)).copied()
-    }
-    pub fn months(&self) -> Vec<Month> {
-        let mut v: Vec<Month> = self.monthly.keys().map(|k| k.1).collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-}
+pub use reference::stats::{Agency, Criminality, IceStats, Month};
 
 /// One ICE area of responsibility (field office).
 #[derive(Debug, Clone)]
@@ -173,8 +60,9 @@ pub struct Inputs {
 impl Inputs {
     /// The bundled copies.
     pub fn bundled() -> Result<Inputs, InputError> {
-        let ice = ice_stats(ICE_DETENTION_MONTHLY_CSV)?;
-        let (usbp, sector_state) = usbp(USBP_ENCOUNTERS_BY_SECTOR_CSV)?;
+        let ice = reference::stats::ice_stats(ICE_DETENTION_MONTHLY_CSV)?;
+        let enc = reference::stats::usbp_encounters(USBP_ENCOUNTERS_BY_SECTOR_CSV)?;
+        let (usbp, sector_state) = (enc.by_month, enc.sector_state);
         let (aors, adp_by_state_fy2024, state_aor_adp, facility_rows_unusable) =
             aors(reference::AOR_FIELD_OFFICES_CSV, ICE_DETENTION_FACILITIES_CSV)?;
         let agreements = agreements()?;
@@ -258,58 +146,6 @@ fn num(file: &'static str, line: u64, m: &BTreeMap<String, String>, col: &str) -
         line,
         reason: format!("{col} {s:?} is not a non-negative number"),
     })
-}
-
-fn ice_stats(text: &str) -> Result<IceStats, InputError> {
-    const F: &str = "ice_detention_monthly.csv";
-    let mut s = IceStats::default();
-    for row in records(F, text, &["period", "metric", "arresting_agency", "criminality", "value", "fiscal_year"])? {
-        let (line, m) = row?;
-        let bad = |reason: String| InputError { file: F, line, reason };
-        let agency = match m["arresting_agency"].as_str() {
-            "CBP" => Some(Agency::Cbp),
-            "ICE" => Some(Agency::Ice),
-            "Total" => None,
-            a => return Err(bad(format!("unknown arresting_agency {a:?}"))),
-        };
-        let crim = match m["criminality"].as_str() {
-            "Total" => None,
-            c => Some(Criminality::parse(c).ok_or_else(|| bad(format!("unknown criminality {c:?}")))?),
-        };
-        let value = num(F, line, &m, "value")?;
-        let metric = m["metric"].clone();
-        if m["period"] == "FY" {
-            let fy: i16 = m["fiscal_year"].parse().map_err(|_| bad("bad fiscal_year".into()))?;
-            s.fiscal.insert((metric, fy, agency, crim), value);
-        } else {
-            let month = Month::parse(&m["period"]).ok_or_else(|| bad(format!("bad period {:?}", m["period"])))?;
-            s.monthly.insert((metric, month, agency, crim), value);
-        }
-    }
-    Ok(s)
-}
-
-type Usbp = (BTreeMap<Month, BTreeMap<String, u32>>, BTreeMap<String, String>);
-
-fn usbp(text: &str) -> Result<Usbp, InputError> {
-    const F: &str = "cbp_usbp_encounters_monthly_by_sector.csv";
-    let mut by_month: BTreeMap<Month, BTreeMap<String, u32>> = BTreeMap::new();
-    let mut states = BTreeMap::new();
-    for row in records(F, text, &["period", "sector", "quantity"])? {
-        let (line, m) = row?;
-        let bad = |reason: String| InputError { file: F, line, reason };
-        let month = Month::parse(&m["period"]).ok_or_else(|| bad(format!("bad period {:?}", m["period"])))?;
-        let sector = m["sector"].clone();
-        let state = sector
-            .rsplit_once(", ")
-            .map(|(_, st)| st.to_string())
-            .filter(|st| st.len() == 2)
-            .ok_or_else(|| bad(format!("sector {sector:?} names no state")))?;
-        let q = num(F, line, &m, "quantity")?;
-        *by_month.entry(month).or_default().entry(sector.clone()).or_default() += q as u32;
-        states.insert(sector, state);
-    }
-    Ok((by_month, states))
 }
 
 type Aors = (Vec<Aor>, BTreeMap<String, f64>, BTreeMap<(String, usize), f64>, u32);

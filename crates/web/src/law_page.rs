@@ -5,7 +5,8 @@
 //! GET and a case can be linked to.
 
 use crate::session::Viewer;
-use crate::{PageResult, W, map, shell};
+use crate::{PageResult, W, shell};
+use reports::map;
 use maud::html;
 
 /// The longest facts text the page takes.

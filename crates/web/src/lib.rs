@@ -19,7 +19,6 @@ mod board;
 mod complaints;
 mod forms;
 mod law_page;
-mod map;
 mod oversight;
 mod planner;
 mod registry;

@@ -4,7 +4,8 @@
 //! participants and oversight, and only counts of its encounters are shown.
 
 use crate::session::Viewer;
-use crate::{PageError, PageResult, W, label, map, shell};
+use crate::{PageError, PageResult, W, label, shell};
+use reports::map;
 use domain::agreement::{Agreement, AgreementKind};
 use domain::{Record, RecordKind};
 use maud::html;
