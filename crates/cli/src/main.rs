@@ -18,6 +18,7 @@ mod decisions;
 mod lawbench;
 mod lawcmd;
 mod printer;
+mod reportcmd;
 mod serve;
 mod simbench;
 mod simfeed;
@@ -272,11 +273,16 @@ enum Command {
         #[command(subcommand)]
         cmd: lawcmd::LawCmd,
     },
-    /// Measure the ledger against baselines in the same process (see BENCHMARKS.md).
     /// Run the capacity simulator: a scenario's monthly series (monthly.csv in ICE's metric and
     /// agency names), its report and the answers to the planners' questions; or regenerate the
     /// baseline from FY2019–FY2024 data and print its fit (`--calibrate`).
     Simulate(simulate::SimArgs),
+    /// Public reports: what ICE and CBP publish, with sources and methodology (`report public`).
+    Report {
+        #[command(subcommand)]
+        cmd: reportcmd::ReportCmd,
+    },
+    /// Measure the ledger against baselines in the same process (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
         which: bench::Which,
@@ -364,6 +370,7 @@ fn main() -> ExitCode {
         Command::Law { cmd } => lawcmd::law_cmd(&p, cmd),
         Command::Bench { which } => bench::run(&p, which),
         Command::Simulate(args) => simulate::run(&p, args),
+        Command::Report { cmd } => reportcmd::run(&p, cmd),
     };
     match result {
         Ok(code) => code,

@@ -180,7 +180,7 @@ pub fn simulate(
     Ok(Outputs { first, files, summary, human })
 }
 
-fn write_all(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+pub(crate) fn write_all(dir: &Path, files: &[(&str, String)]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, text) in files {
         // Written whole to a temporary name and renamed: no half-written file survives a crash.

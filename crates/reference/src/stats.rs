@@ -288,7 +288,8 @@ pub struct AgreementRow {
 /// not `YYYY-MM-DD` (ICE's typos) is kept as text with `signed: None`.
 pub fn agreement_rows(file: &'static str, text: &str) -> Result<Vec<AgreementRow>, ReferenceError> {
     let mut out = Vec::new();
-    for (line, m) in rows(file, text, &["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"])? {
+    for (line, m) in rows(file, text, &["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"])?
+    {
         let bad = |reason: String| ReferenceError { file, line, reason };
         let state_name = field(file, line, &m, "STATE")?;
         let state = state_code(state_name).ok_or_else(|| bad(format!("unknown state {state_name:?}")))?;
@@ -321,6 +322,43 @@ pub fn agreement_snapshots() -> Result<[(&'static str, Vec<AgreementRow>); 2], R
             agreement_rows("ice_287g_participating_agencies_2026-05-18am.csv", crate::AGREEMENTS_287G_CSV)?,
         ),
     ])
+}
+
+pub const ICE_BOOK_OUTS_BY_REASON_CSV: &str = include_str!("../../../reference/ice_final_book_outs_by_reason.csv");
+
+/// ICE's final book-outs by release reason per fiscal year (transcribed, see PROVENANCE.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookOuts {
+    pub fiscal_year: i16,
+    pub reason: String,
+    pub value: u64,
+    pub source: String,
+}
+
+pub fn book_outs(text: &str) -> Result<Vec<BookOuts>, ReferenceError> {
+    const F: &str = "ice_final_book_outs_by_reason.csv";
+    let mut out = Vec::new();
+    for (line, m) in rows(F, text, &["fiscal_year", "release_reason", "value", "source"])? {
+        let bad = |reason: String| ReferenceError { file: F, line, reason };
+        out.push(BookOuts {
+            fiscal_year: m["fiscal_year"].parse().map_err(|_| bad("bad fiscal_year".into()))?,
+            reason: field(F, line, &m, "release_reason")?.to_string(),
+            value: m["value"].parse().map_err(|_| bad(format!("value {:?} is not a count", m["value"])))?,
+            source: field(F, line, &m, "source")?.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// ICE's field offices: (AOR code, field office city).
+pub fn aor_offices() -> Result<Vec<(String, String)>, ReferenceError> {
+    const F: &str = "ice_aor_field_offices.csv";
+    rows(F, crate::AOR_FIELD_OFFICES_CSV, &["aor_code", "field_office"])?
+        .into_iter()
+        .map(|(line, m)| {
+            Ok((field(F, line, &m, "aor_code")?.to_string(), field(F, line, &m, "field_office")?.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

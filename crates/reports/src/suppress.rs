@@ -83,9 +83,10 @@ pub fn attack(g: &Grid, marks: &[Mark]) -> Vec<(i64, i64)> {
     for _ in 0..(4 * g.values.len() + 8) {
         let mut changed = false;
         for line in &g.lines {
-            let (lo_sum, hi_sum) = line.parts.iter().fold((0i64, 0i64), |(l, h), &p| {
-                (l.saturating_add(b[p].0), h.saturating_add(b[p].1).min(UNBOUNDED))
-            });
+            let (lo_sum, hi_sum) = line
+                .parts
+                .iter()
+                .fold((0i64, 0i64), |(l, h), &p| (l.saturating_add(b[p].0), h.saturating_add(b[p].1).min(UNBOUNDED)));
             let t = line.total;
             let nt = (b[t].0.max(lo_sum), b[t].1.min(hi_sum));
             changed |= nt != b[t];
@@ -216,8 +217,7 @@ mod tests {
             loop {
                 let mut progress = false;
                 for l in &g.lines {
-                    let cells: Vec<(usize, i64)> =
-                        l.parts.iter().map(|&p| (p, 1)).chain([(l.total, -1)]).collect();
+                    let cells: Vec<(usize, i64)> = l.parts.iter().map(|&p| (p, 1)).chain([(l.total, -1)]).collect();
                     let open: Vec<&(usize, i64)> = cells.iter().filter(|(c, _)| value[*c].is_none()).collect();
                     let known: i64 = cells.iter().filter_map(|(c, s)| value[*c].map(|v| v * s)).sum();
                     match open.as_slice() {

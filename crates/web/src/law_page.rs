@@ -6,8 +6,8 @@
 
 use crate::session::Viewer;
 use crate::{PageResult, W, shell};
-use reports::map;
 use maud::html;
+use reports::map;
 
 /// The longest facts text the page takes.
 const FACTS_BYTES_MAX: usize = 8_000;

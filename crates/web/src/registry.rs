@@ -5,10 +5,10 @@
 
 use crate::session::Viewer;
 use crate::{PageError, PageResult, W, label, shell};
-use reports::map;
 use domain::agreement::{Agreement, AgreementKind};
 use domain::{Record, RecordKind};
 use maud::html;
+use reports::map;
 use std::collections::{BTreeMap, HashMap};
 use store::Store;
 

@@ -1,0 +1,152 @@
+//! What a report is: sections of charts and tables of the same numbers, each table naming its
+//! source, and a methodology. [`crate::render`] writes it as HTML, JSON or CSV.
+
+use crate::suppress::{self, Grid, Mark};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `public` or `ledger`: file names and page addresses derive from it.
+    pub id: String,
+    pub title: String,
+    /// What the whole report was computed from (files with their sources, or a checkpoint).
+    pub computed_from: Vec<String>,
+    /// The headline answers, each a sentence with its numbers.
+    pub summary: Vec<String>,
+    pub sections: Vec<Section>,
+    pub methodology: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub charts: Vec<Chart>,
+    pub tables: Vec<Table>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub heading: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// Unique in the report; the CSV file is `<id>.csv`.
+    pub id: String,
+    pub title: String,
+    /// The file and table the numbers come from.
+    pub source: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Long tables are folded in the HTML (and always complete in CSV and JSON).
+    pub folded: bool,
+}
+
+/// One published cell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cell {
+    Text(String),
+    Count(u64),
+    /// A value with the number of decimals it is shown with.
+    Number(f64, u8),
+    /// A percentage, 0–100, shown with one decimal.
+    Percent(f64),
+    /// Withheld by small-cell suppression.
+    Withheld(Mark),
+    /// No figure exists (not published, or no denominator).
+    Missing,
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    /// As shown in a table: counts with thousands separators.
+    pub fn shown(&self) -> String {
+        match self {
+            Cell::Count(n) => thousands(*n),
+            _ => self.csv(),
+        }
+    }
+
+    /// As written to CSV: plain numbers, percentages without the sign, withheld cells marked.
+    pub fn csv(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Number(v, d) => format!("{v:.*}", *d as usize),
+            Cell::Percent(p) => format!("{p:.1}"),
+            Cell::Withheld(Mark::Primary) => format!("<{}", suppress::THRESHOLD),
+            Cell::Withheld(_) => "c".into(),
+            Cell::Missing => String::new(),
+        }
+    }
+
+    /// Its value, for charts; withheld and missing cells have none.
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Cell::Count(n) => Some(*n as f64),
+            Cell::Number(v, _) | Cell::Percent(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Chart {
+    /// Lines over `x` (months, years).
+    Lines { title: String, unit: String, x: Vec<String>, series: Vec<Series> },
+    /// Bars per label, stacked when there is more than one series.
+    Bars { title: String, unit: String, labels: Vec<String>, series: Vec<Series> },
+    /// A US map: values by state (USPS code) or county (5-digit FIPS).
+    Map { title: String, unit: String, by_county: bool, values: BTreeMap<String, u32> },
+}
+
+/// A cross-tabulation of counts with its row and column totals and grand total, suppressed
+/// together (so that no withheld cell can be recovered from the margins), as table rows:
+/// `label, c1, .., cn, Total`, then a `Total` row.
+pub fn suppressed_crosstab(row_labels: &[String], counts: &[Vec<u64>], apply: bool) -> Vec<Vec<Cell>> {
+    let g = Grid::table(counts);
+    let marks = if apply { suppress::suppress(&g) } else { vec![Mark::Shown; g.values.len()] };
+    let (r, c) = (counts.len(), counts.first().map_or(0, Vec::len));
+    let cell = |i: usize| if marks[i] == Mark::Shown { Cell::Count(g.values[i]) } else { Cell::Withheld(marks[i]) };
+    let mut rows: Vec<Vec<Cell>> = (0..r)
+        .map(|i| {
+            let mut row = vec![Cell::text(row_labels[i].clone())];
+            row.extend((0..c).map(|j| cell(i * c + j)));
+            row.push(cell(r * c + i));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::text("Total")];
+    total.extend((0..c).map(|j| cell(r * c + r + j)));
+    total.push(cell(r * c + r + c));
+    rows.push(total);
+    rows
+}
