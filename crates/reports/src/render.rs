@@ -94,7 +94,7 @@ fn legend(series: &[Series]) -> Markup {
     html! {
         @if series.len() > 1 {
             p.legend { @for (i, s) in series.iter().enumerate() {
-                span.key style={"border-color:" (PALETTE[i % PALETTE.len()])} {} " " (s.name) " "
+                span class={"key s" (i % PALETTE.len())} {} " " (s.name) " "
             } }
         }
     }
@@ -142,7 +142,7 @@ fn bars_svg(labels: &[String], series: &[Series]) -> String {
     let xl: Vec<(f64, &str)> =
         labels.iter().enumerate().step_by(step).map(|(i, l)| (LEFT + slot * (i as f64 + 0.5), l.as_str())).collect();
     axes(&mut svg, max, &xl);
-    for i in 0..labels.len() {
+    for (i, label) in labels.iter().enumerate() {
         let mut base = 0.0;
         for (k, s) in series.iter().enumerate() {
             let Some(v) = s.values.get(i).copied().flatten() else { continue };
@@ -155,7 +155,7 @@ fn bars_svg(labels: &[String], series: &[Series]) -> String {
                 slot * 0.8,
                 h,
                 PALETTE[k % PALETTE.len()],
-                html! { (labels[i]) }.into_string(),
+                html! { (label) }.into_string(),
                 html! { (s.name) }.into_string(),
                 v
             );
@@ -198,7 +198,7 @@ fn figure(title: &str, unit: &str, series: &[Series], svg: String) -> Markup {
 pub fn table(t: &Table, csv_href: &str) -> Markup {
     let body = html! {
         div.table-wrap {
-            table {
+            table.dense {
                 caption { (t.title) }
                 thead { tr { @for c in &t.columns { th scope="col" { (c) } } } }
                 tbody { @for row in &t.rows { tr {
@@ -264,6 +264,8 @@ h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ccc}table{border
 th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th[scope=row]{text-align:left}caption{text-align:left;font-weight:600}\
 .table-wrap{overflow-x:auto;max-width:100%}.source{color:#444;font-size:13px}td.withheld{color:#555;font-style:italic}\
 figure{margin:1rem 0}svg{max-width:100%;height:auto}.legend .key{display:inline-block;width:1.2em;border-top:3px solid}\
+.key.s0{border-color:#1f5f99}.key.s1{border-color:#c05a00}.key.s2{border-color:#2e7d32}.key.s3{border-color:#7b3f9e}\
+.key.s4{border-color:#8a6d00}.key.s5{border-color:#b0003a}\
 .map path{stroke:#fff;stroke-width:.2}.q0{fill:#eceff1}.q1{fill:#c6dbef}.q2{fill:#6baed6}.q3{fill:#2171b5}.q4{fill:#08306b}\
 .swatch{display:inline-block;width:1em;height:1em;vertical-align:middle}.swatch.q0{background:#eceff1}.swatch.q1{background:#c6dbef}\
 .swatch.q2{background:#6baed6}.swatch.q3{background:#2171b5}.swatch.q4{background:#08306b}";

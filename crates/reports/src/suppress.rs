@@ -213,7 +213,7 @@ mod tests {
         let mut value: Vec<Option<i64>> =
             (0..marks.len()).map(|i| (marks[i] == Mark::Shown).then_some(g.values[i] as i64)).collect();
         let mut budget = 2_000_000u64;
-        fn consistent(g: &Grid, value: &mut Vec<Option<i64>>, bounds: &[(i64, i64)], set: &mut Vec<usize>) -> bool {
+        fn consistent(g: &Grid, value: &mut [Option<i64>], bounds: &[(i64, i64)], set: &mut Vec<usize>) -> bool {
             loop {
                 let mut progress = false;
                 for l in &g.lines {

@@ -322,6 +322,24 @@ test('A planner moves the what-ifs and sees the series, the band and the binding
   await page.context().close();
 });
 
+test('A stranger reads the public report without signing in and downloads a table', async () => {
+  const page = await newPage(chrome);
+  await page.goto(demo.base + '/public');
+  assert.match(await mainText(page), /how often CBP hands people to ICE/);
+  assert.ok((await page.locator('figure.chart svg').count()) >= 5, 'charts');
+  assert.ok((await page.locator('figure.map svg').count()) >= 2, 'state and county maps');
+  const fy = page.locator('table', { has: page.locator('caption', { hasText: 'Initial book-ins by arresting agency and fiscal year' }) });
+  assert.match(await fy.innerText(), /FY2024\s+187,298\s+90,615\s+277,913\s+67\.4%/);
+  await page.getByText('Initial book-ins by arresting agency and month (72 rows)').click();
+  assert.ok(await page.getByRole('rowheader', { name: '2024-09' }).first().isVisible());
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download book_ins_by_fiscal_year.csv' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'book_ins_by_fiscal_year.csv');
+  await shot(page, 'public-stranger');
+});
+
 /** Every page, as the role that uses it: an axe scan and a screenshot each. */
 const PAGES = [
   ['login', null, '/login'],
@@ -357,7 +375,8 @@ const PAGES = [
   ['law-answer', 'O-TX-ANG-0001', '/law?agency_kind=state_local_le&role=jail_staff&action=answer_detainer&when=2026-03-04T15%3A00&lat=31.3382&lon=-94.7291&facts=actor_has_custody+%3D+true%0D%0Ain_jail+%3D+true%0D%0Adetainer_answer+%3D+%22honor%22'],
   ['planner', 'O-ERO-SND-0001', '/planner'],
   ['planner-run', 'O-ERO-SND-0001', '/planner?scenario=seeds-2025&runs=2&beds=100000&removal_flights_per_day=12'],
-  ['public', 'O-ERO-SND-0001', '/public'],
+  ['public', null, '/public'],
+  ['public-signed-in', 'oversight-crcl', '/public'],
   ['not-found', 'O-TX-ANG-0001', '/subjects/S-DEMO-0003'],
 ];
 

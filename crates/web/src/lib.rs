@@ -21,6 +21,7 @@ mod forms;
 mod law_page;
 mod oversight;
 mod planner;
+mod public;
 mod registry;
 mod session;
 mod shell;
@@ -75,7 +76,8 @@ pub fn pages(st: Arc<AppState>, demo: Option<Vec<Principal>>) -> Router {
         .route("/ledger/proof/{seq}", get(oversight::proof))
         .route("/law", get(law_page::ask))
         .route("/planner", get(planner::planner))
-        .route("/public", get(shell::planned_page))
+        .route("/public", get(public::page))
+        .route("/public/{file}", get(public::file))
         .route("/assets/{file}", get(asset))
         .layer(middleware::from_fn(headers))
         .with_state(web)

@@ -162,12 +162,3 @@ pub fn hold(h: &law::hold::HoldClock, zone: &str, now: Option<jiff::Timestamp>) 
         }
     }
 }
-
-/// The Public place, kept in the navigation until its work lands.
-pub async fn planned_page(uri: axum::http::Uri, v: Viewer) -> Markup {
-    let (title, what) = (
-        "Public numbers",
-        "Privacy-protected statistics from the published data and the ledger come with the public-numbers work (issue 14).",
-    );
-    page(Some(&v), title, uri.path(), html! { div.notice { p { (what) } } })
-}

@@ -434,3 +434,33 @@ fn the_planner_runs_a_what_if_records_nothing_and_refuses_out_of_bounds_values()
     }
     assert_eq!(w.get("", "/planner").status, 303, "signed out: to the sign-in page");
 }
+
+/// The public report needs no sign-in: its page, every table's CSV (the same rows as the
+/// page), the offline file and the JSON; nothing else under /public.
+#[test]
+fn the_public_report_is_open_to_anyone_with_its_tables_as_csv() {
+    let w = Web::start();
+    let a = w.get("", "/public");
+    assert_eq!(a.status, 200, "no sign-in needed");
+    assert!(a.body.contains("how often CBP hands people to ICE"));
+    assert!(a.body.contains("class=\"map"), "the county map");
+    assert!(a.body.contains("Methodology"));
+    assert!(!a.body.contains("Sign out"), "no navigation for a stranger");
+    let csv = w.get("", "/public/book_ins_by_fiscal_year.csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("Fiscal year,CBP,ICE,Total,CBP share\n"), "{}", csv.body);
+    assert!(csv.body.contains("FY2024,187298,90615,277913,67.4\n"), "{}", csv.body);
+    assert!(a.body.contains("href=\"/public/book_ins_by_fiscal_year.csv\""));
+    let json = w.get("", "/public/public.json");
+    assert_eq!(json.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["id"], "public");
+    let html = w.get("", "/public/public.html");
+    assert!(html.headers.iter().any(|(k, v)| k == "content-disposition" && v.contains("attachment")));
+    assert!(html.body.contains("<style>") && !html.body.contains("<script"), "offline and script-free");
+    for path in ["/public/nope.csv", "/public/..%2Fstyle.css", "/public/public.txt"] {
+        assert_eq!(w.get("", path).status, 404, "{path}");
+    }
+    let s = w.sign_in("O-TX-ANG-0001");
+    assert!(w.get(&s, "/public").body.contains("Sign out"), "signed in: the page keeps the navigation");
+}
