@@ -678,7 +678,6 @@ fn facilities(inp: &PublicInputs, summary: &mut Vec<String>, notes: &mut Vec<Not
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render;
 
     fn cell<'a>(t: &'a Table, row: &str, col: &str) -> &'a Cell {
         let c = t.columns.iter().position(|c| c == col).unwrap();
@@ -719,20 +718,5 @@ mod tests {
             }
         }
         assert!(r.methodology.len() >= 6);
-    }
-
-    /// Snapshot of the report on the shipped files: a change to any figure, source or note
-    /// shows up here (regenerate with LIAISON_BLESS=1 and review the diff).
-    #[test]
-    fn public_report_snapshot() {
-        let r = report(&PublicInputs::bundled().unwrap());
-        let got = render::json(&r);
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/public.json");
-        if std::env::var_os("LIAISON_BLESS").is_some() {
-            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-            std::fs::write(path, &got).unwrap();
-        }
-        let want = std::fs::read_to_string(path).expect("snapshot exists (LIAISON_BLESS=1 to write it)");
-        assert!(got == want, "the public report changed; rerun with LIAISON_BLESS=1 and review the diff");
     }
 }
