@@ -350,13 +350,30 @@ pub fn book_outs(text: &str) -> Result<Vec<BookOuts>, ReferenceError> {
     Ok(out)
 }
 
-/// ICE's field offices: (AOR code, field office city).
-pub fn aor_offices() -> Result<Vec<(String, String)>, ReferenceError> {
+/// An ICE field office: its AOR code, its name, and the states whose facilities ICE's
+/// statistics list under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AorOffice {
+    pub code: String,
+    pub field_office: String,
+    pub facility_states: Vec<String>,
+}
+
+/// ICE's field offices, from `ice_aor_field_offices.csv`.
+pub fn aor_offices() -> Result<Vec<AorOffice>, ReferenceError> {
     const F: &str = "ice_aor_field_offices.csv";
-    rows(F, crate::AOR_FIELD_OFFICES_CSV, &["aor_code", "field_office"])?
+    rows(F, crate::AOR_FIELD_OFFICES_CSV, &["aor_code", "field_office", "facility_states_in_ice_stats_fy19_fy26"])?
         .into_iter()
         .map(|(line, m)| {
-            Ok((field(F, line, &m, "aor_code")?.to_string(), field(F, line, &m, "field_office")?.to_string()))
+            Ok(AorOffice {
+                code: field(F, line, &m, "aor_code")?.to_string(),
+                field_office: field(F, line, &m, "field_office")?.to_string(),
+                facility_states: m["facility_states_in_ice_stats_fy19_fy26"]
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            })
         })
         .collect()
 }

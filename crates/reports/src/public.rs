@@ -9,7 +9,7 @@
 use crate::map;
 use crate::report::{Cell, Chart, Note, Report, Section, Series, Table, thousands};
 use reference::ReferenceError;
-use reference::stats::{self, AgreementRow, BookOuts, Facility, IceStats, Month, UsbpEncounters};
+use reference::stats::{self, AgreementRow, AorOffice, BookOuts, Facility, IceStats, Month, UsbpEncounters};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything the public report reads.
@@ -17,7 +17,7 @@ pub struct PublicInputs {
     pub ice: IceStats,
     pub usbp: UsbpEncounters,
     pub facilities: Vec<Facility>,
-    pub aors: Vec<(String, String)>,
+    pub aors: Vec<AorOffice>,
     /// The two 287(g) snapshots, earlier first: (publication date, rows, file name).
     pub snapshots: [(&'static str, Vec<AgreementRow>); 2],
     pub book_outs: Vec<BookOuts>,
@@ -27,7 +27,7 @@ impl PublicInputs {
     /// The copies in `reference/`.
     pub fn bundled() -> Result<PublicInputs, ReferenceError> {
         let aors = stats::aor_offices()?;
-        let codes: Vec<&str> = aors.iter().map(|(c, _)| c.as_str()).collect();
+        let codes: Vec<&str> = aors.iter().map(|a| a.code.as_str()).collect();
         Ok(PublicInputs {
             ice: IceStats::bundled()?,
             usbp: UsbpEncounters::bundled()?,
@@ -588,7 +588,7 @@ fn facilities(inp: &PublicInputs, summary: &mut Vec<String>, notes: &mut Vec<Not
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     let mut adp_series = Vec::new();
-    for (code, office) in &inp.aors {
+    for AorOffice { code, field_office: office, .. } in &inp.aors {
         let here: Vec<&&Facility> = year.iter().filter(|f| f.aor.as_deref() == Some(code)).collect();
         let adp: f64 = here.iter().map(|f| f.adp_total).sum();
         let mut row = vec![Cell::text(format!("{code} ({office})")), Cell::Count(here.len() as u64)];

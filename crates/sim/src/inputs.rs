@@ -63,8 +63,7 @@ impl Inputs {
         let ice = reference::stats::ice_stats(ICE_DETENTION_MONTHLY_CSV)?;
         let enc = reference::stats::usbp_encounters(USBP_ENCOUNTERS_BY_SECTOR_CSV)?;
         let (usbp, sector_state) = (enc.by_month, enc.sector_state);
-        let (aors, adp_by_state_fy2024, state_aor_adp, facility_rows_unusable) =
-            aors(reference::AOR_FIELD_OFFICES_CSV, ICE_DETENTION_FACILITIES_CSV)?;
+        let (aors, adp_by_state_fy2024, state_aor_adp, facility_rows_unusable) = aors()?;
         let agreements = agreements()?;
         let agreements_snapshot = reference::AGREEMENTS_287G_SNAPSHOT.parse().expect("constant date");
         let mut inputs = Inputs {
@@ -108,83 +107,34 @@ impl Inputs {
     }
 }
 
-/// A row: its line number and its cells by column name.
-type Row = (u64, BTreeMap<String, String>);
-
-fn records<'a>(
-    file: &'static str,
-    text: &'a str,
-    need: &[&str],
-) -> Result<impl Iterator<Item = Result<Row, InputError>> + 'a, InputError> {
-    let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| InputError { file, line: 1, reason: e.to_string() })?
-        .iter()
-        .map(|h| h.trim_matches('"').to_string())
-        .collect();
-    for n in need {
-        if !header.iter().any(|h| h == n) {
-            return Err(InputError { file, line: 1, reason: format!("no column {n:?}") });
-        }
-    }
-    Ok(r.into_records().map(move |rec| {
-        let rec = rec.map_err(|e| InputError {
-            file,
-            line: e.position().map(|p| p.line()).unwrap_or(0),
-            reason: e.to_string(),
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        Ok((line, header.iter().cloned().zip(rec.iter().map(str::to_string)).collect()))
-    }))
-}
-
-fn num(file: &'static str, line: u64, m: &BTreeMap<String, String>, col: &str) -> Result<f64, InputError> {
-    let s = m.get(col).map(String::as_str).unwrap_or("");
-    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(|| InputError {
-        file,
-        line,
-        reason: format!("{col} {s:?} is not a non-negative number"),
-    })
-}
-
 type Aors = (Vec<Aor>, BTreeMap<String, f64>, BTreeMap<(String, usize), f64>, u32);
 
-fn aors(offices: &str, facilities: &str) -> Result<Aors, InputError> {
-    const F: &str = "ice_aor_field_offices.csv";
-    let mut out = Vec::new();
-    for row in records(F, offices, &["aor_code", "facility_states_in_ice_stats_fy19_fy26"])? {
-        let (_, m) = row?;
-        let states = m["facility_states_in_ice_stats_fy19_fy26"].split(',').map(|s| s.trim().to_string()).collect();
-        out.push(Aor { code: m["aor_code"].clone(), states, adp_fy2024: 0.0 });
-    }
-    const G: &str = "ice_detention_facilities.csv";
+/// The AORs with their FY2024 facility populations, by AOR and by state; and how many FY2024
+/// facility rows name no AOR.
+fn aors() -> Result<Aors, InputError> {
+    let mut out: Vec<Aor> = reference::stats::aor_offices()?
+        .into_iter()
+        .map(|o| Aor { code: o.code, states: o.facility_states, adp_fy2024: 0.0 })
+        .collect();
+    let codes: Vec<&str> = out.iter().map(|a| a.code.as_str()).collect();
+    let facilities = reference::stats::facilities(ICE_DETENTION_FACILITIES_CSV, &codes)?;
     let mut by_state = BTreeMap::new();
     let mut state_aor = BTreeMap::new();
     let mut unusable = 0;
-    for row in records(G, facilities, &["fiscal_year", "aor", "state", "adp_total"])? {
-        let (line, m) = row?;
-        if m["fiscal_year"] != "2024" {
-            continue;
-        }
-        let Some(i) = out.iter().position(|a| a.code == m["aor"]) else {
+    for f in facilities.iter().filter(|f| f.fiscal_year == 2024) {
+        let Some(i) = out.iter().position(|a| Some(&a.code) == f.aor.as_ref()) else {
             unusable += 1;
             continue;
         };
-        let adp = num(G, line, &m, "adp_total")?;
-        out[i].adp_fy2024 += adp;
-        *by_state.entry(m["state"].clone()).or_insert(0.0) += adp;
-        *state_aor.entry((m["state"].clone(), i)).or_insert(0.0) += adp;
+        out[i].adp_fy2024 += f.adp_total;
+        *by_state.entry(f.state.clone()).or_insert(0.0) += f.adp_total;
+        *state_aor.entry((f.state.clone(), i)).or_insert(0.0) += f.adp_total;
     }
     Ok((out, by_state, state_aor, unusable))
 }
 
 fn agreements() -> Result<Vec<Agreement287g>, InputError> {
-    let facts = reference::load(&reference::Sources::bundled()).map_err(|e| InputError {
-        file: e.file,
-        line: e.line,
-        reason: e.reason,
-    })?;
+    let facts = reference::load(&reference::Sources::bundled())?;
     Ok(facts
         .into_iter()
         .filter_map(|f| match f.event {
