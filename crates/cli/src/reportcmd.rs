@@ -55,8 +55,7 @@ fn emit(p: &Printer, r: &Report, format: Format, out: Option<PathBuf>) -> Result
     for t in r.sections.iter().flat_map(|s| &s.tables) {
         files.push((format!("{}.csv", t.id), render::table_csv(t)));
     }
-    let named: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    crate::simulate::write_all(&dir, &named)?;
+    crate::simulate::write_all(&dir, &files)?;
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     p.emit(
         &format!(

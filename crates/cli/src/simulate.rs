@@ -180,10 +180,11 @@ pub fn simulate(
     Ok(Outputs { first, files, summary, human })
 }
 
-pub(crate) fn write_all(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+pub(crate) fn write_all(dir: &Path, files: &[(impl AsRef<str>, String)]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, text) in files {
         // Written whole to a temporary name and renamed: no half-written file survives a crash.
+        let name = name.as_ref();
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;

@@ -205,7 +205,7 @@ fn book_ins(inp: &PublicInputs, summary: &mut Vec<String>, notes: &mut Vec<Note>
                 id: "book_ins_by_month".into(),
                 title: "Initial book-ins by arresting agency and month".into(),
                 source: src,
-                columns: ["Month", "Fiscal year", "CBP", "ICE", "Total", "CBP share", "Month"]
+                columns: ["Month", "Fiscal year", "CBP", "ICE", "Total", "CBP share", "Month complete"]
                     .map(String::from)
                     .to_vec(),
                 rows,
@@ -308,13 +308,15 @@ fn book_outs(inp: &PublicInputs, summary: &mut Vec<String>, notes: &mut Vec<Note
         })
         .collect();
     let releases = |y: i16| reasons.iter().filter(|r| !r.starts_with("Total")).filter_map(|r| get(y, r)).sum::<u64>();
-    if let Some(t) = get(2024, "Total final book-outs") {
+    if let Some(&y) = years.last()
+        && let Some(t) = get(y, "Total final book-outs")
+    {
         summary.push(format!(
-            "Of ICE's {} final book-outs in FY2024, {} ({:.0}%) were releases (bond, recognizance, \
+            "Of ICE's {} final book-outs in FY{y}, {} ({:.0}%) were releases (bond, recognizance, \
              supervision, parole); the rest were removals and other exits.",
             thousands(t),
-            thousands(releases(2024)),
-            100.0 * releases(2024) as f64 / t as f64
+            thousands(releases(y)),
+            100.0 * releases(y) as f64 / t as f64
         ));
     }
     notes.push(Note {
@@ -715,6 +717,8 @@ mod tests {
             for t in &s.tables {
                 assert!(t.source.contains("reference/"), "{}: {}", t.id, t.source);
                 assert!(t.rows.iter().all(|row| row.len() == t.columns.len()), "{}", t.id);
+                let names: BTreeSet<&String> = t.columns.iter().collect();
+                assert_eq!(names.len(), t.columns.len(), "{}: a CSV header names each column once", t.id);
             }
         }
         assert!(r.methodology.len() >= 6);

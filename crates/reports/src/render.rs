@@ -250,13 +250,13 @@ pub fn body(r: &Report, csv_href: &dyn Fn(&Table) -> String) -> Markup {
 fn data_uri(csv: &str) -> String {
     let mut out = String::from("data:text/csv;charset=utf-8,");
     for b in csv.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~ ".contains(&b) {
-            out.push(if b == b' ' { '+' } else { b as char });
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
         }
     }
-    out.replace('+', "%20")
+    out
 }
 
 const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:1000px;margin:0 auto;padding:1rem;color:#111}\

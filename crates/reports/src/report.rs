@@ -1,7 +1,7 @@
 //! What a report is: sections of charts and tables of the same numbers, each table naming its
 //! source, and a methodology. [`crate::render`] writes it as HTML, JSON or CSV.
 
-use crate::suppress::{self, Grid, Mark};
+use crate::suppress::{self, Mark};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -126,27 +126,4 @@ pub enum Chart {
     Bars { title: String, unit: String, labels: Vec<String>, series: Vec<Series> },
     /// A US map: values by state (USPS code) or county (5-digit FIPS).
     Map { title: String, unit: String, by_county: bool, values: BTreeMap<String, u32> },
-}
-
-/// A cross-tabulation of counts with its row and column totals and grand total, suppressed
-/// together (so that no withheld cell can be recovered from the margins), as table rows:
-/// `label, c1, .., cn, Total`, then a `Total` row.
-pub fn suppressed_crosstab(row_labels: &[String], counts: &[Vec<u64>], apply: bool) -> Vec<Vec<Cell>> {
-    let g = Grid::table(counts);
-    let marks = if apply { suppress::suppress(&g) } else { vec![Mark::Shown; g.values.len()] };
-    let (r, c) = (counts.len(), counts.first().map_or(0, Vec::len));
-    let cell = |i: usize| if marks[i] == Mark::Shown { Cell::Count(g.values[i]) } else { Cell::Withheld(marks[i]) };
-    let mut rows: Vec<Vec<Cell>> = (0..r)
-        .map(|i| {
-            let mut row = vec![Cell::text(row_labels[i].clone())];
-            row.extend((0..c).map(|j| cell(i * c + j)));
-            row.push(cell(r * c + i));
-            row
-        })
-        .collect();
-    let mut total = vec![Cell::text("Total")];
-    total.extend((0..c).map(|j| cell(r * c + r + j)));
-    total.push(cell(r * c + r + c));
-    rows.push(total);
-    rows
 }
