@@ -11,6 +11,7 @@ mod listen;
 pub mod metrics;
 pub mod oidc;
 pub mod problem;
+pub mod releases;
 mod routes;
 pub mod witness;
 pub mod writer;
@@ -108,6 +109,8 @@ pub struct AppState {
     /// How long a client may take to send a request body.
     pub body_timeout: std::time::Duration,
     pub settings: service::Settings,
+    /// Ledger report releases computed lately (the public report endpoints).
+    pub releases: releases::Releases,
 }
 
 impl AppState {
@@ -236,6 +239,7 @@ pub async fn start_with(config: &Config, mut tokens: auth::Tokens, pages: Option
         body_limit: config.body_limit,
         body_timeout: std::time::Duration::from_secs(config.body_timeout_seconds),
         settings: settings.clone(),
+        releases: Default::default(),
     });
     let listener =
         tokio::net::TcpListener::bind(&config.addr).await.with_context(|| format!("listening on {}", config.addr))?;

@@ -29,7 +29,7 @@ use store::Store;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 type St = State<Arc<AppState>>;
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The OpenAPI document.
 #[derive(OpenApi)]
@@ -40,7 +40,7 @@ type ApiResult<T> = Result<T, ApiError>;
         verify_identity, release, resolve_custody_conflict, custody_conflicts, record_encounter, book, offer_handoff, answer_handoff, get_handoff, issue_detainer,
         update_detainer, get_detainer, plan_operation, get_operation, change_operation_status, list_agreements,
         record_agreement, get_agreement, change_agreement_status, register_officer, get_officer, grant_designation,
-        record_training, file_complaint, get_complaint, assign_complaint, resolve_complaint, audit_events, latest_checkpoint, export_log, inclusion_proof, consistency_proof
+        record_training, file_complaint, get_complaint, assign_complaint, resolve_complaint, audit_events, latest_checkpoint, export_log, inclusion_proof, consistency_proof, crate::releases::public, crate::releases::ledger
     ),
     components(schemas(Problem, Written)),
     modifiers(&Bearer, &Contract)
@@ -89,7 +89,7 @@ impl utoipa::Modify for Contract {
             .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
             let named = path.contains('{');
-            let public = matches!(path.as_str(), "/healthz" | "/readyz");
+            let public = matches!(path.as_str(), "/healthz" | "/readyz") || path.starts_with("/v1/reports/");
             for (post, op) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
                 let Some(op) = op else { continue };
                 // A query parameter can name a record too (`?subject=`): the same 404.
@@ -194,6 +194,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/v1/reports/public", get(crate::releases::public))
+        .route("/v1/reports/ledger", get(crate::releases::ledger))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi()) }))
         .nest("/v1", v1)
         .fallback(|| async { ApiError::new(404, "no_route", "no such endpoint; see /openapi.json") })

@@ -45,7 +45,7 @@ fn open(db: &Path) -> Result<SqliteStore> {
 /// Opens an existing store named as `serve` names one: a SQLite file (a path or
 /// `sqlite://PATH`) or a PostgreSQL URL. Creates nothing; a PostgreSQL store opened here has
 /// no signing key, so it cannot sign.
-fn open_any(db: &str) -> Result<Box<dyn Store + Send>> {
+pub fn open_any(db: &str) -> Result<Box<dyn Store + Send>> {
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
         let store = store::PgStore::open(db, Path::new("")).context("opening the PostgreSQL store")?;
         return Ok(Box::new(store));

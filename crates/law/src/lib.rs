@@ -491,7 +491,19 @@ pub struct RecordedDecision {
     /// duties were kept apart from warnings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub obligations: Vec<String>,
+    /// The rule ids of the warnings (flags) the decision raised, kept apart so reports can
+    /// count warnings by rule (absent in decisions recorded before they were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// The rule ids that denied the action (a refusal is recorded too; see `service`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<String>,
     pub inputs: Inputs,
+}
+
+/// The rule ids of a decision's reasons of one kind.
+fn of_kind(d: &Decision, kind: ReasonKind) -> Vec<String> {
+    d.reasons.iter().filter(|r| r.kind == kind).map(|r| r.rule_id.clone()).collect()
 }
 
 /// The hash that names a version of the law: SHA-256 over its sources, each preceded by its
@@ -562,6 +574,8 @@ impl Law {
             rule_ids: d.reasons.iter().map(|r| r.rule_id.clone()).collect(),
             citations: d.reasons.iter().map(|r| r.citation.clone()).collect(),
             obligations: d.obligations.iter().map(|o| o.rule_id.clone()).collect(),
+            flags: of_kind(&d, ReasonKind::Flag),
+            denials: of_kind(&d, ReasonKind::Deny),
             inputs,
         };
         (d, rec)

@@ -3,6 +3,7 @@
 //! and returns a [`report::Report`], which `render` writes as one offline HTML file, JSON or
 //! CSV; `map` draws the US county map both the reports and the web app use.
 
+pub mod ledger;
 pub mod map;
 pub mod public;
 pub mod render;

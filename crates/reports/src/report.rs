@@ -46,6 +46,69 @@ pub struct Table {
     pub folded: bool,
 }
 
+/// Which totals a cross-tab publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Totals {
+    /// Each row's cells split the row (one count per case), so rows have a total too.
+    RowsAndColumns,
+    /// The columns count different things (stages, kinds of act): only they are totalled.
+    Columns,
+}
+
+impl Table {
+    /// A cross-tab of counts of people or acts, with its totals, after small-cell suppression
+    /// with complementary suppression ([`suppress`]): what it publishes cannot be
+    /// differenced back to a withheld cell. `labels` name the leading text columns.
+    pub fn crosstab(
+        id: &str,
+        title: &str,
+        source: &str,
+        labels: &[&str],
+        columns: &[String],
+        rows: Vec<(Vec<String>, Vec<u64>)>,
+        totals: Totals,
+    ) -> Table {
+        let body: Vec<Vec<u64>> = rows.iter().map(|(_, v)| v.clone()).collect();
+        let (r, c) = (body.len(), columns.len());
+        let grid = match totals {
+            Totals::RowsAndColumns => suppress::Grid::table(&body),
+            Totals::Columns => suppress::Grid::columns(&body),
+        };
+        let marks = if r == 0 { vec![Mark::Shown; grid.values.len()] } else { suppress::suppress(&grid) };
+        let cell = |k: usize| match marks[k] {
+            Mark::Shown => Cell::Count(grid.values[k]),
+            m => Cell::Withheld(m),
+        };
+        let with_total = totals == Totals::RowsAndColumns;
+        let mut out = Vec::with_capacity(r + 1);
+        for (i, (label, _)) in rows.iter().enumerate() {
+            let mut row: Vec<Cell> = label.iter().map(Cell::text).collect();
+            row.extend((0..c).map(|j| cell(i * c + j)));
+            if with_total {
+                row.push(cell(r * c + i));
+            }
+            out.push(row);
+        }
+        let mut total: Vec<Cell> = (0..labels.len()).map(|k| Cell::text(if k == 0 { "Total" } else { "" })).collect();
+        let col_base = if with_total { r * c + r } else { r * c };
+        if r == 0 {
+            total.extend((0..c + usize::from(with_total)).map(|_| Cell::Count(0)));
+        } else {
+            total.extend((0..c).map(|j| cell(col_base + j)));
+            if with_total {
+                total.push(cell(col_base + c));
+            }
+        }
+        out.push(total);
+        let mut header: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        header.extend(columns.iter().cloned());
+        if with_total {
+            header.push("Total".into());
+        }
+        Table { id: id.into(), title: title.into(), source: source.into(), columns: header, rows: out, folded: r > 24 }
+    }
+}
+
 /// One published cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]

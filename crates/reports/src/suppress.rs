@@ -64,6 +64,19 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// A body of `rows` whose columns are totalled but whose rows are not (the columns count
+    /// different things, such as stages of a detainer). Column totals follow the body.
+    pub fn columns(rows: &[Vec<u64>]) -> Grid {
+        let r = rows.len();
+        let c = rows.first().map_or(0, Vec::len);
+        let mut values: Vec<u64> = rows.iter().flat_map(|row| row.iter().copied()).collect();
+        values.extend((0..c).map(|j| rows.iter().map(|row| row[j]).sum::<u64>()));
+        let lines = (0..c).map(|j| Line { parts: (0..r).map(|i| i * c + j).collect(), total: r * c + j }).collect();
+        Grid { values, lines }
+    }
+}
+
 /// What an attacker can bound each cell to.
 const UNBOUNDED: i64 = i64::MAX / 4;
 

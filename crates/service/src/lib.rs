@@ -16,6 +16,7 @@ mod decide;
 mod error;
 mod principal;
 mod registry;
+pub mod release;
 pub mod text;
 pub mod views;
 

@@ -340,6 +340,29 @@ test('A stranger reads the public report without signing in and downloads a tabl
   await shot(page, 'public-stranger');
 });
 
+test('Oversight opens the ledger report, picks a period, and keeps the checkpoint it came from', async () => {
+  const page = await newPage(chrome);
+  await signIn(page, demo.base, 'oversight-crcl');
+  await page.goto(demo.base + '/oversight/audit');
+  await page.getByRole('link', { name: 'Ledger report' }).click();
+  await page.getByLabel('From', { exact: true }).fill('2026-03-01');
+  await page.getByLabel('To', { exact: true }).fill('2026-04-30');
+  await page.getByRole('button', { name: 'Show this period' }).click();
+  await page.waitForURL(/\/public\/ledger\?from=2026-03-01&to=2026-04-30/);
+  const text = await mainText(page);
+  assert.match(text, /Handoffs to ICE/);
+  assert.match(text, /signed checkpoint of \d+ events, Merkle root/);
+  const byMonth = page.locator('table', { has: page.locator('caption', { hasText: 'People handed to ICE, by month and channel' }) });
+  assert.match(await byMonth.innerText(), /2026-03/);
+  assert.doesNotMatch(text, /S-DEMO-\d{4}/, 'no person is named');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'the checkpoint it was computed from' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'checkpoint.txt');
+  await shot(page, 'ledger-report-oversight');
+});
+
 /** Every page, as the role that uses it: an axe scan and a screenshot each. */
 const PAGES = [
   ['login', null, '/login'],
@@ -377,6 +400,7 @@ const PAGES = [
   ['planner-run', 'O-ERO-SND-0001', '/planner?scenario=seeds-2025&runs=2&beds=100000&removal_flights_per_day=12'],
   ['public', null, '/public'],
   ['public-signed-in', 'oversight-crcl', '/public'],
+  ['ledger-report', null, '/public/ledger?from=2026-03-01&to=2026-04-30'],
   ['not-found', 'O-TX-ANG-0001', '/subjects/S-DEMO-0003'],
 ];
 

@@ -78,6 +78,8 @@ pub fn pages(st: Arc<AppState>, demo: Option<Vec<Principal>>) -> Router {
         .route("/planner", get(planner::planner))
         .route("/public", get(public::page))
         .route("/public/{file}", get(public::file))
+        .route("/public/ledger", get(public::ledger))
+        .route("/public/ledger/{file}", get(public::ledger_file))
         .route("/assets/{file}", get(asset))
         .layer(middleware::from_fn(headers))
         .with_state(web)
@@ -128,6 +130,14 @@ impl PageError {
     fn for_viewer(mut self, v: &session::Viewer) -> Self {
         self.viewer = Some(Box::new(v.clone()));
         self
+    }
+
+    /// [`PageError::for_viewer`] on a page open to anyone, signed in or not.
+    fn for_viewer_opt(self, v: Option<&session::Viewer>) -> Self {
+        match v {
+            Some(v) => self.for_viewer(v),
+            None => self,
+        }
     }
 }
 

@@ -141,6 +141,7 @@ pub async fn audit(
                 a href="/oversight/audit" aria-current="page" { "Audit search" }
                 a href="/oversight/verify" { "Verify the ledger" }
                 a href="/complaints" { "Complaints" }
+                a href="/public/ledger" { "Ledger report" }
             }
             form.filters method="get" action="/oversight/audit" role="search" {
                 label for="type" { "Event type" }
@@ -184,6 +185,7 @@ fn verify_view(v: &Viewer, report: Option<Result<store::verify::VerifyReport, St
                 a href="/oversight/audit" { "Audit search" }
                 a href="/oversight/verify" aria-current="page" { "Verify the ledger" }
                 a href="/complaints" { "Complaints" }
+                a href="/public/ledger" { "Ledger report" }
             }
             p.intro { "Checks every stored byte against the hashed entries: the hash chain, the Merkle tree, every signed checkpoint, every index and the law versions. To check the server itself, download the checkpoint, keep it, and verify a copy of the log against it with " code { "liaison verify --export FILE --checkpoint checkpoint.txt" } "." }
             form method="post" action="/oversight/verify" {

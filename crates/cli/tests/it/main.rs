@@ -5,6 +5,7 @@ mod crash;
 mod edits;
 mod lawcmds;
 mod readme;
+mod report;
 mod serve_crash;
 mod simulate;
 mod tamper;

@@ -464,3 +464,44 @@ fn the_public_report_is_open_to_anyone_with_its_tables_as_csv() {
     let s = w.sign_in("O-TX-ANG-0001");
     assert!(w.get(&s, "/public").body.contains("Sign out"), "signed in: the page keeps the navigation");
 }
+
+/// The ledger report is public too: its page, tables, offline file and checkpoint, and the
+/// API's `/v1/reports/ledger`, with no sign-in and no token; it names no person, writes
+/// nothing, and refuses a period that is not one.
+#[test]
+fn the_ledger_report_is_open_to_anyone_names_its_checkpoint_and_no_person() {
+    let w = Web::start();
+    let before = w.events();
+    let q = "?from=2026-03-01&to=2026-04-30";
+    let a = w.get("", &format!("/public/ledger{q}"));
+    assert_eq!(a.status, 200, "no sign-in needed: {}", a.body);
+    assert!(a.body.contains("Handoffs to ICE") && a.body.contains("Methodology"), "{}", a.body);
+    assert!(!a.body.contains("S-DEMO") && !a.body.contains("S-SIM"), "no subject ids in a public release");
+    let note = w.get("", &format!("/public/ledger/checkpoint.txt{q}"));
+    assert_eq!(note.status, 200);
+    let size = note.body.lines().nth(1).unwrap();
+    let root = note.body.lines().nth(2).unwrap();
+    assert!(
+        a.body.contains(&format!("checkpoint of {size} events, Merkle root {root}")),
+        "the page names its checkpoint"
+    );
+    let csv = w.get("", &format!("/public/ledger/handoffs_by_month.csv{q}"));
+    assert!(csv.body.starts_with("Month,Border Patrol,"), "{}", csv.body);
+    assert!(a.body.contains(&format!("href=\"/public/ledger/handoffs_by_month.csv{}\"", q.replace('&', "&amp;"))));
+    let json = w.get("", &format!("/public/ledger/ledger.json{q}"));
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["id"], "ledger");
+    let api = w.get("", &format!("/v1/reports/ledger{q}"));
+    assert_eq!(api.status, 200, "no token needed: {}", api.body);
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(v["checkpoint"], note.body.as_str());
+    assert_eq!(v["report"]["id"], "ledger");
+    let public = w.get("", "/v1/reports/public");
+    assert_eq!(public.status, 200);
+    assert!(public.body.contains("\"id\": \"public\""));
+    assert_eq!(w.get("", "/public/ledger?from=2026-05-01&to=2026-04-01").status, 422);
+    assert_eq!(w.get("", "/public/ledger?from=May").status, 400);
+    assert_eq!(w.get("", "/v1/reports/ledger?from=2000-01-01&to=2026-01-01").status, 422, "too long a period");
+    assert_eq!(w.get("", &format!("/public/ledger/nope.csv{q}")).status, 404);
+    assert_eq!(w.events(), before, "a release writes nothing");
+}
