@@ -636,21 +636,17 @@ impl Tally {
             one(&self.handoff_month),
             Totals::RowsAndColumns,
         );
-        let total: Vec<u64> = (0..CHANNELS.len()).map(|c| self.handoff_month.values().map(|v| v[c]).sum()).collect();
-        let all: u64 = total.iter().sum();
-        summary.push(if all == 0 {
-            "No one was handed to ICE in this period.".into()
-        } else if all < crate::suppress::THRESHOLD {
-            format!("Fewer than {} people were handed to ICE in this period.", crate::suppress::THRESHOLD)
-        } else {
-            format!(
-                "{} people were handed to ICE: {} from Border Patrol and {} from jails (by handoff or on a detainer), where each figure is at least {}.",
-                all,
-                shown(total[0]),
-                shown(total[1] + total[2]),
-                crate::suppress::THRESHOLD
-            )
-        });
+        // The summary quotes only cells the table publishes (its total row): a figure the
+        // table withholds, or a sum of channels it does not publish, could undo suppression.
+        let published = by_month.rows.last().expect("a crosstab has a total row");
+        let quoted = |c: &Cell| if matches!(c, Cell::Withheld(_)) { "withheld".to_string() } else { c.shown() };
+        let parts: Vec<String> =
+            CHANNELS.iter().enumerate().map(|(j, name)| format!("{name} {}", quoted(&published[j + 1]))).collect();
+        summary.push(format!(
+            "People handed to ICE in this period: {}; by channel: {}.",
+            quoted(&published[CHANNELS.len() + 1]),
+            parts.join(", ")
+        ));
         let body = &by_month.rows[..by_month.rows.len() - 1];
         let chart = Chart::Lines {
             title: "People handed to ICE per month".into(),
@@ -828,14 +824,6 @@ impl Tally {
             charts: vec![],
             tables: vec![Table::crosstab("law_by_rule", "Warnings and refusals by action and rule", SOURCE, &["Action", "Rule", "Citation"], &cols, rows, Totals::Columns)],
         }
-    }
-}
-
-fn shown(n: u64) -> String {
-    if n < crate::suppress::THRESHOLD && n > 0 {
-        format!("fewer than {}", crate::suppress::THRESHOLD)
-    } else {
-        n.to_string()
     }
 }
 

@@ -43,15 +43,14 @@ pub async fn file(Path(file): Path<String>) -> Result<Response, PageError> {
     download(public_report()?, &file, None)
 }
 
-fn period(q: Result<Query<PeriodQuery>, QueryRejection>) -> Result<(PeriodQuery, reports::ledger::Period), PageError> {
+fn period(q: Result<Query<PeriodQuery>, QueryRejection>) -> Result<reports::ledger::Period, PageError> {
     let Query(q) = q.map_err(|e| PageError::new(400, "Not valid", format!("the period: {}", e.body_text())))?;
-    let p = q.period().map_err(|e| PageError::new(422, "Not valid", e.0.message))?;
-    Ok((q, p))
+    q.period().map_err(|e| PageError::new(422, "Not valid", e.0.message))
 }
 
 /// `/public/ledger?from=&to=`: the ledger report for a period (default: the year to today).
 pub async fn ledger(State(web): W, v: Option<Viewer>, q: Result<Query<PeriodQuery>, QueryRejection>) -> PageResult {
-    let (_, p) = period(q).map_err(|e| e.for_viewer_opt(v.as_ref()))?;
+    let p = period(q).map_err(|e| e.for_viewer_opt(v.as_ref()))?;
     let r = releases::ledger_release(&web.st, p).await.map_err(|e| PageError::from(e).for_viewer_opt(v.as_ref()))?;
     let qs = format!("?from={}&to={}", p.from, p.to);
     let report = &r.report;
@@ -86,7 +85,7 @@ pub async fn ledger_file(
     Path(file): Path<String>,
     q: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (_, p) = period(q)?;
+    let p = period(q)?;
     let r = releases::ledger_release(&web.st, p).await?;
     download(&r.report, &file, Some(&r.checkpoint))
 }

@@ -40,6 +40,27 @@ fn the_ledger_report_names_its_checkpoint_and_reproduces_from_it_byte_for_byte()
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(first.join("ledger.json")).unwrap()).unwrap();
     let named = json["computed_from"][0].as_str().unwrap();
     assert!(named.contains(&format!("checkpoint of {size} events")) && named.contains(root), "{named}");
+    // The summary quotes only what the table publishes: no withheld cell, no unpublished sum.
+    let table = json["sections"][0]["tables"][0].clone();
+    assert_eq!(table["id"], "handoffs_by_month");
+    let published: Vec<String> = table["rows"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["count"].as_u64())
+        .map(|n| n.to_string())
+        .collect();
+    let summary = json["summary"][0].as_str().unwrap();
+    for n in summary.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()) {
+        assert!(
+            published.contains(&n.to_string()),
+            "the summary quotes {n}, which the table does not publish: {summary}"
+        );
+    }
 
     // The log grows by an event inside the period; the release at the old checkpoint does not.
     let mut store = store::SqliteStore::open(&db).unwrap();
